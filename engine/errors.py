@@ -1,0 +1,72 @@
+"""One error tree for carepath.
+
+    CarepathError
+    ├── WorkspaceError            a workspace file cannot be used as written
+    │   └── ValidationFailed      one or more problems found (carries them all)
+    ├── TemplateError             a message template failed to render for a customer
+    ├── DurationError             a duration or time-of-day string is malformed
+    ├── ScenarioError             a simulation scenario cannot be run
+    ├── NotFound                  an id names nothing we hold
+    └── ChannelError              a provider call could not be made as configured
+
+Activities turn permanent failures into ``ApplicationError(non_retryable=True)``;
+the API maps these classes to HTTP problems in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class CarepathError(Exception):
+    """Raised for every failure that carepath itself recognises."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a workspace file: where, what, and what would be right."""
+
+    file: str
+    line: int | None
+    message: str
+    fix: str | None = None
+    rule: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        text = f"{where}: {self.message}"
+        if self.fix:
+            text += f" ({self.fix})"
+        return text
+
+
+class WorkspaceError(CarepathError):
+    """Raised when a workspace file cannot be read or parsed."""
+
+
+class ValidationFailed(WorkspaceError):
+    """Raised when validation finds problems; ``problems`` lists every one of them."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class TemplateError(CarepathError):
+    """Raised when a template refers to a missing variable or breaks the sandbox."""
+
+
+class DurationError(CarepathError, ValueError):
+    """Raised when a duration (``1d12h``) or time of day (``HH:MM``) is malformed."""
+
+
+class ScenarioError(CarepathError):
+    """Raised when a simulation scenario is invalid or cannot run."""
+
+
+class NotFound(CarepathError):
+    """Raised when an id (customer, journey, task, message) names nothing we hold."""
+
+
+class ChannelError(CarepathError):
+    """Raised when a channel adapter is misconfigured before any provider call."""

@@ -1,0 +1,76 @@
+"""The one settings object: ``CAREPATH_`` environment variables, nested with ``__``.
+
+Example: ``CAREPATH_TEMPORAL__ADDRESS=temporal:7233``,
+``CAREPATH_CHANNELS__SMS__SECRET_ID=...``. Defaults run everything embedded on one
+machine (SQLite file under ``var/``, the local Temporal dev server, development
+credentials that only the provider simulators accept).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class TemporalSettings(BaseModel):
+    address: str = Field("127.0.0.1:7233", description="host:port of the Temporal frontend")
+    namespace: str = "default"
+    task_queue: str = Field("carepath", description="task queue of journey workflows")
+
+
+class DatabaseSettings(BaseModel):
+    url: str = Field("sqlite:///var/carepath.db", description="SQLAlchemy URL")
+
+
+class WeChatSettings(BaseModel):
+    app_id: str = "wx0000000000000dev"
+    app_secret: str = "dev-app-secret"
+    api_base: str = Field("https://api.weixin.qq.com/cgi-bin/", description="cgi-bin base URL")
+    token: str = Field("dev-callback-token", description="callback signature token")
+    aes_key: str | None = Field(None, description="EncodingAESKey for safe-mode callbacks")
+
+
+class WeComSettings(BaseModel):
+    corp_id: str = "ww0000000000000dev"
+    corp_secret: str = "dev-corp-secret"
+    api_base: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+
+
+class SmsSettings(BaseModel):
+    secret_id: str = "AKIDdevelopment"
+    secret_key: str = "dev-secret-key"
+    sdk_app_id: str = "1400000000"
+    region: str = "ap-guangzhou"
+    endpoint: str = Field("sms.tencentcloudapi.com", description="host[:port] of the SMS API")
+    protocol: str = Field("https", description="https in production; http for the simulator")
+
+
+class ChannelSettings(BaseModel):
+    wechat: WeChatSettings = WeChatSettings()
+    wecom: WeComSettings = WeComSettings()
+    sms: SmsSettings = SmsSettings()
+    timeout_seconds: float = Field(10.0, description="HTTP timeout of one provider call")
+
+
+class ComplianceSettings(BaseModel):
+    timezone: str = Field("Asia/Shanghai", description="customers' default timezone")
+
+
+class Settings(BaseSettings):
+    """Everything carepath can be configured with."""
+
+    model_config = SettingsConfigDict(env_prefix="CAREPATH_", env_nested_delimiter="__")
+
+    environment: str = Field("development", description="development | production")
+    temporal: TemporalSettings = TemporalSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    channels: ChannelSettings = ChannelSettings()
+    compliance: ComplianceSettings = ComplianceSettings()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()
