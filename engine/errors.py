@@ -4,13 +4,14 @@
     ├── WorkspaceError            a workspace file cannot be used as written
     │   └── ValidationFailed      one or more problems found (carries them all)
     ├── TemplateError             a message template failed to render for a customer
-    ├── DurationError             a duration or time-of-day string is malformed
     ├── ScenarioError             a simulation scenario cannot be run
     ├── NotFound                  an id names nothing we hold
     └── ChannelError              a provider call could not be made as configured
 
 Activities turn permanent failures into ``ApplicationError(non_retryable=True)``;
-the API maps these classes to HTTP problems in one place.
+the API maps these classes to HTTP problems in one place. The rule language has
+its own small branch in ``rules/errors.py`` (RulesError, DurationError), since
+``rules`` imports nothing of ours.
 """
 
 from __future__ import annotations
@@ -54,10 +55,6 @@ class ValidationFailed(WorkspaceError):
 
 class TemplateError(CarepathError):
     """Raised when a template refers to a missing variable or breaks the sandbox."""
-
-
-class DurationError(CarepathError, ValueError):
-    """Raised when a duration (``1d12h``) or time of day (``HH:MM``) is malformed."""
 
 
 class ScenarioError(CarepathError):
