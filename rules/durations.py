@@ -32,8 +32,12 @@ def format_duration(value: timedelta) -> str:
     seconds = int(value.total_seconds())
     if seconds == 0:
         return "0s"
+    if seconds % _UNITS["w"] == 0:
+        return f"{seconds // _UNITS['w']}w"
     out = []
     for unit, size in _UNITS.items():
+        if unit == "w":
+            continue  # 180d reads better than 25w5d
         n, seconds = divmod(seconds, size)
         if n:
             out.append(f"{n}{unit}")
@@ -73,15 +77,25 @@ Duration = Annotated[
     timedelta,
     BeforeValidator(_to_duration),
     PlainSerializer(format_duration, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?$",
-                    "description": "A duration such as 30s, 15m, 2h, 3d, 2w or 1d12h."}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?$",
+            "description": "A duration such as 30s, 15m, 2h, 3d, 2w or 1d12h.",
+        }
+    ),
 ]
 """A pydantic field type: accepts ``1d12h`` text, serialises back to it."""
 
 TimeOfDay = Annotated[
     str,
     BeforeValidator(_to_time),
-    WithJsonSchema({"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$",
-                    "description": "A time of day HH:MM in the customer's timezone."}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^([01]\d|2[0-3]):[0-5]\d$",
+            "description": "A time of day HH:MM in the customer's timezone.",
+        }
+    ),
 ]
 """A pydantic field type for ``HH:MM``."""

@@ -1,7 +1,8 @@
 """Errors of the rule language (a branch of carepath's tree; see engine/errors.py).
 
-    RulesError
-    └── DurationError   a duration or time-of-day string is malformed
+RulesError
+├── DurationError       a duration or time-of-day string is malformed
+└── SegmentCycleError   segments refer to each other in a circle
 """
 
 from __future__ import annotations
@@ -13,3 +14,15 @@ class RulesError(Exception):
 
 class DurationError(RulesError, ValueError):
     """Raised when a duration (``1d12h``) or time of day (``HH:MM``) is malformed."""
+
+
+class SegmentCycleError(RulesError):
+    """Raised when segment rules refer to each other in a circle (``a -> b -> a``)."""
+
+    def __init__(self, cycle: list[str]) -> None:
+        self.cycle = cycle
+        super().__init__(
+            "segments refer to each other in a circle: "
+            + " -> ".join(cycle)
+            + "; change one of these segment rules so the circle is broken"
+        )

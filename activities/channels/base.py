@@ -8,19 +8,13 @@ the caller decides, from the outcome, whether anything may be tried again.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ChannelName = Literal["wechat_template", "wechat_subscribe", "wechat_text", "wecom", "sms", "phone"]
-CHANNELS: tuple[ChannelName, ...] = (
-    "wechat_template",
-    "wechat_subscribe",
-    "wechat_text",
-    "wecom",
-    "sms",
-    "phone",
-)
+from engine.models.common import CHANNELS, ChannelName
+
+__all__ = ["CHANNELS", "ChannelName", "Outcome", "Recipient", "ChannelRequest", "ChannelResult"]
 
 
 class Outcome(StrEnum):

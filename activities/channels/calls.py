@@ -1,0 +1,104 @@
+"""What the adapters share: content checks and one WeChat/WeCom call with a token refresh."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import requests
+from pydantic import BaseModel, ValidationError
+from wechatpy.exceptions import WeChatClientException
+
+from activities.channels.base import ChannelName, ChannelResult, Outcome
+from activities.channels.outcomes import (
+    WECHAT_SUCCESS,
+    network_result,
+    wechat_result,
+    wechat_rule,
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def skipped(reason: str) -> ChannelResult:
+    """Not eligible, not called (e.g. ``"no wechat_openid"``)."""
+    return ChannelResult(outcome=Outcome.SKIPPED, detail=reason)
+
+
+def parse_content(model: type[M], content: dict[str, Any]) -> M | ChannelResult:
+    """The channel's content block, or a CONFIG result naming what is wrong with it."""
+    try:
+        return model.model_validate(content)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'content'}: {e['msg']}" for e in exc.errors()
+        )
+        return ChannelResult(outcome=Outcome.CONFIG, detail=f"content: {problems}")
+
+
+def short_hash(key: str) -> str:
+    """A 32-character id derived from an idempotency key (WeChat caps ids at 64 bytes)."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+def _token_failure(exc: Exception) -> ChannelResult:
+    """Getting a token failed: nothing was sent, so never UNKNOWN."""
+    if isinstance(exc, WeChatClientException) and exc.errcode is not None:
+        result = wechat_result(int(exc.errcode), exc.errmsg)
+        if result.outcome not in (Outcome.TRANSIENT, Outcome.QUOTA):
+            result.outcome = Outcome.CONFIG
+        result.detail = f"token: {result.detail}"
+        return result
+    if isinstance(exc, WeChatClientException):
+        return ChannelResult(outcome=Outcome.TRANSIENT, detail=f"token: {_http_status(exc)}")
+    result = network_result(exc, phase="token")
+    result.outcome = Outcome.TRANSIENT
+    return result
+
+
+def _http_status(exc: WeChatClientException) -> str:
+    status = getattr(exc.response, "status_code", None)
+    return f"HTTP {status}" if status else "no answer"
+
+
+def call_wechat(client: Any, channel: ChannelName, send: Callable[[], Any]) -> ChannelResult:
+    """Get a token, call ``send`` and classify its answer.
+
+    A refused token (40001/40014/42001) is refreshed once and the call made once more:
+    the platform refused the call, so nothing was sent. A second refusal is CONFIG.
+    """
+    try:
+        client.access_token  # noqa: B018 - fetch the token first: failures here sent nothing
+    except (WeChatClientException, requests.RequestException) as exc:
+        return _token_failure(exc)
+    refreshed = False
+    while True:
+        try:
+            answer = send()
+        except WeChatClientException as exc:
+            if exc.errcode is None:
+                # A non-2xx HTTP status: the platform (or a proxy) took the request.
+                return ChannelResult(outcome=Outcome.UNKNOWN, detail=_http_status(exc))
+            if wechat_rule(int(exc.errcode)).refresh_token and not refreshed:
+                refreshed = True
+                try:
+                    client.refresh_token()
+                except (WeChatClientException, requests.RequestException) as token_exc:
+                    return _token_failure(token_exc)
+                continue
+            return wechat_result(int(exc.errcode), exc.errmsg)
+        except requests.RequestException as exc:
+            return network_result(exc)
+        if not isinstance(answer, dict):
+            return ChannelResult(outcome=Outcome.UNKNOWN, detail="unreadable answer")
+        msgid = answer.get("msgid")
+        if msgid is None and WECHAT_SUCCESS[channel] is Outcome.ACCEPTED:
+            detail = "0 ok (no msgid: the receipt cannot be matched)"
+        else:
+            detail = "0 ok"
+        return ChannelResult(
+            outcome=WECHAT_SUCCESS[channel],
+            detail=detail,
+            provider_ref=str(msgid) if msgid is not None else None,
+        )

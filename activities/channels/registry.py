@@ -1,0 +1,29 @@
+"""One adapter per channel, built from the settings."""
+
+from __future__ import annotations
+
+from activities.channels.base import ChannelAdapter, ChannelName
+from activities.channels.clients import (
+    build_official_account_client,
+    build_sms_client,
+    build_wecom_client,
+)
+from activities.channels.sms import SmsAdapter
+from activities.channels.wechat_subscribe import WeChatSubscribeAdapter
+from activities.channels.wechat_template import WeChatTemplateAdapter
+from activities.channels.wechat_text import WeChatTextAdapter
+from activities.channels.wecom import WeComAdapter
+from engine.settings import ChannelSettings
+
+
+def build_adapters(settings: ChannelSettings) -> dict[ChannelName, ChannelAdapter]:
+    """Adapters for every channel but ``phone`` (the workflow turns a phone step into a
+    handoff). The three WeChat adapters share one client, so one token cache."""
+    official_account = build_official_account_client(settings)
+    return {
+        "wechat_template": WeChatTemplateAdapter(official_account),
+        "wechat_subscribe": WeChatSubscribeAdapter(official_account),
+        "wechat_text": WeChatTextAdapter(official_account),
+        "wecom": WeComAdapter(build_wecom_client(settings)),
+        "sms": SmsAdapter(build_sms_client(settings.sms, settings.timeout_seconds), settings.sms),
+    }

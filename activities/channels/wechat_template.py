@@ -1,0 +1,62 @@
+"""WeChat Official Account template messages (service notices only)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from activities.channels.base import ChannelName, ChannelRequest, ChannelResult
+from activities.channels.calls import call_wechat, parse_content, short_hash, skipped
+from activities.channels.clients import OfficialAccountClient
+
+
+class MiniProgram(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    appid: str
+    pagepath: str | None = None
+
+
+class TemplateContent(BaseModel):
+    """The rendered ``wechat_template`` block."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    template_id: str = Field(min_length=1)
+    url: str | None = None
+    miniprogram: MiniProgram | None = None
+    data: dict[str, str]
+
+
+class WeChatTemplateAdapter:
+    """Sends ``message/template/send``; the platform's receipt event settles it."""
+
+    name: ChannelName = "wechat_template"
+
+    def __init__(self, client: OfficialAccountClient) -> None:
+        self._client = client
+
+    def send(self, request: ChannelRequest) -> ChannelResult:
+        openid = request.recipient.wechat_openid
+        if not openid:
+            return skipped("no wechat_openid")
+        content = parse_content(TemplateContent, request.content)
+        if isinstance(content, ChannelResult):
+            return content
+        body = {
+            "touser": openid,
+            "template_id": content.template_id,
+            "data": {key: {"value": value} for key, value in content.data.items()},
+            # The platform keeps one message per openid + client_msg_id for 10 minutes:
+            # a retried activity (same idempotency key) cannot send twice.
+            "client_msg_id": short_hash(request.idempotency_key),
+        }
+        if content.url:
+            body["url"] = content.url
+        if content.miniprogram:
+            body["miniprogram"] = content.miniprogram.model_dump(exclude_none=True)
+        # wechatpy's send_template has no client_msg_id: post the body ourselves.
+        return call_wechat(
+            self._client,
+            self.name,
+            lambda: self._client.post("message/template/send", data=body),
+        )

@@ -1,0 +1,43 @@
+"""WeChat customer-service text messages (only inside the 48-hour window).
+
+The platform has no duplicate guard for these: the adapter never retries a call
+whose outcome is unknown, and the caller must not either.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from activities.channels.base import ChannelName, ChannelRequest, ChannelResult
+from activities.channels.calls import call_wechat, parse_content, skipped
+from activities.channels.clients import OfficialAccountClient
+
+
+class TextContent(BaseModel):
+    """The rendered ``wechat_text`` block."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1)
+
+
+class WeChatTextAdapter:
+    """Sends ``message/custom/send``; errcode 0 means the customer has it."""
+
+    name: ChannelName = "wechat_text"
+
+    def __init__(self, client: OfficialAccountClient) -> None:
+        self._client = client
+
+    def send(self, request: ChannelRequest) -> ChannelResult:
+        openid = request.recipient.wechat_openid
+        if not openid:
+            return skipped("no wechat_openid")
+        content = parse_content(TextContent, request.content)
+        if isinstance(content, ChannelResult):
+            return content
+        return call_wechat(
+            self._client,
+            self.name,
+            lambda: self._client.message.send_text(openid, content.text),
+        )

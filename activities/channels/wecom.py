@@ -1,0 +1,67 @@
+"""WeCom external-contact messages, sent in the name of the customer's staff owner.
+
+``add_msg_template`` only queues the message: the staff member confirms it in the
+WeCom app, and ``get_groupmsg_send_result`` tells later whether it went out. So
+errcode 0 is ACCEPTED with the task's msgid as provider_ref.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from activities.channels.base import ChannelName, ChannelRequest, ChannelResult, Outcome
+from activities.channels.calls import call_wechat, parse_content, skipped
+from activities.channels.clients import WeComClient
+
+
+class WeComContent(BaseModel):
+    """The rendered ``wecom`` block."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1)
+
+
+class WeComAdapter:
+    """Queues one text for one external contact via ``externalcontact/add_msg_template``."""
+
+    name: ChannelName = "wecom"
+
+    def __init__(self, client: WeComClient) -> None:
+        self._client = client
+
+    def send(self, request: ChannelRequest) -> ChannelResult:
+        recipient = request.recipient
+        if not recipient.wecom_external_userid:
+            return skipped("no wecom_external_userid")
+        if not recipient.wecom_owner_userid:
+            return skipped("no wecom_owner_userid")
+        content = parse_content(WeComContent, request.content)
+        if isinstance(content, ChannelResult):
+            return content
+        external_userid = recipient.wecom_external_userid
+        template = {
+            "chat_type": "single",
+            "external_userid": [external_userid],
+            "sender": recipient.wecom_owner_userid,
+            "text": {"content": content.text},
+        }
+        answers: list[dict[str, object]] = []
+
+        def send() -> object:
+            answer = self._client.external_contact.add_msg_template(template)
+            if isinstance(answer, dict):
+                answers.append(answer)
+            return answer
+
+        result = call_wechat(self._client, self.name, send)
+        fail_list = answers[-1].get("fail_list") if answers else None
+        if result.outcome is Outcome.ACCEPTED and isinstance(fail_list, list):
+            if external_userid in fail_list:
+                # Queued for nobody: the customer is not (or no longer) this staff's contact.
+                return ChannelResult(
+                    outcome=Outcome.RECIPIENT,
+                    detail="0 ok, but the customer is in fail_list",
+                    provider_ref=result.provider_ref,
+                )
+        return result

@@ -1,0 +1,251 @@
+"""Activities of the journey interpreter: everything that touches the world.
+
+Each activity persists the trace entries its input carries (idempotently, by seq)
+before doing its own work, so the interpreter needs no activity of its own for the
+trace. Sends are idempotent by key: the delivery is stored before the provider call,
+and a retry that finds a finished delivery returns its stored result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities import eligibility
+from activities.channels.base import ChannelAdapter, ChannelRequest, ChannelResult, Recipient
+from engine.clock import parse_when
+from engine.contracts import (
+    ActivityBase,
+    BranchInput,
+    BranchResult,
+    ChangeResult,
+    EscalateInput,
+    EscalateResult,
+    FinishInput,
+    FinishResult,
+    HandoffInput,
+    HandoffResult,
+    OrderInput,
+    OrderResult,
+    ReadDateInput,
+    ReadDateResult,
+    SendInput,
+    SendResult,
+    TagInput,
+    UpdateInput,
+)
+from engine.errors import NotFound, TemplateError
+from engine.models.common import ChannelName
+from engine.models.workspace import JourneyBundle
+from engine.store import Customer, DeliveryRecord, HandoffTask, Store
+from engine.templating import render, render_value, scope_for
+from rules.evaluate import evaluate
+from rules.models import parse_rule
+from rules.view import CustomerView
+
+_IDENTITY_FIELDS = ("wechat_openid", "wechat_unionid", "wecom_external_userid",
+                    "wecom_owner_userid")
+
+
+class JourneyActivities:
+    """The interpreter's activities, bound to a store and the channel adapters."""
+
+    def __init__(self, store: Store, adapters: Mapping[ChannelName, ChannelAdapter]) -> None:
+        self.store = store
+        self.adapters = adapters
+
+    def all(self) -> list[Any]:
+        """Every activity, for the worker to register."""
+        return [
+            self.send_channel,
+            self.channel_order,
+            self.create_handoff,
+            self.escalate_handoff,
+            self.evaluate_branch,
+            self.apply_tags,
+            self.update_profile,
+            self.read_date,
+            self.finish_enrollment,
+        ]
+
+    # helpers ------------------------------------------------------------------------------
+
+    def _begin(self, arg: ActivityBase) -> tuple[JourneyBundle, Customer]:
+        self.store.append_trace(arg.enrollment_id, arg.trace)
+        return self.store.get_bundle(arg.journey_id, arg.version), self.store.get_customer(
+            arg.customer_id
+        )
+
+    def _scope(self, arg: ActivityBase, bundle: JourneyBundle, customer: Customer) -> dict[str, Any]:
+        journey = {"id": bundle.journey.id, "name": bundle.journey.name, "version": bundle.version}
+        return scope_for(customer.template_scope(), arg.context, journey)
+
+    # sending ------------------------------------------------------------------------------
+
+    @activity.defn(name="send_channel")
+    def send_channel(self, arg: SendInput) -> SendResult:
+        """Send one message on one channel, at most once per idempotency key."""
+        bundle, customer = self._begin(arg)
+        message = bundle.messages[arg.message]
+        tz = customer.timezone or bundle.timezone
+        verdict = eligibility.check(
+            arg.channel, message, customer, arg.now, tz, bundle.journey.quiet_hours
+        )
+        if verdict is not None:
+            return SendResult(outcome=verdict.outcome, detail=verdict.reason,
+                              retry_at=verdict.retry_at)
+        content_model = getattr(message, arg.channel)
+        try:
+            content = render_value(
+                content_model.model_dump(mode="json", exclude_none=True),
+                self._scope(arg, bundle, customer),
+            )
+        except TemplateError as exc:
+            return SendResult(outcome="config", detail=f"template: {exc}")
+        existing = self.store.begin_delivery(
+            DeliveryRecord(key=arg.idempotency_key, enrollment_id=arg.enrollment_id,
+                           step=arg.step, channel=arg.channel, at=arg.now)
+        )
+        if existing is not None:
+            if existing.status == "done":
+                return SendResult(outcome=existing.outcome or "unknown", detail=existing.detail,
+                                  provider_ref=existing.provider_ref)
+            if arg.channel != "wechat_template":
+                # A previous attempt died during the call: it may have reached the provider.
+                return SendResult(outcome="unknown", detail="earlier attempt outcome unknown")
+            # wechat_template carries client_msg_id: the platform drops a repeat itself.
+        request = ChannelRequest(
+            channel=arg.channel,
+            idempotency_key=arg.idempotency_key,
+            recipient=_recipient(customer),
+            content=content,
+        )
+        result: ChannelResult = self.adapters[arg.channel].send(request)
+        self.store.end_delivery(arg.idempotency_key, result.outcome.value, result.detail,
+                                result.provider_ref)
+        if result.outcome.value == "transient":
+            raise ApplicationError(
+                result.detail or "transient provider failure",
+                type="transient",
+                next_retry_delay=_delay(result.retry_after_seconds),
+            )
+        return SendResult(outcome=result.outcome.value, detail=result.detail,
+                          provider_ref=result.provider_ref)
+
+    @activity.defn(name="channel_order")
+    def channel_order(self, arg: OrderInput) -> OrderResult:
+        """Put the customer's preferred (or most recently active) channel first."""
+        _, customer = self._begin(arg)
+        preferred = customer.attributes.get("preferred_channel")
+        if preferred is None:
+            active = customer.attributes.get("last_active_channel")
+            preferred = active if isinstance(active, str) else None
+        channels = list(arg.channels)
+        if preferred in channels:
+            channels.remove(preferred)
+            channels.insert(0, preferred)
+        return OrderResult(channels=channels)
+
+    # handoffs -----------------------------------------------------------------------------
+
+    @activity.defn(name="create_handoff")
+    def create_handoff(self, arg: HandoffInput) -> HandoffResult:
+        """Create (once) the task a human works: queue, clinic, call script, due time."""
+        bundle, customer = self._begin(arg)
+        scope = self._scope(arg, bundle, customer)
+        script = None
+        if arg.message:
+            phone = bundle.messages[arg.message].phone
+            if phone is not None:
+                script = render(phone.script, scope)
+        clinic = render(arg.clinic, scope) if arg.clinic else None
+        digest = hashlib.sha1(f"{arg.enrollment_id}|{arg.step}|{arg.now.isoformat()}".encode())
+        task = HandoffTask(
+            id=f"T-{digest.hexdigest()[:10]}",
+            enrollment_id=arg.enrollment_id,
+            customer_id=arg.customer_id,
+            journey_id=arg.journey_id,
+            step=arg.step,
+            queue=arg.queue,
+            clinic=clinic,
+            script=script,
+            created_at=arg.now,
+            due_at=arg.due_at,
+        )
+        return HandoffResult(task_id=self.store.create_task(task).id)
+
+    @activity.defn(name="escalate_handoff")
+    def escalate_handoff(self, arg: EscalateInput) -> EscalateResult:
+        """Move an overdue task to the escalation queue."""
+        self._begin(arg)
+        return EscalateResult(task_id=self.store.escalate_task(arg.task_id, arg.queue).id)
+
+    # profile ------------------------------------------------------------------------------
+
+    @activity.defn(name="evaluate_branch")
+    def evaluate_branch(self, arg: BranchInput) -> BranchResult:
+        """Index of the first case whose rule holds for the customer now."""
+        bundle, customer = self._begin(arg)
+        segments = {sid: seg.rule for sid, seg in bundle.segments.items()}
+        view: CustomerView = customer.view()
+        for i, raw in enumerate(arg.rules):
+            rule = parse_rule(raw)
+            if evaluate(rule, view, now=arg.now, segments=segments, context=arg.context):
+                return BranchResult(index=i)
+        return BranchResult(index=None)
+
+    @activity.defn(name="apply_tags")
+    def apply_tags(self, arg: TagInput) -> ChangeResult:
+        """Add and remove tags, recorded as set by this journey."""
+        self._begin(arg)
+        source = f"journey:{arg.journey_id}/{arg.step}"
+        changed = self.store.change_tags(arg.customer_id, arg.add, arg.remove, source)
+        return ChangeResult(changed=changed)
+
+    @activity.defn(name="update_profile")
+    def update_profile(self, arg: UpdateInput) -> ChangeResult:
+        """Set profile attributes; text values are templates."""
+        bundle, customer = self._begin(arg)
+        try:
+            values = render_value(arg.values, self._scope(arg, bundle, customer))
+        except TemplateError as exc:
+            raise ApplicationError(str(exc), type="TemplateError", non_retryable=True) from None
+        return ChangeResult(changed=self.store.set_attributes(arg.customer_id, values))
+
+    @activity.defn(name="read_date")
+    def read_date(self, arg: ReadDateInput) -> ReadDateResult:
+        """A date attribute of the customer as an aware datetime (None when missing)."""
+        bundle, customer = self._begin(arg)
+        raw: Any = customer.attributes
+        for part in arg.attribute.split("."):
+            raw = raw.get(part) if isinstance(raw, dict) else None
+        tz = customer.timezone or bundle.timezone
+        value = parse_when(raw, tz)
+        return ReadDateResult(value=value, detail="" if value else f"{arg.attribute} is {raw!r}")
+
+    @activity.defn(name="finish_enrollment")
+    def finish_enrollment(self, arg: FinishInput) -> FinishResult:
+        """Record how the enrollment ended, with its last trace entries."""
+        self.store.append_trace(arg.enrollment_id, arg.trace)
+        try:
+            self.store.finish_enrollment(
+                arg.enrollment_id, arg.status, arg.exit_reason, arg.variant, arg.now
+            )
+        except NotFound:
+            return FinishResult(recorded=False)
+        return FinishResult()
+
+
+def _recipient(customer: Customer) -> Recipient:
+    ids = {name: customer.identities.get(name) for name in _IDENTITY_FIELDS}
+    return Recipient(customer_id=customer.id, phone=eligibility.identity(customer, "phone"), **ids)
+
+
+def _delay(seconds: float | None) -> Any:
+    from datetime import timedelta
+
+    return timedelta(seconds=seconds) if seconds else None

@@ -1,0 +1,370 @@
+"""Run one scenario: a journey for one customer, simulated providers, skipped time.
+
+The runner drives Temporal's time-skipping test server from the installed binary.
+It keeps an agenda (the scenario's events, staff completing handoff tasks, the
+providers' delivery receipts) and advances the server clock to the next thing that
+happens: an agenda item or the workflow's own timer, whichever comes first. Before
+each step it waits until the enrollment is idle (no activity in flight, every
+signal seen), so what the trace shows is what production would do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from activities.channels.registry import build_adapters
+from engine.binaries import find_binary
+from engine.contracts import (
+    EnrollmentState,
+    EventSignal,
+    HandoffOutcomeSignal,
+    ReceiptSignal,
+    RunOptions,
+    SegmentSignal,
+    TraceEntry,
+)
+from engine.enrollment import enroll
+from engine.errors import ScenarioError, ValidationFailed
+from engine.loader import load_model, load_workspace
+from engine.models.journey import EventTrigger, TagAddedTrigger
+from engine.models.scenario import Scenario, ScenarioEvent
+from engine.models.workspace import JourneyBundle
+from engine.store import Customer, MemoryStore
+from rules.conditions import dump_where
+from rules.match import match_where
+from rules.view import ConsentRecord, EventRecord
+from simulators import ProviderSimulators
+from simulators.scenario import configure_providers, receipt_signal
+from worker import build_worker
+from workflows.journey import JourneyWorkflow
+
+IDLE_POLL = 0.01
+SETTLE_SECONDS = 60.0
+
+
+@dataclass
+class SimulationResult:
+    journey: str
+    version: int
+    status: str
+    exit_reason: str | None
+    variant: str | None
+    trace: list[TraceEntry]
+    timezone: str
+    providers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        tz = ZoneInfo(self.timezone)
+        trace = []
+        for entry in self.trace:
+            item = entry.public()
+            item["at"] = entry.at.astimezone(tz).isoformat(timespec="seconds")
+            trace.append(item)
+        return {
+            "journey": self.journey,
+            "version": self.version,
+            "status": self.status,
+            "exit_reason": self.exit_reason,
+            "variant": self.variant,
+            "trace": trace,
+        }
+
+
+def load_scenario(path: Path) -> tuple[Scenario, JourneyBundle]:
+    """Read a scenario and the workspace its journey lives in; raise on any problem."""
+    scenario, problems = load_model(path, Scenario)
+    if problems or scenario is None:
+        raise ValidationFailed(problems)
+    journey_path = (path.parent / scenario.journey).resolve()
+    if not journey_path.is_file():
+        raise ScenarioError(f"{path}: journey file {scenario.journey!r} does not exist")
+    if journey_path.parent.name != "journeys":
+        raise ScenarioError(f"{path}: the journey file must sit in a workspace's journeys/ folder")
+    workspace = load_workspace(journey_path.parent.parent)
+    for journey_id, file in workspace.files.items():
+        if Path(file).resolve() == journey_path and journey_id in workspace.journeys:
+            return scenario, workspace.bundle(journey_id, version=1)
+    raise ScenarioError(f"{path}: no journey was read from {journey_path}")
+
+
+def _customer(scenario: Scenario, start: datetime) -> Customer:
+    c = scenario.customer
+    return Customer(
+        id=c.id,
+        attributes=dict(c.attributes),
+        identities=dict(c.identities),
+        tags={t: "scenario" for t in c.tags},
+        follows_wechat=c.follows_wechat,
+        consents=[
+            ConsentRecord(purpose=x.purpose, channel=x.channel, granted=x.granted, at=start)
+            for x in c.consents
+        ],
+        events=[
+            EventRecord(name=h.event, properties=h.properties, at=start - h.ago) for h in c.history
+        ],
+        source=dict(c.source),
+        timezone=c.timezone,
+    )
+
+
+def _enrolls(bundle: JourneyBundle, item: ScenarioEvent, now: datetime) -> bool:
+    trigger = bundle.journey.trigger
+    if isinstance(trigger, TagAddedTrigger):
+        return item.kind == "tag_added" and item.name == trigger.tag_added
+    if isinstance(trigger, EventTrigger):
+        return (
+            item.kind == "event"
+            and item.name == trigger.event
+            and match_where(dump_where(trigger.where) if trigger.where else None,
+                            item.properties, now=now)
+        )
+    return False
+
+
+class _Run:
+    """One scenario run; the agenda is a heap of (scenario time, order, action)."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        bundle: JourneyBundle,
+        env: WorkflowEnvironment,
+        store: MemoryStore,
+        sims: ProviderSimulators,
+        task_queue: str,
+        options: RunOptions | None,
+    ) -> None:
+        self.scenario, self.bundle, self.env, self.store = scenario, bundle, env, store
+        self.sims, self.task_queue, self.options = sims, task_queue, options
+        self.client: Client = env.client
+        self.offset = timedelta(0)
+        self.handle: WorkflowHandle[Any, Any] | None = None
+        self.enrollment_id: str | None = None
+        self.signals_sent = 0
+        self.agenda: list[tuple[datetime, int, Callable[[], Awaitable[None]]]] = []
+        self.order = itertools.count()
+        self.scheduled: set[str] = set()
+        self.handoffs = list(scenario.handoffs)
+        self.enroll_detail: str | None = None
+
+    def at(self, when: datetime, action: Callable[[], Awaitable[None]]) -> None:
+        heapq.heappush(self.agenda, (when, next(self.order), action))
+
+    async def now(self) -> datetime:
+        return await self.env.get_current_time() + self.offset
+
+    async def start(self) -> None:
+        self.offset = self.scenario.start - await self.env.get_current_time()
+        start = self.scenario.start
+        trigger_first = self.scenario.enroll is None
+        for item in self.scenario.events:
+            self.at(start + item.after, self._event_action(item, trigger_first))
+        if self.scenario.enroll is not None:
+            context = self.scenario.enroll.context
+            self.at(start + self.scenario.enroll.after, lambda: self._enroll(context))
+
+    def _event_action(self, item: ScenarioEvent, may_enroll: bool) -> Callable[[], Awaitable[None]]:
+        async def act() -> None:
+            now = await self.now()
+            if item.kind == "event":
+                self.store.add_event(
+                    self.scenario.customer.id,
+                    EventRecord(name=item.name, properties=item.properties, at=now),
+                )
+            elif item.kind in ("tag_added", "tag_removed"):
+                add = [item.name] if item.kind == "tag_added" else []
+                remove = [item.name] if item.kind == "tag_removed" else []
+                self.store.change_tags(self.scenario.customer.id, add, remove, "scenario")
+            if self.handle is None and may_enroll and _enrolls(self.bundle, item, now):
+                await self._enroll(dict(item.properties))
+            elif self.handle is not None and item.kind == "event":
+                await self._signal("event", EventSignal(name=item.name,
+                                                        properties=item.properties, at=now))
+            elif self.handle is not None and item.kind.startswith("segment_"):
+                entered = item.kind == "segment_entered"
+                await self._signal("segment", SegmentSignal(segment=item.name, entered=entered))
+
+        return act
+
+    async def _enroll(self, context: dict[str, Any]) -> None:
+        if self.handle is not None:
+            return
+        now = await self.now()
+        result = await enroll(
+            self.client,
+            self.store,
+            self.bundle,
+            self.scenario.customer.id,
+            context,
+            now=now,
+            task_queue=self.task_queue,
+            clock_offset_seconds=self.offset.total_seconds(),
+            options=self.options,
+        )
+        if result.handle is None:
+            self.enroll_detail = f"{result.status}: {result.detail}"
+            return
+        self.handle, self.enrollment_id = result.handle, result.enrollment_id
+
+    async def _signal(self, name: str, arg: Any) -> None:
+        assert self.handle is not None
+        try:
+            await self.handle.signal(name, arg)
+        except RPCError:
+            return  # the enrollment already ended: nothing waits for this any more
+        self.signals_sent += 1
+
+    async def idle_state(self) -> EnrollmentState | None:
+        """Wait until the enrollment is idle; None once it has closed."""
+        assert self.handle is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SETTLE_SECONDS
+        while True:
+            if loop.time() > deadline:
+                raise ScenarioError(
+                    f"enrollment {self.enrollment_id} did not settle within {SETTLE_SECONDS:.0f}s "
+                    "of real time; its workflow task may be failing (see the worker log)"
+                )
+            desc = await self.handle.describe()
+            if desc.status is not None and desc.status.name != "RUNNING":
+                return None
+            try:
+                state: EnrollmentState = await self.handle.query(JourneyWorkflow.state)
+            except RPCError:
+                await asyncio.sleep(IDLE_POLL)
+                continue
+            due = state.waiting.until if state.waiting else None
+            if (
+                state.status == "running"
+                and not state.busy
+                and state.waiting is not None
+                and state.signals_seen >= self.signals_sent
+                and (due is None or due > state.now)
+            ):
+                return state
+            await asyncio.sleep(IDLE_POLL)
+
+    def discover(self, state: EnrollmentState) -> None:
+        """Schedule what the outside world does next: staff answers and receipts."""
+        waiting = state.waiting
+        if waiting is None:
+            return
+        if waiting.kind == "handoff" and waiting.task_id and waiting.task_id not in self.scheduled:
+            self.scheduled.add(waiting.task_id)
+            if self.handoffs:
+                answer = self.handoffs.pop(0)
+                task = self.store.get_task(waiting.task_id)
+                task_id = waiting.task_id
+
+                async def complete() -> None:
+                    self.store.complete_task(task_id, answer.outcome)
+                    await self._signal("handoff_outcome",
+                                       HandoffOutcomeSignal(task_id=task_id, outcome=answer.outcome))
+
+                self.at(task.created_at + answer.after, complete)
+        if waiting.kind == "receipt" and waiting.provider_ref and waiting.channel:
+            ref, channel = waiting.provider_ref, waiting.channel
+            if ref in self.scheduled:
+                return
+            self.scheduled.add(ref)
+            planned = receipt_signal(self.sims, channel, ref)
+            if planned is not None and waiting.attempt_at is not None:
+                signal, delay = planned
+
+                async def deliver(sig: ReceiptSignal = signal) -> None:
+                    await self._signal("receipt", sig)
+
+                self.at(waiting.attempt_at + delay, deliver)
+
+    async def advance_to(self, when: datetime) -> None:
+        delta = (when - await self.now()).total_seconds()
+        if delta > 0:
+            await self.env.sleep(delta)
+
+    async def run(self) -> None:
+        end = self.scenario.start + self.scenario.until
+        await self.start()
+        while True:
+            state = await self.idle_state() if self.handle is not None else None
+            if self.handle is not None and state is None:
+                return  # the enrollment closed
+            if state is not None:
+                self.discover(state)
+            next_item = self.agenda[0][0] if self.agenda else None
+            wake = state.waiting.until if state and state.waiting else None
+            if self.handle is None and next_item is None:
+                return  # nothing enrolled and nothing left to happen
+            target = min(t for t in (next_item, wake, end) if t is not None)
+            await self.advance_to(target)
+            if target >= end and (next_item is None or next_item >= end) and (
+                wake is None or wake >= end
+            ):
+                return
+            if next_item is not None and next_item <= target:
+                while self.agenda and self.agenda[0][0] <= target:
+                    _, _, action = heapq.heappop(self.agenda)
+                    await action()
+                    if self.handle is not None:
+                        await self.idle_state()
+
+
+async def simulate(
+    path: Path, *, options: RunOptions | None = None, keep_env: WorkflowEnvironment | None = None
+) -> SimulationResult:
+    """Run the scenario at ``path`` and return its trace."""
+    scenario, bundle = load_scenario(path)
+    store = MemoryStore()
+    store.put_bundle(bundle)
+    store.put_customer(_customer(scenario, scenario.start))
+    with ProviderSimulators() as sims:
+        configure_providers(sims, scenario.providers)
+        adapters = build_adapters(sims.channel_settings())
+        env = keep_env or await WorkflowEnvironment.start_time_skipping(
+            test_server_existing_path=find_binary("temporal-test-server"),
+            data_converter=pydantic_data_converter,
+        )
+        try:
+            task_queue = f"simulate-{uuid.uuid4().hex[:8]}"
+            async with build_worker(env.client, store, adapters, task_queue):
+                run = _Run(scenario, bundle, env, store, sims, task_queue, options)
+                await run.run()
+                return await _result(run, bundle, scenario)
+        finally:
+            if keep_env is None:
+                await env.shutdown()
+
+
+async def _result(run: _Run, bundle: JourneyBundle, scenario: Scenario) -> SimulationResult:
+    tz = scenario.customer.timezone or bundle.timezone
+    base = SimulationResult(
+        journey=bundle.journey.id, version=bundle.version, status="not_enrolled",
+        exit_reason=run.enroll_detail or "no scenario entry enrolled the customer",
+        variant=None, trace=[], timezone=tz,
+    )
+    if run.enrollment_id is None or run.handle is None:
+        return base
+    trace = run.store.get_trace(run.enrollment_id)
+    record = run.store.get_enrollment(run.enrollment_id)
+    status, reason, variant = record.status, record.exit_reason, record.variant
+    if status == "running":
+        state: EnrollmentState = await run.handle.query(JourneyWorkflow.state)
+        last = trace[-1].seq if trace else 0
+        trace += [e for e in state.pending_trace if e.seq > last]
+        status, reason, variant = "waiting", None, state.variant
+        await run.handle.terminate("simulation reached until")
+    base.status, base.exit_reason, base.variant, base.trace = status, reason, variant, trace
+    return base

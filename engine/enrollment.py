@@ -1,0 +1,108 @@
+"""Enrolling a customer: entry rule, key, re-entry, and the workflow start.
+
+Uniqueness is Temporal's, not a lookup race: the workflow id is
+``journey:{id}:customer:{id}[:key:{key}]`` and a start against a running id fails
+(``after_exit``/``never``) or gets a fresh suffix (``always``). ``never`` also checks
+our own enrollment records, which outlive the namespace's retention.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from engine.contracts import WORKFLOW_NAME, EnrollmentInput, RunOptions
+from engine.models.workspace import JourneyBundle
+from engine.store import EnrollmentRecord, Store
+from engine.templating import render, scope_for
+from rules.evaluate import evaluate
+
+EnrollStatus = Literal["started", "already_active", "not_eligible", "not_again"]
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    status: EnrollStatus
+    enrollment_id: str | None = None
+    handle: WorkflowHandle[Any, Any] | None = None
+    detail: str = ""
+
+
+def workflow_id(journey_id: str, customer_id: str, key: str | None) -> str:
+    base = f"journey:{journey_id}:customer:{customer_id}"
+    return f"{base}:key:{key}" if key else base
+
+
+async def enroll(
+    client: Client,
+    store: Store,
+    bundle: JourneyBundle,
+    customer_id: str,
+    context: dict[str, Any],
+    *,
+    now: datetime,
+    task_queue: str,
+    clock_offset_seconds: float = 0.0,
+    options: RunOptions | None = None,
+) -> Enrolled:
+    """Enroll one customer in one journey version, at most once per (customer, key)."""
+    journey = bundle.journey
+    customer = store.get_customer(customer_id)
+    segments = {sid: seg.rule for sid, seg in bundle.segments.items()}
+    if journey.entry is not None and not evaluate(
+        journey.entry, customer.view(), now=now, segments=segments, context=context
+    ):
+        return Enrolled("not_eligible", detail="entry rule not met")
+    scope = scope_for(
+        customer.template_scope(), context, {"id": journey.id, "version": bundle.version}
+    )
+    key = render(journey.key, scope) if journey.key else None
+    if journey.reentry == "never" and store.ever_enrolled(journey.id, customer_id, key):
+        return Enrolled("not_again", detail="reentry: never, and enrolled before")
+    wid = workflow_id(journey.id, customer_id, key)
+    if journey.reentry == "always":
+        wid = f"{wid}:{uuid.uuid4().hex[:12]}"
+    reuse = (
+        WorkflowIDReusePolicy.REJECT_DUPLICATE
+        if journey.reentry == "never"
+        else WorkflowIDReusePolicy.ALLOW_DUPLICATE
+    )
+    arg = EnrollmentInput(
+        enrollment_id=wid,
+        journey=journey,
+        version=bundle.version,
+        customer_id=customer_id,
+        context=context,
+        timezone=customer.timezone or bundle.timezone,
+        enrolled_at=now,
+        clock_offset_seconds=clock_offset_seconds,
+        options=options or RunOptions(),
+    )
+    try:
+        handle = await client.start_workflow(
+            WORKFLOW_NAME,
+            arg,
+            id=wid,
+            task_queue=task_queue,
+            id_reuse_policy=reuse,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        )
+    except WorkflowAlreadyStartedError:
+        return Enrolled("already_active", wid, detail="an enrollment with this key is running")
+    store.record_enrollment(
+        EnrollmentRecord(
+            id=wid,
+            journey_id=journey.id,
+            version=bundle.version,
+            customer_id=customer_id,
+            key=key,
+            started_at=now,
+        )
+    )
+    return Enrolled("started", wid, handle)

@@ -1,0 +1,122 @@
+"""Records the engine keeps and the protocol every store implements."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, Field
+
+from engine.contracts import EnrollmentStatusName, TraceEntry
+from engine.models.workspace import JourneyBundle
+from rules.view import ConsentRecord, CustomerView, EventRecord
+
+
+class Customer(BaseModel):
+    """A customer profile with identities, tags, consents and events."""
+
+    id: str
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    identities: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=dict, description="tag -> who/what set it")
+    follows_wechat: bool = False
+    consents: list[ConsentRecord] = Field(default_factory=list)
+    events: list[EventRecord] = Field(default_factory=list)
+    source: dict[str, Any] = Field(default_factory=dict, description="first-touch attribution")
+    timezone: str | None = None
+
+    def view(self) -> CustomerView:
+        return CustomerView(
+            attributes=self.attributes,
+            tags=set(self.tags),
+            events=self.events,
+            source=self.source,
+            consents=self.consents,
+        )
+
+    def template_scope(self) -> dict[str, Any]:
+        """What templates see as ``customer``: attributes, plus id and tags."""
+        return {**self.attributes, "id": self.id, "tags": sorted(self.tags)}
+
+
+class EnrollmentRecord(BaseModel):
+    id: str
+    journey_id: str
+    version: int
+    customer_id: str
+    key: str | None = None
+    status: EnrollmentStatusName = "running"
+    exit_reason: str | None = None
+    variant: str | None = None
+    started_at: datetime
+    ended_at: datetime | None = None
+
+
+class DeliveryRecord(BaseModel):
+    """One provider call, stored under its idempotency key before the call is made."""
+
+    key: str
+    enrollment_id: str
+    step: str
+    channel: str
+    status: Literal["calling", "done"] = "calling"
+    outcome: str | None = None
+    detail: str = ""
+    provider_ref: str | None = None
+    at: datetime
+
+
+class HandoffTask(BaseModel):
+    id: str
+    enrollment_id: str
+    customer_id: str
+    journey_id: str
+    step: str
+    queue: str
+    clinic: str | None = None
+    script: str | None = None
+    created_at: datetime
+    due_at: datetime | None = None
+    status: Literal["open", "claimed", "escalated", "done"] = "open"
+    escalated_to: str | None = None
+    outcome: str | None = None
+
+
+class Store(Protocol):
+    """What activities and the enroller need from persistence."""
+
+    def get_customer(self, customer_id: str) -> Customer: ...
+    def put_customer(self, customer: Customer) -> None: ...
+    def change_tags(
+        self, customer_id: str, add: list[str], remove: list[str], source: str
+    ) -> list[str]: ...
+    def set_attributes(self, customer_id: str, values: dict[str, Any]) -> list[str]: ...
+
+    def put_bundle(self, bundle: JourneyBundle) -> None: ...
+    def get_bundle(self, journey_id: str, version: int) -> JourneyBundle: ...
+
+    def record_enrollment(self, record: EnrollmentRecord) -> None: ...
+    def get_enrollment(self, enrollment_id: str) -> EnrollmentRecord: ...
+    def ever_enrolled(self, journey_id: str, customer_id: str, key: str | None) -> bool: ...
+    def finish_enrollment(
+        self, enrollment_id: str, status: EnrollmentStatusName, reason: str | None,
+        variant: str | None, at: datetime,
+    ) -> None: ...
+    def append_trace(self, enrollment_id: str, entries: list[TraceEntry]) -> None: ...
+    def get_trace(self, enrollment_id: str) -> list[TraceEntry]: ...
+
+    def begin_delivery(self, record: DeliveryRecord) -> DeliveryRecord | None:
+        """Store ``record`` and return None, or return the record already under its key.
+
+        A record whose outcome was ``transient`` (provably never reached the provider)
+        is replaced, so the retry may call again.
+        """
+    def end_delivery(
+        self, key: str, outcome: str, detail: str, provider_ref: str | None
+    ) -> None: ...
+
+    def create_task(self, task: HandoffTask) -> HandoffTask: ...
+    def get_task(self, task_id: str) -> HandoffTask: ...
+    def escalate_task(self, task_id: str, queue: str) -> HandoffTask: ...
+    def complete_task(self, task_id: str, outcome: str) -> HandoffTask: ...
+    def list_tasks(self, queue: str | None = None) -> list[HandoffTask]: ...

@@ -1,0 +1,182 @@
+"""An in-process store: simulations run on their own sandboxed data with it."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from datetime import datetime
+from typing import Any
+
+from engine.contracts import EnrollmentStatusName, TraceEntry
+from engine.errors import NotFound
+from engine.models.workspace import JourneyBundle
+from engine.store.base import Customer, DeliveryRecord, EnrollmentRecord, HandoffTask
+
+
+class MemoryStore:
+    """Thread-safe dictionaries behind the ``Store`` protocol."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self.customers: dict[str, Customer] = {}
+        self.bundles: dict[tuple[str, int], JourneyBundle] = {}
+        self.enrollments: dict[str, EnrollmentRecord] = {}
+        self.traces: dict[str, list[TraceEntry]] = {}
+        self.deliveries: dict[str, DeliveryRecord] = {}
+        self.tasks: dict[str, HandoffTask] = {}
+        self._task_ids = itertools.count(1)
+
+    # customers ---------------------------------------------------------------------------
+    def get_customer(self, customer_id: str) -> Customer:
+        with self._lock:
+            try:
+                return self.customers[customer_id].model_copy(deep=True)
+            except KeyError:
+                raise NotFound(f"no customer {customer_id!r}") from None
+
+    def put_customer(self, customer: Customer) -> None:
+        with self._lock:
+            self.customers[customer.id] = customer.model_copy(deep=True)
+
+    def change_tags(
+        self, customer_id: str, add: list[str], remove: list[str], source: str
+    ) -> list[str]:
+        with self._lock:
+            customer = self._customer(customer_id)
+            changed = [f"+{t}" for t in add if t not in customer.tags]
+            changed += [f"-{t}" for t in remove if t in customer.tags]
+            for tag in add:
+                customer.tags.setdefault(tag, source)
+            for tag in remove:
+                customer.tags.pop(tag, None)
+            return changed
+
+    def set_attributes(self, customer_id: str, values: dict[str, Any]) -> list[str]:
+        with self._lock:
+            customer = self._customer(customer_id)
+            changed = [k for k, v in values.items() if customer.attributes.get(k) != v]
+            customer.attributes.update(values)
+            return changed
+
+    def add_event(self, customer_id: str, event: Any) -> None:
+        with self._lock:
+            self._customer(customer_id).events.append(event)
+
+    def _customer(self, customer_id: str) -> Customer:
+        try:
+            return self.customers[customer_id]
+        except KeyError:
+            raise NotFound(f"no customer {customer_id!r}") from None
+
+    # journeys ----------------------------------------------------------------------------
+    def put_bundle(self, bundle: JourneyBundle) -> None:
+        with self._lock:
+            self.bundles[(bundle.journey.id, bundle.version)] = bundle
+
+    def get_bundle(self, journey_id: str, version: int) -> JourneyBundle:
+        with self._lock:
+            try:
+                return self.bundles[(journey_id, version)]
+            except KeyError:
+                raise NotFound(f"no journey {journey_id!r} version {version}") from None
+
+    # enrollments -------------------------------------------------------------------------
+    def record_enrollment(self, record: EnrollmentRecord) -> None:
+        with self._lock:
+            self.enrollments.setdefault(record.id, record)
+
+    def get_enrollment(self, enrollment_id: str) -> EnrollmentRecord:
+        with self._lock:
+            try:
+                return self.enrollments[enrollment_id]
+            except KeyError:
+                raise NotFound(f"no enrollment {enrollment_id!r}") from None
+
+    def ever_enrolled(self, journey_id: str, customer_id: str, key: str | None) -> bool:
+        with self._lock:
+            return any(
+                e.journey_id == journey_id and e.customer_id == customer_id and e.key == key
+                for e in self.enrollments.values()
+            )
+
+    def finish_enrollment(
+        self,
+        enrollment_id: str,
+        status: EnrollmentStatusName,
+        reason: str | None,
+        variant: str | None,
+        at: datetime,
+    ) -> None:
+        with self._lock:
+            record = self.enrollments.get(enrollment_id)
+            if record is not None:
+                self.enrollments[enrollment_id] = record.model_copy(
+                    update={"status": status, "exit_reason": reason, "variant": variant,
+                            "ended_at": at}
+                )
+
+    def append_trace(self, enrollment_id: str, entries: list[TraceEntry]) -> None:
+        if entries:
+            with self._lock:
+                stored = self.traces.setdefault(enrollment_id, [])
+                last = stored[-1].seq if stored else 0
+                # A retried activity carries the same entries again: keep each seq once.
+                stored.extend(e for e in entries if e.seq > last)
+
+    def get_trace(self, enrollment_id: str) -> list[TraceEntry]:
+        with self._lock:
+            return list(self.traces.get(enrollment_id, []))
+
+    # deliveries --------------------------------------------------------------------------
+    def begin_delivery(self, record: DeliveryRecord) -> DeliveryRecord | None:
+        with self._lock:
+            existing = self.deliveries.get(record.key)
+            if existing is not None and existing.outcome != "transient":
+                return existing
+            self.deliveries[record.key] = record
+            return None
+
+    def end_delivery(self, key: str, outcome: str, detail: str, provider_ref: str | None) -> None:
+        with self._lock:
+            record = self.deliveries[key]
+            self.deliveries[key] = record.model_copy(
+                update={"status": "done", "outcome": outcome, "detail": detail,
+                        "provider_ref": provider_ref}
+            )
+
+    # handoff tasks -----------------------------------------------------------------------
+    def create_task(self, task: HandoffTask) -> HandoffTask:
+        with self._lock:
+            for existing in self.tasks.values():
+                # Idempotent under activity retries: one task per enrollment step visit.
+                if existing.id == task.id:
+                    return existing
+            if not task.id:
+                task = task.model_copy(update={"id": f"T-{next(self._task_ids)}"})
+            self.tasks[task.id] = task
+            return task
+
+    def get_task(self, task_id: str) -> HandoffTask:
+        with self._lock:
+            try:
+                return self.tasks[task_id]
+            except KeyError:
+                raise NotFound(f"no handoff task {task_id!r}") from None
+
+    def escalate_task(self, task_id: str, queue: str) -> HandoffTask:
+        with self._lock:
+            task = self.get_task(task_id).model_copy(
+                update={"status": "escalated", "escalated_to": queue}
+            )
+            self.tasks[task_id] = task
+            return task
+
+    def complete_task(self, task_id: str, outcome: str) -> HandoffTask:
+        with self._lock:
+            task = self.get_task(task_id).model_copy(update={"status": "done", "outcome": outcome})
+            self.tasks[task_id] = task
+            return task
+
+    def list_tasks(self, queue: str | None = None) -> list[HandoffTask]:
+        with self._lock:
+            return [t for t in self.tasks.values() if queue is None or t.queue == queue]

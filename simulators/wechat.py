@@ -1,0 +1,286 @@
+"""WeChat Official Account simulator: tokens, template / subscribe / customer-service sends.
+
+Speaks the platform's wire format (``cgi-bin/...`` JSON, errcode/errmsg with the
+platform's texts and a ``hint`` suffix) so the unmodified wechatpy client works, and
+pushes ``TEMPLATESENDJOBFINISH`` / ``subscribe_msg_sent_event`` XML events with a valid
+``signature/timestamp/nonce`` to the callback URL, as the platform does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import secrets
+import time
+from typing import Any, ClassVar
+
+from simulators.common import (
+    MessageRecord,
+    ProviderSimulator,
+    Request,
+    Response,
+    Route,
+    json_response,
+    post,
+)
+
+# The platform's errmsg texts (it appends " hint: [...]" or " rid: ..." to each).
+ERRMSG: dict[int, str] = {
+    -1: "system error",
+    0: "ok",
+    40001: "invalid credential, access_token is invalid or not latest",
+    40003: "invalid openid",
+    40013: "invalid appid",
+    40014: "invalid access_token",
+    40037: "invalid template_id",
+    40125: "invalid appsecret",
+    41001: "access_token missing",
+    42001: "access_token expired",
+    43004: "require subscribe",
+    43019: "require remove blacklist",
+    43101: "user refuse to accept the msg",
+    45009: "reach max api daily quota limit",
+    45011: "api minute-quota reach limit  mustslower  retry next minute",
+    45015: "response out of time limit or subscription is canceled",
+    45047: "out of response count limit",
+    47001: "data format error",
+    47003: "argument invalid!",
+    48001: "api unauthorized",
+}
+
+TOKEN_TTL = 7200
+DEDUPE_WINDOW = 600.0  # client_msg_id guards against repeats for 10 minutes
+
+
+def errmsg(code: int) -> str:
+    """The platform's text for ``code``, with a request hint like the real answers."""
+    return f"{ERRMSG.get(code, 'unknown error')} hint: [{secrets.token_hex(6)}]"
+
+
+def error(code: int) -> Response:
+    return json_response({"errcode": code, "errmsg": errmsg(code)})
+
+
+def callback_signature(token: str, timestamp: str, nonce: str) -> str:
+    """The ``signature`` query parameter of a platform callback."""
+    return hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
+
+
+class TokenBook:
+    """Access tokens issued to one account: which are valid, which expired or revoked."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.expiry: dict[str, float] = {}
+        self.current: str | None = None
+
+    def issue(self) -> str:
+        token = f"{self.prefix}{secrets.token_hex(16)}"
+        self.expiry[token] = time.time() + TOKEN_TTL
+        self.current = token
+        return token
+
+    def stable(self, force: bool) -> str:
+        """``stable_token``: the current token while it is valid, else a new one."""
+        if not force and self.current and self.expiry.get(self.current, 0) > time.time():
+            return self.current
+        return self.issue()
+
+    def check(self, token: str | None) -> int:
+        """0 when ``token`` may call the API, else the platform's errcode."""
+        if not token:
+            return 41001
+        expiry = self.expiry.get(token)
+        if expiry is None:
+            return 40001
+        return 42001 if expiry <= time.time() else 0
+
+    def expire_all(self) -> None:
+        for token in self.expiry:
+            self.expiry[token] = 0.0
+
+    def revoke_all(self) -> None:
+        self.expiry.clear()
+        self.current = None
+
+
+class WeChatSimulator(ProviderSimulator):
+    """The Official Account API under ``/cgi-bin/``."""
+
+    name: ClassVar[str] = "wechat"
+    default_receipt: ClassVar[str | None] = "success"
+
+    def __init__(
+        self,
+        app_id: str,
+        app_secret: str,
+        callback_token: str,
+        original_id: str = "gh_0123456789ab",
+    ) -> None:
+        self.app_id = app_id
+        self.app_secret = app_secret
+        self.callback_token = callback_token
+        self.original_id = original_id
+        super().__init__()
+
+    def _reset_state(self) -> None:
+        self.tokens = TokenBook("wxsim_")
+        self._msgids = itertools.count(2_000_000_001)
+        self._sent: dict[tuple[str, str], tuple[str, float]] = {}  # (openid, client_msg_id)
+
+    def expire_tokens(self) -> None:
+        """Make every issued token expired (the API answers 42001)."""
+        with self._lock:
+            self.tokens.expire_all()
+
+    def revoke_tokens(self) -> None:
+        """Make every issued token unknown (the API answers 40001)."""
+        with self._lock:
+            self.tokens.revoke_all()
+
+    def routes(self) -> dict[tuple[str, str], Route]:
+        return {
+            ("GET", "/cgi-bin/token"): self._token,
+            ("POST", "/cgi-bin/stable_token"): self._stable_token,
+            ("POST", "/cgi-bin/message/template/send"): self._template_send,
+            ("POST", "/cgi-bin/message/subscribe/bizsend"): self._bizsend,
+            ("POST", "/cgi-bin/message/template/subscribe"): self._template_subscribe,
+            ("POST", "/cgi-bin/message/custom/send"): self._custom_send,
+        }
+
+    # --- tokens ----------------------------------------------------------------------
+
+    def _credentials_error(self, appid: Any, secret: Any, bad_secret: int) -> Response | None:
+        if appid != self.app_id:
+            return error(40013)
+        if secret != self.app_secret:
+            return error(bad_secret)
+        return None
+
+    def _token(self, request: Request) -> Response:
+        q = request.query
+        failure = self._credentials_error(q.get("appid"), q.get("secret"), 40001)
+        if failure:
+            return failure
+        with self._lock:
+            token = self.tokens.issue()
+        return json_response({"access_token": token, "expires_in": TOKEN_TTL})
+
+    def _stable_token(self, request: Request) -> Response:
+        try:
+            body = request.json()
+        except ValueError:
+            return error(47001)
+        failure = self._credentials_error(body.get("appid"), body.get("secret"), 40125)
+        if failure:
+            return failure
+        with self._lock:
+            token = self.tokens.stable(bool(body.get("force_refresh")))
+            expires_in = int(self.tokens.expiry[token] - time.time())
+        return json_response({"access_token": token, "expires_in": expires_in})
+
+    # --- sends -----------------------------------------------------------------------
+
+    def _open(self, request: Request) -> dict[str, Any] | Response:
+        """Check the access token and parse the body; an error Response if either fails."""
+        with self._lock:
+            code = self.tokens.check(request.query.get("access_token"))
+        if code:
+            return error(code)
+        try:
+            body = request.json()
+        except ValueError:
+            return error(47001)
+        if not isinstance(body, dict):
+            return error(47001)
+        if not body.get("touser"):
+            return error(40003)
+        return body
+
+    def _send(self, request: Request, *, receipt: bool, msgid_in_answer: bool = True) -> Response:
+        body = self._open(request)
+        if isinstance(body, Response):
+            return body
+        endpoint = request.path.removeprefix("/cgi-bin/")
+        openid = str(body["touser"])
+        if endpoint != "message/custom/send" and not body.get("template_id"):
+            return error(40037)
+        client_msg_id = body.get("client_msg_id")
+        dedupe_key = (openid, str(client_msg_id))
+        with self._lock:
+            if client_msg_id:
+                seen = self._sent.get(dedupe_key)
+                if seen and time.time() - seen[1] < DEDUPE_WINDOW:
+                    # A repeat within 10 minutes: the platform keeps the first message.
+                    return json_response({"errcode": 0, "errmsg": "ok", "msgid": int(seen[0])})
+            answer = self._answer_for(openid)
+            if answer.code is not None:
+                return error(int(answer.code))
+            msgid = str(next(self._msgids))
+            if client_msg_id:
+                self._sent[dedupe_key] = (msgid, time.time())
+        record = MessageRecord(
+            endpoint=endpoint,
+            recipient=openid,
+            content={k: v for k, v in body.items() if k not in ("touser", "client_msg_id")},
+            provider_ref=msgid,
+            at=time.time(),
+            idempotency=str(client_msg_id) if client_msg_id else None,
+        )
+        self._record(record, answer, receipt=receipt)
+        answer_body: dict[str, Any] = {"errcode": 0, "errmsg": "ok"}
+        if msgid_in_answer:
+            answer_body["msgid"] = int(msgid)
+        return self._shape(json_response(answer_body), answer)
+
+    def _template_send(self, request: Request) -> Response:
+        return self._send(request, receipt=True)
+
+    def _bizsend(self, request: Request) -> Response:
+        return self._send(request, receipt=True)
+
+    def _template_subscribe(self, request: Request) -> Response:
+        return self._send(request, receipt=True)
+
+    def _custom_send(self, request: Request) -> Response:
+        # Customer-service messages are delivered in the answer: no msgid, no receipt.
+        return self._send(request, receipt=False, msgid_in_answer=False)
+
+    # --- receipts --------------------------------------------------------------------
+
+    def event_xml(self, record: MessageRecord) -> str:
+        """The XML event the platform posts when the message's delivery is known."""
+        head = (
+            f"<ToUserName><![CDATA[{self.original_id}]]></ToUserName>"
+            f"<FromUserName><![CDATA[{record.recipient}]]></FromUserName>"
+            f"<CreateTime>{int(time.time())}</CreateTime>"
+            "<MsgType><![CDATA[event]]></MsgType>"
+        )
+        status = record.receipt or ""
+        if record.endpoint == "message/subscribe/bizsend":
+            code = 0 if status == "success" else 10001
+            return (
+                f"<xml>{head}<Event><![CDATA[subscribe_msg_sent_event]]></Event>"
+                "<SubscribeMsgSentEvent><List>"
+                f"<TemplateId><![CDATA[{record.content.get('template_id', '')}]]></TemplateId>"
+                f"<MsgID>{record.provider_ref}</MsgID><ErrorCode>{code}</ErrorCode>"
+                f"<ErrorStatus><![CDATA[{status}]]></ErrorStatus>"
+                "</List></SubscribeMsgSentEvent></xml>"
+            )
+        return (
+            f"<xml>{head}<Event><![CDATA[TEMPLATESENDJOBFINISH]]></Event>"
+            f"<MsgID>{record.provider_ref}</MsgID><Status><![CDATA[{status}]]></Status></xml>"
+        )
+
+    def push(self, url: str, record: MessageRecord) -> int:
+        timestamp = str(int(time.time()))
+        nonce = secrets.token_hex(5)
+        query = {
+            "signature": callback_signature(self.callback_token, timestamp, nonce),
+            "timestamp": timestamp,
+            "nonce": nonce,
+            "openid": record.recipient,
+        }
+        sep = "&" if "?" in url else "?"
+        target = url + sep + "&".join(f"{k}={v}" for k, v in query.items())
+        return post(target, self.event_xml(record).encode("utf-8"), "text/xml")
