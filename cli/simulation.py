@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -65,7 +66,9 @@ class SimulationResult:
     variant: str | None
     trace: list[TraceEntry]
     timezone: str
-    providers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    store: MemoryStore | None = field(default=None, repr=False)
+    enrollment_id: str | None = None
+    history_json: str | None = field(default=None, repr=False)
 
     def as_json(self) -> dict[str, Any]:
         tz = ZoneInfo(self.timezone)
@@ -95,7 +98,8 @@ def load_scenario(path: Path) -> tuple[Scenario, JourneyBundle]:
     if journey_path.parent.name != "journeys":
         raise ScenarioError(f"{path}: the journey file must sit in a workspace's journeys/ folder")
     workspace = load_workspace(journey_path.parent.parent)
-    for journey_id, file in workspace.files.items():
+    for name, file in workspace.files.items():
+        journey_id = name.removeprefix("journeys/")
         if Path(file).resolve() == journey_path and journey_id in workspace.journeys:
             return scenario, workspace.bundle(journey_id, version=1)
     raise ScenarioError(f"{path}: no journey was read from {journey_path}")
@@ -288,7 +292,7 @@ class _Run:
                 async def deliver(sig: ReceiptSignal = signal) -> None:
                     await self._signal("receipt", sig)
 
-                self.at(waiting.attempt_at + delay, deliver)
+                self.at(waiting.attempt_at + timedelta(seconds=delay), deliver)
 
     async def advance_to(self, when: datetime) -> None:
         delta = (when - await self.now()).total_seconds()
@@ -322,8 +326,26 @@ class _Run:
                         await self.idle_state()
 
 
+async def start_test_server() -> WorkflowEnvironment:
+    """Temporal's time-skipping test server from the installed binary, quiet on stderr."""
+    runtime = Runtime(
+        telemetry=TelemetryConfig(
+            logging=LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))
+        )
+    )
+    return await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=find_binary("temporal-test-server"),
+        data_converter=pydantic_data_converter,
+        runtime=runtime,
+    )
+
+
 async def simulate(
-    path: Path, *, options: RunOptions | None = None, keep_env: WorkflowEnvironment | None = None
+    path: Path,
+    *,
+    options: RunOptions | None = None,
+    keep_env: WorkflowEnvironment | None = None,
+    record_history: bool = False,
 ) -> SimulationResult:
     """Run the scenario at ``path`` and return its trace."""
     scenario, bundle = load_scenario(path)
@@ -333,16 +355,16 @@ async def simulate(
     with ProviderSimulators() as sims:
         configure_providers(sims, scenario.providers)
         adapters = build_adapters(sims.channel_settings())
-        env = keep_env or await WorkflowEnvironment.start_time_skipping(
-            test_server_existing_path=find_binary("temporal-test-server"),
-            data_converter=pydantic_data_converter,
-        )
+        env = keep_env or await start_test_server()
         try:
             task_queue = f"simulate-{uuid.uuid4().hex[:8]}"
             async with build_worker(env.client, store, adapters, task_queue):
                 run = _Run(scenario, bundle, env, store, sims, task_queue, options)
                 await run.run()
-                return await _result(run, bundle, scenario)
+                result = await _result(run, bundle, scenario)
+                if record_history and run.handle is not None:
+                    result.history_json = (await run.handle.fetch_history()).to_json()
+                return result
         finally:
             if keep_env is None:
                 await env.shutdown()
@@ -353,7 +375,7 @@ async def _result(run: _Run, bundle: JourneyBundle, scenario: Scenario) -> Simul
     base = SimulationResult(
         journey=bundle.journey.id, version=bundle.version, status="not_enrolled",
         exit_reason=run.enroll_detail or "no scenario entry enrolled the customer",
-        variant=None, trace=[], timezone=tz,
+        variant=None, trace=[], timezone=tz, store=run.store, enrollment_id=run.enrollment_id,
     )
     if run.enrollment_id is None or run.handle is None:
         return base

@@ -49,7 +49,9 @@ def parse_when(value: Any, tz_name: str) -> datetime | None:
     return parsed.astimezone(timezone.utc)
 
 
-def in_local_window(now: datetime, tz_name: str, start: tuple[int, int], end: tuple[int, int]) -> datetime | None:
+def in_local_window(
+    now: datetime, tz_name: str, start: tuple[int, int], end: tuple[int, int]
+) -> datetime | None:
     """If ``now`` falls in the daily window [start, end) local time, when the window ends."""
     local = now.astimezone(ZoneInfo(tz_name))
     minutes = local.hour * 60 + local.minute

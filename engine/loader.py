@@ -77,8 +77,10 @@ def read_yaml(path: str | Path) -> tuple[Any, list[Problem]]:
         return YAML(typ="rt").load(text), []
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark is not None and "end of stream" in (exc.problem or ""):
+            mark = exc.context_mark  # an unclosed quote or bracket: where it was opened
         line = mark.line + 1 if mark is not None else None
-        what = " ".join(s for s in (exc.context, exc.problem) if s) or "not valid YAML"
+        what = ": ".join(s for s in (exc.context, exc.problem) if s) or "not valid YAML"
         fix = "check indentation, quotes and colons on this line and the one before"
         if "duplicate key" in what:
             fix = "each key may appear once in a mapping: remove or rename one"

@@ -16,12 +16,22 @@ from engine.models.journey import (
     Segment,
     SegmentEnteredTrigger,
 )
-from engine.models.steps import BranchCase, BranchStep, HandoffStep, SendStep
+from engine.models.steps import (
+    BranchCase,
+    BranchStep,
+    HandoffStep,
+    SendStep,
+    SplitStep,
+    WaitForStep,
+    step_kind_of,
+)
 from rules.deps import dependencies
 from rules.models import AllRule, AnyRule, NotRule, Rule, SegmentRule
 
 __all__ = [
     "RefPath",
+    "cycles",
+    "step_edges",
     "message_refs",
     "messages_used",
     "rule_segment_refs",
@@ -93,3 +103,113 @@ def segments_used(journey: Journey, segments: Mapping[str, Segment]) -> set[str]
         if sid in rules:
             found |= dependencies(rules[sid], rules).segments
     return found
+
+
+def step_edges(journey: Journey) -> list[tuple[RefPath, str, int]]:
+    """(path of the reference, target step id, source step index) for every way onward.
+
+    Unset ``next`` / ``on_*`` fall through to the following step (the last step's
+    fall-through is ``exit: completed``, which is no edge); such an edge carries the path
+    of the step itself. A handoff outcome that is not listed goes on the same way.
+    """
+    edges: list[tuple[RefPath, str, int]] = []
+    steps = journey.steps
+    for i, step in enumerate(steps):
+        here: RefPath = ("steps", i)
+        default: tuple[RefPath, str] | None = None
+        if step.next:
+            default = ((*here, "next"), step.next)
+        elif i + 1 < len(steps):
+            default = (here, steps[i + 1].id)
+        named: list[tuple[RefPath, str | None]] = []
+        falls_through = True
+        if step_kind_of(step) == "exit":
+            continue
+        if isinstance(step, WaitForStep):
+            named = [((*here, "on_event"), step.on_event), ((*here, "on_timeout"), step.on_timeout)]
+            falls_through = False
+        elif isinstance(step, BranchStep):
+            for j, case in enumerate(step.branch):
+                if isinstance(case, BranchCase):
+                    named.append(((*here, "branch", j, "goto"), case.goto))
+                else:
+                    named.append(((*here, "branch", j, "else"), case.else_))
+                    falls_through = False
+        elif isinstance(step, SplitStep):
+            variants = step.split.variants
+            named = [
+                ((*here, "split", "variants", j, "goto"), v.goto) for j, v in enumerate(variants)
+            ]
+            falls_through = False  # a holdout waits out the goal window, then exits
+        elif isinstance(step, SendStep):
+            named = [((*here, "on_failure"), step.on_failure)]
+        elif isinstance(step, HandoffStep):
+            outcomes = step.handoff.outcomes.items()
+            named = [((*here, "handoff", "outcomes", key), t) for key, t in outcomes]
+        for path, target in named:
+            if target is not None:
+                edges.append((path, target, i))
+            elif default is not None:
+                edges.append((*default, i))
+        if falls_through and default is not None:
+            edges.append((*default, i))
+    return list(dict.fromkeys(edges))  # an unset on_failure and the fall-through coincide
+
+
+def cycles(graph: dict[int, list[int]]) -> Iterator[list[int]]:
+    """One cycle (as a list of nodes) per strongly connected component that has one."""
+    order: list[int] = []
+    done: set[int] = set()
+    for root in sorted(graph):  # first pass: finishing order (iterative DFS)
+        if root in done:
+            continue
+        done.add(root)
+        stack = [(root, iter(graph[root]))]
+        while stack:
+            node, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                stack.pop()
+                order.append(node)
+            elif nxt not in done:
+                done.add(nxt)
+                stack.append((nxt, iter(graph[nxt])))
+    reverse: dict[int, list[int]] = {n: [] for n in graph}
+    for n, targets in graph.items():
+        for t in targets:
+            reverse[t].append(n)
+    assigned: set[int] = set()
+    for root in reversed(order):  # second pass: components on the reversed graph
+        if root in assigned:
+            continue
+        component = {root}
+        todo = [root]
+        while todo:
+            for prev in reverse[todo.pop()]:
+                if prev not in assigned and prev not in component:
+                    component.add(prev)
+                    todo.append(prev)
+        assigned |= component
+        start = min(component)
+        if len(component) > 1 or start in graph[start]:
+            yield _path_back(graph, component, start)
+
+
+def _path_back(graph: dict[int, list[int]], component: set[int], start: int) -> list[int]:
+    """A simple path from start back to start inside one component (breadth first)."""
+    came: dict[int, int] = {}
+    frontier = [start]
+    while frontier:
+        following: list[int] = []
+        for node in frontier:
+            for nxt in sorted(graph[node]):
+                if nxt == start:
+                    path = [node]
+                    while path[-1] != start:
+                        path.append(came[path[-1]])
+                    return list(reversed(path))
+                if nxt in component and nxt not in came:
+                    came[nxt] = node
+                    following.append(nxt)
+        frontier = following
+    return [start]  # pragma: no cover - a component with a cycle always closes

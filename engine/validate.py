@@ -36,19 +36,24 @@ from engine.models.steps import (
     BranchStep,
     HandoffStep,
     SendStep,
-    SplitStep,
     UpdateStep,
     WaitForStep,
     WaitStep,
-    step_kind_of,
 )
 from engine.models.workspace import Workspace
-from engine.references import RefPath, message_refs, rule_segment_refs, segment_refs
+from engine.references import (
+    RefPath,
+    cycles,
+    message_refs,
+    rule_segment_refs,
+    segment_refs,
+    step_edges,
+)
 from engine.templating import check_syntax
 from rules.deps import find_segment_cycle
 from rules.models import dump_rule
 
-__all__ = ["Locate", "step_edges", "validate_workspace"]
+__all__ = ["Locate", "validate_workspace"]
 
 Locate = Callable[[str, RefPath], int | None]
 _WAITING = (WaitStep, WaitForStep, HandoffStep)
@@ -69,58 +74,6 @@ def _closest(word: str, choices: list[str], what: str) -> str:
     if close:
         return f"did you mean {close[0]!r}?"
     return f"the {what} are: {', '.join(sorted(choices))}" if choices else f"there are no {what}"
-
-
-def step_edges(journey: Journey) -> list[tuple[RefPath, str, int]]:
-    """(path of the reference, target step id, source step index) for every way onward.
-
-    Unset ``next`` / ``on_*`` fall through to the following step (the last step's
-    fall-through is ``exit: completed``, which is no edge); those are listed with the
-    path of the step itself.
-    """
-    edges: list[tuple[RefPath, str, int]] = []
-    steps = journey.steps
-    for i, step in enumerate(steps):
-        here: RefPath = ("steps", i)
-        following = steps[i + 1].id if i + 1 < len(steps) else None
-        default = step.next or following
-        default_path: RefPath = (*here, "next") if step.next else here
-        kind = step_kind_of(step)
-
-        def onward(target: str | None, path: RefPath) -> None:
-            if target is not None:
-                edges.append((path, target, i))
-            elif default is not None:
-                edges.append((default_path, default, i))
-
-        if kind == "exit":
-            continue
-        if isinstance(step, WaitForStep):
-            onward(step.on_event, (*here, "on_event"))
-            onward(step.on_timeout, (*here, "on_timeout"))
-        elif isinstance(step, BranchStep):
-            has_else = False
-            for j, case in enumerate(step.branch):
-                if isinstance(case, BranchCase):
-                    edges.append(((*here, "branch", j, "goto"), case.goto, i))
-                else:
-                    has_else = True
-                    edges.append(((*here, "branch", j, "else"), case.else_, i))
-            if not has_else:
-                onward(None, here)
-        elif isinstance(step, SplitStep):
-            for j, variant in enumerate(step.split.variants):
-                edges.append(((*here, "split", "variants", j, "goto"), variant.goto, i))
-        elif isinstance(step, SendStep):
-            onward(None, here)
-            onward(step.on_failure, (*here, "on_failure"))
-        elif isinstance(step, HandoffStep):
-            for outcome, target in step.handoff.outcomes.items():
-                edges.append(((*here, "handoff", "outcomes", outcome), target, i))
-            onward(None, here)  # an outcome that is not listed goes on as usual
-        else:
-            onward(None, here)
-    return edges
 
 
 def _check_graph(journey: Journey, report: _Report) -> None:
@@ -153,7 +106,7 @@ def _check_graph(journey: Journey, report: _Report) -> None:
                 "E-unreachable",
             )
     instant = {i for i, step in enumerate(journey.steps) if not isinstance(step, _WAITING)}
-    for cycle in _cycles({i: [j for j in graph[i] if j in instant] for i in instant}):
+    for cycle in cycles({i: [j for j in graph[i] if j in instant] for i in instant}):
         names = " -> ".join(ids[i] for i in [*cycle, cycle[0]])
         report.add(
             ("steps", cycle[0]),
@@ -162,65 +115,6 @@ def _check_graph(journey: Journey, report: _Report) -> None:
             "add a wait step to the loop or give it a way out",
             "E-loop-no-wait",
         )
-
-
-def _cycles(graph: dict[int, list[int]]) -> Iterator[list[int]]:
-    """One cycle (as a list of nodes) per strongly connected component that has one."""
-    order: list[int] = []
-    done: set[int] = set()
-    for root in sorted(graph):  # first pass: finishing order (iterative DFS)
-        if root in done:
-            continue
-        done.add(root)
-        stack = [(root, iter(graph[root]))]
-        while stack:
-            node, it = stack[-1]
-            nxt = next(it, None)
-            if nxt is None:
-                stack.pop()
-                order.append(node)
-            elif nxt not in done:
-                done.add(nxt)
-                stack.append((nxt, iter(graph[nxt])))
-    reverse: dict[int, list[int]] = {n: [] for n in graph}
-    for n, targets in graph.items():
-        for t in targets:
-            reverse[t].append(n)
-    assigned: set[int] = set()
-    for root in reversed(order):  # second pass: components on the reversed graph
-        if root in assigned:
-            continue
-        component = {root}
-        todo = [root]
-        while todo:
-            for prev in reverse[todo.pop()]:
-                if prev not in assigned and prev not in component:
-                    component.add(prev)
-                    todo.append(prev)
-        assigned |= component
-        start = min(component)
-        if len(component) > 1 or start in graph[start]:
-            yield _path_back(graph, component, start)
-
-
-def _path_back(graph: dict[int, list[int]], component: set[int], start: int) -> list[int]:
-    """A simple path from start back to start inside one component (breadth first)."""
-    came: dict[int, int] = {}
-    frontier = [start]
-    while frontier:
-        following: list[int] = []
-        for node in frontier:
-            for nxt in sorted(graph[node]):
-                if nxt == start:
-                    path = [node]
-                    while path[-1] != start:
-                        path.append(came[path[-1]])
-                    return list(reversed(path))
-                if nxt in component and nxt not in came:
-                    came[nxt] = node
-                    following.append(nxt)
-        frontier = following
-    return [start]  # pragma: no cover - a component with a cycle always closes
 
 
 def _check_journey(ws: Workspace, journey: Journey, report: _Report) -> None:
@@ -349,9 +243,11 @@ def _bad_ref(bad: str, path: RefPath, report: _Report) -> None:
 
 
 def _dump(value: Any) -> Any:
-    return value.model_dump(mode="json", by_alias=True, exclude_none=True) if hasattr(
-        value, "model_dump"
-    ) else value
+    return (
+        value.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if hasattr(value, "model_dump")
+        else value
+    )
 
 
 def _templates(value: Any) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
 import threading
 import time
 import urllib.error
@@ -31,7 +32,8 @@ class Answer:
     ``result``: ``"ok"``/``"Ok"``/``0`` to accept; a WeChat errcode (int) or a Tencent
     SMS Code (str) to refuse; ``"timeout"`` to accept, then hold the connection past
     the client's timeout; ``"slow:SECONDS"`` to accept and answer late; ``"reset"`` to
-    accept, then drop the connection without an answer.
+    accept, then drop the connection without an answer; for WeCom, ``"fail_list"`` to
+    answer errcode 0 with the customer in ``fail_list``.
     ``receipt``: the delivery report that follows an accepted message (``success``,
     ``failed:user block``, ``SUCCESS``, ``FAIL``, ``sent``, ``not_friend``, ...), ``none``
     for no receipt, or None for the simulator's default. ``after``: its delay in seconds.
@@ -60,9 +62,11 @@ class Answer:
     @property
     def accepted(self) -> bool:
         """True when the provider takes the message (even if the answer is late or lost)."""
-        if self.result in (0, "ok", "Ok", "timeout", "reset"):
+        if self.result == 0:
             return True
-        return isinstance(self.result, str) and self.result.startswith("slow:")
+        if not isinstance(self.result, str):
+            return False
+        return self.result.lower() in ("ok", "timeout", "reset") or self.result.startswith("slow:")
 
     @property
     def code(self) -> str | int | None:
@@ -156,7 +160,7 @@ class _Handler(BaseHTTPRequestHandler):
         if response.reset:
             self.close_connection = True
             with contextlib.suppress(OSError):
-                self.connection.shutdown(2)  # socket.SHUT_RDWR
+                self.connection.shutdown(socket.SHUT_RDWR)
             return
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
@@ -264,15 +268,21 @@ class ProviderSimulator:
         ``callback_url`` turns on real-time receipt pushes."""
         with self._lock:
             if default is not None:
-                self._default = Answer.of(default)
+                self._default = self.coerce(Answer.of(default))
             if per_recipient is not None:
-                self._per_recipient.update({k: Answer.of(v) for k, v in per_recipient.items()})
+                self._per_recipient.update(
+                    {k: self.coerce(Answer.of(v)) for k, v in per_recipient.items()}
+                )
             if per_call is not None:
-                self._per_call.extend(Answer.of(a) for a in per_call)
+                self._per_call.extend(self.coerce(Answer.of(a)) for a in per_call)
             if callback_url is not None:
                 self.callback_url = callback_url
             if timeout_hold is not None:
                 self.timeout_hold = timeout_hold
+
+    def coerce(self, answer: Answer) -> Answer:
+        """Check that an answer is one this provider can give (ValueError if not)."""
+        return answer
 
     def reset(self) -> None:
         """Forget answers, messages, calls and pushes; release held connections."""

@@ -112,6 +112,11 @@ class TencentSmsSimulator(ProviderSimulator):
         self.templates: dict[str, str] = {}
         self._serials = itertools.count(1)
 
+    def coerce(self, answer: Answer) -> Answer:
+        if isinstance(answer.code, int):
+            raise ValueError(f"sms refuses with a Code string, not {answer.code!r}")
+        return answer
+
     def register_template(self, template_id: str, text: str) -> None:
         """Check TemplateParamSet against ``text``'s ``{n}`` placeholders for this template."""
         with self._lock:

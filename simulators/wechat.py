@@ -8,13 +8,19 @@ pushes ``TEMPLATESENDJOBFINISH`` / ``subscribe_msg_sent_event`` XML events with 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
+import re
 import secrets
 import time
+from collections import deque
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from simulators.common import (
+    Answer,
+    AnswerLike,
     MessageRecord,
     ProviderSimulator,
     Request,
@@ -59,6 +65,16 @@ def errmsg(code: int) -> str:
 
 def error(code: int) -> Response:
     return json_response({"errcode": code, "errmsg": errmsg(code)})
+
+
+def errcode_answer(answer: Answer, provider: str, special: tuple[str, ...] = ()) -> Answer:
+    """WeChat and WeCom refuse with an int errcode: accept "43004" from YAML, reject "Foo"."""
+    code = answer.code
+    if code is None or isinstance(code, int) or code in special:
+        return answer
+    if re.fullmatch(r"-?\d+", code):
+        return dataclasses.replace(answer, result=int(code))
+    raise ValueError(f"{provider} refuses with an errcode (int), not {code!r}")
 
 
 def callback_signature(token: str, timestamp: str, nonce: str) -> str:
@@ -127,6 +143,35 @@ class WeChatSimulator(ProviderSimulator):
         self.tokens = TokenBook("wxsim_")
         self._msgids = itertools.count(2_000_000_001)
         self._sent: dict[tuple[str, str], tuple[str, float]] = {}  # (openid, client_msg_id)
+        self._endpoint_calls: dict[str, deque[Answer]] = {}
+        self._endpoint_default: dict[str, Answer] = {}
+
+    def configure_endpoint(
+        self,
+        endpoint: str,
+        *,
+        default: AnswerLike | None = None,
+        per_call: Sequence[AnswerLike] | None = None,
+    ) -> None:
+        """Answers for one API (``message/template/send``, ``message/subscribe/bizsend``,
+        ``message/custom/send``), ahead of the simulator-wide ones."""
+        with self._lock:
+            if default is not None:
+                self._endpoint_default[endpoint] = self.coerce(Answer.of(default))
+            if per_call is not None:
+                queue = self._endpoint_calls.setdefault(endpoint, deque())
+                queue.extend(self.coerce(Answer.of(a)) for a in per_call)
+
+    def _endpoint_answer(self, endpoint: str, openid: str) -> Answer:
+        queue = self._endpoint_calls.get(endpoint)
+        if queue:
+            return queue.popleft()
+        if endpoint in self._endpoint_default:
+            return self._endpoint_default[endpoint]
+        return self._answer_for(openid)
+
+    def coerce(self, answer: Answer) -> Answer:
+        return errcode_answer(answer, self.name)
 
     def expire_tokens(self) -> None:
         """Make every issued token expired (the API answers 42001)."""
@@ -213,7 +258,7 @@ class WeChatSimulator(ProviderSimulator):
                 if seen and time.time() - seen[1] < DEDUPE_WINDOW:
                     # A repeat within 10 minutes: the platform keeps the first message.
                     return json_response({"errcode": 0, "errmsg": "ok", "msgid": int(seen[0])})
-            answer = self._answer_for(openid)
+            answer = self._endpoint_answer(endpoint, openid)
             if answer.code is not None:
                 return error(int(answer.code))
             msgid = str(next(self._msgids))

@@ -15,6 +15,7 @@ import time
 from typing import Any, ClassVar
 
 from simulators.common import (
+    Answer,
     MessageRecord,
     ProviderSimulator,
     Request,
@@ -22,7 +23,7 @@ from simulators.common import (
     Route,
     json_response,
 )
-from simulators.wechat import TOKEN_TTL, TokenBook
+from simulators.wechat import TOKEN_TTL, TokenBook, errcode_answer
 
 ERRMSG: dict[int, str] = {
     -1: "system busy",
@@ -64,6 +65,10 @@ class WeComSimulator(ProviderSimulator):
     def _reset_state(self) -> None:
         self.tokens = TokenBook("wwsim_")
         self._ids = itertools.count(1)
+
+    def coerce(self, answer: Answer) -> Answer:
+        # "fail_list": errcode 0, but the customer is listed as not reachable.
+        return errcode_answer(answer, self.name, special=("fail_list",))
 
     def expire_tokens(self) -> None:
         """Make every issued token expired (the API answers 42001)."""

@@ -74,11 +74,15 @@ def scenario(root: Path, journey_id: str, name: str = "scenario", **fields: Any)
 
 async def run(
     env: WorkflowEnvironment, path: Path, options: RunOptions | None = None
-) -> dict[str, Any]:
-    result: SimulationResult = await simulate(path, keep_env=env, options=options)
-    return result.as_json()
+) -> SimulationResult:
+    return await simulate(path, keep_env=env, options=options)
 
 
-def kinds(result: dict[str, Any]) -> list[str]:
+def kinds(result: SimulationResult) -> list[str]:
     """The trace as 'step:kind' strings, for compact assertions."""
-    return [f"{e.get('step')}:{e['kind']}" for e in result["trace"]]
+    return [f"{e.get('step')}:{e['kind']}" for e in result.as_json()["trace"]]
+
+
+def entries(result: SimulationResult, kind: str) -> list[dict[str, Any]]:
+    """The trace entries of one kind, as printed."""
+    return [e for e in result.as_json()["trace"] if e["kind"] == kind]

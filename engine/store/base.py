@@ -99,8 +99,12 @@ class Store(Protocol):
     def get_enrollment(self, enrollment_id: str) -> EnrollmentRecord: ...
     def ever_enrolled(self, journey_id: str, customer_id: str, key: str | None) -> bool: ...
     def finish_enrollment(
-        self, enrollment_id: str, status: EnrollmentStatusName, reason: str | None,
-        variant: str | None, at: datetime,
+        self,
+        enrollment_id: str,
+        status: EnrollmentStatusName,
+        reason: str | None,
+        variant: str | None,
+        at: datetime,
     ) -> None: ...
     def append_trace(self, enrollment_id: str, entries: list[TraceEntry]) -> None: ...
     def get_trace(self, enrollment_id: str) -> list[TraceEntry]: ...
@@ -111,6 +115,7 @@ class Store(Protocol):
         A record whose outcome was ``transient`` (provably never reached the provider)
         is replaced, so the retry may call again.
         """
+
     def end_delivery(
         self, key: str, outcome: str, detail: str, provider_ref: str | None
     ) -> None: ...

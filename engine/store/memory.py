@@ -111,8 +111,12 @@ class MemoryStore:
             record = self.enrollments.get(enrollment_id)
             if record is not None:
                 self.enrollments[enrollment_id] = record.model_copy(
-                    update={"status": status, "exit_reason": reason, "variant": variant,
-                            "ended_at": at}
+                    update={
+                        "status": status,
+                        "exit_reason": reason,
+                        "variant": variant,
+                        "ended_at": at,
+                    }
                 )
 
     def append_trace(self, enrollment_id: str, entries: list[TraceEntry]) -> None:
@@ -140,8 +144,12 @@ class MemoryStore:
         with self._lock:
             record = self.deliveries[key]
             self.deliveries[key] = record.model_copy(
-                update={"status": "done", "outcome": outcome, "detail": detail,
-                        "provider_ref": provider_ref}
+                update={
+                    "status": "done",
+                    "outcome": outcome,
+                    "detail": detail,
+                    "provider_ref": provider_ref,
+                }
             )
 
     # handoff tasks -----------------------------------------------------------------------

@@ -138,3 +138,16 @@ def test_subscribe_receipt_is_pushed_as_subscribe_msg_sent_event(
     assert "<Event><![CDATA[subscribe_msg_sent_event]]></Event>" in body
     assert f"<MsgID>{answer['msgid']}</MsgID>" in body
     assert "<ErrorStatus><![CDATA[success]]></ErrorStatus>" in body
+
+
+def test_answers_are_checked_against_the_provider(sims: ProviderSimulators) -> None:
+    sims.wechat.configure(default="43004")  # as YAML may spell it
+    with pytest.raises(WeChatClientException) as raised:
+        client(sims).message.send_text(OPENID, "hi")
+    assert raised.value.errcode == 43004
+    with pytest.raises(ValueError, match="errcode"):
+        sims.wechat.configure(default="FailedOperation.PhoneNumberInBlacklist")
+    with pytest.raises(ValueError, match="Code string"):
+        sims.sms.configure(per_call=[43004])
+    with pytest.raises(ValueError, match="unknown answer fields"):
+        sims.wecom.configure(default={"result": 0, "delay": 3})

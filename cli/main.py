@@ -1,0 +1,104 @@
+"""The ``carepath`` command: validate a workspace, write JSON Schemas, simulate a journey."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+__all__ = ["build_parser", "main"]
+
+_DESCRIPTION = """\
+carepath runs patient journeys for clinic chains. Journeys, messages and segments are
+YAML files in a workspace folder (journeys/, messages/, segments/)."""
+
+_EPILOG = """\
+examples:
+  carepath validate                      check the workspace in this folder
+  carepath validate ~/clinics/sz         check another workspace
+  carepath schema                        write JSON Schemas for the YAML editor to schema/
+  carepath simulate scenarios/paid.yaml  try a journey for one customer in skipped time
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="carepath",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    validate = commands.add_parser(
+        "validate",
+        help="check every journey, message and segment of a workspace",
+        description=(
+            "Read journeys/, messages/ and segments/ and report every problem as\n"
+            "FILE:LINE: what is wrong (how to fix it) [rule]. Exit code 0 when the\n"
+            "workspace is valid, 2 when it is not."
+        ),
+        epilog=(
+            "examples:\n"
+            "  carepath validate\n"
+            "  carepath validate ./workspace\n"
+            "  carepath validate ./workspace || echo 'fix the problems above'\n"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    validate.add_argument(
+        "workspace", nargs="?", default=".", help="the workspace folder (default: .)"
+    )
+
+    schema = commands.add_parser(
+        "schema",
+        help="write JSON Schemas of the YAML files for editor completion and checks",
+        description=(
+            "Write journey.schema.json, message.schema.json, segment.schema.json and\n"
+            "scenario.schema.json. Point the YAML editor extension at them for completion,\n"
+            "hover help and errors while typing."
+        ),
+        epilog=(
+            "examples:\n"
+            "  carepath schema\n"
+            "  carepath schema --out .vscode/schema\n"
+            "then start a journey file with:\n"
+            "  # yaml-language-server: $schema=../schema/journey.schema.json\n"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    schema.add_argument(
+        "--out", default="schema", metavar="DIR", help="folder to write to (default: schema/)"
+    )
+
+    simulate = commands.add_parser(
+        "simulate",
+        help="run one journey for one customer against simulated providers",
+        description=(
+            "Run the journey a scenario names for one customer, in skipped time, against\n"
+            "simulated WeChat, WeCom and SMS providers, and print the trace. Exit code 0\n"
+            "when the journey ran, 2 when the scenario or journey is invalid."
+        ),
+        epilog=(
+            "examples:\n"
+            "  carepath simulate scenarios/payment_recovery.yaml\n"
+            "  carepath simulate scenarios/payment_recovery.yaml --json | jq .status\n"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    simulate.add_argument("scenario", metavar="SCENARIO.yaml", help="the scenario file")
+    simulate.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    # Subcommands are imported when used, so `carepath --help` stays fast.
+    module = importlib.import_module(f"cli.{args.command}")
+    return int(module.main(args))

@@ -1,0 +1,32 @@
+"""Record the example scenarios' workflow histories for the replay test.
+
+Run ``make histories`` after a deliberate, compatible change to the interpreter
+(and only then): the committed histories are what running enrollments look like.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from cli.simulation import simulate
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples" / "eye-clinic" / "scenarios"
+HISTORIES = Path(__file__).parent / "histories"
+
+
+async def record() -> None:
+    HISTORIES.mkdir(exist_ok=True)
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        result = await simulate(path, record_history=True)
+        if result.history_json is None:
+            print(f"{path.name}: no enrollment, nothing recorded")
+            continue
+        target = HISTORIES / f"{path.stem}.json"
+        target.write_text(result.history_json, encoding="utf-8")
+        print(f"{path.name}: {result.status}, history -> {target.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    asyncio.run(record())
