@@ -60,3 +60,8 @@ def in_local_window(
     if not inside:
         return None
     return next_local_time(now, tz_name, end[0], end[1])
+
+
+def local_iso(when: datetime, tz_name: str) -> str:
+    """``when`` as ISO text in the customer's timezone, to the second."""
+    return when.astimezone(ZoneInfo(tz_name)).isoformat(timespec="seconds")

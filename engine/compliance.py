@@ -11,7 +11,7 @@ Rule codes: ``C-banned-phrase``, ``C-sms-opt-out``, ``C-marketing-template``,
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import Field
 
 from engine.errors import Problem
-from engine.loader import read_model
+from engine.loader import Locate, read_model
 from engine.models.common import Strict
 from engine.models.message import Message
 
@@ -34,7 +34,6 @@ __all__ = [
     "load_rules",
 ]
 
-Locate = Callable[[str, tuple[str | int, ...]], int | None]
 _NOT_TEXT = frozenset({"template_id", "url", "page", "pagepath", "appid", "miniprogram"})
 _MASK = "\x00"
 

@@ -134,11 +134,22 @@ def read_model(path: str | Path, model_type: type[M]) -> Loaded:
         loaded.model = model_type.model_validate(data)
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
-            loc = tuple(error["loc"])
-            line = line_of(tree, loc, tags=True)
             message, fix, rule = explain_error(error, data, model_type)
-            loaded.problems.append(Problem(file, line, message, fix, rule))
+            loc = _twice(error["msg"], data) or tuple(error["loc"])
+            loaded.problems.append(Problem(file, line_of(tree, loc, tags=True), message, fix, rule))
     return loaded
+
+
+def _twice(text: str, data: Any) -> tuple[PathPart, ...] | None:
+    """The second step that has an id given twice (the journey validator names only the id)."""
+    m = _TWICE.search(text)
+    steps = data.get("steps") if isinstance(data, dict) else None
+    if m and isinstance(steps, list):
+        ids = [s.get("id") if isinstance(s, dict) else None for s in steps]
+        repeats = [i for i, sid in enumerate(ids) if sid == m.group(1)]
+        if len(repeats) > 1:
+            return ("steps", repeats[1], "id")
+    return None
 
 
 def load_model(path: str | Path, model_type: type[M]) -> tuple[M | None, list[Problem]]:
@@ -193,21 +204,14 @@ def load_workspace(root: str | Path) -> Workspace:
             [Problem(str(root), None, "the workspace folder does not exist", None, "E-workspace")]
         )
     if not any((base / folder).is_dir() for folder, _ in FOLDERS):
-        raise ValidationFailed(
-            [
-                Problem(
-                    str(root),
-                    None,
-                    "not a carepath workspace: no journeys/, messages/ or segments/ folder",
-                    "run carepath in the folder that holds journeys/, or pass it as an argument",
-                    "E-workspace",
-                )
-            ]
-        )
+        what = "not a carepath workspace: no journeys/, messages/ or segments/ folder"
+        fix = "run carepath in the folder that holds journeys/, or pass it as an argument"
+        raise ValidationFailed([Problem(str(root), None, what, fix, "E-workspace")])
     problems: list[Problem] = []
     loaded: dict[str, Loaded] = {}
     found: dict[str, dict[str, BaseModel]] = {folder: {} for folder, _ in FOLDERS}
     files: dict[str, str] = {}
+    invalid: set[str] = set()  # files with an id that failed to load: not "missing"
     for folder, model_type in FOLDERS:
         for path in _files(base / folder):
             item = read_model(path, model_type)
@@ -215,6 +219,9 @@ def load_workspace(root: str | Path) -> Workspace:
             problems.extend(item.problems)
             model = item.model
             if model is None:
+                raw_id = item.tree.get("id") if isinstance(item.tree, CommentedMap) else None
+                if isinstance(raw_id, str):
+                    invalid.add(f"{folder}/{raw_id}")
                 continue
             model_id: str = getattr(model, "id")  # noqa: B009 - every workspace model has one
             key = f"{folder}/{model_id}"
@@ -243,7 +250,7 @@ def load_workspace(root: str | Path) -> Workspace:
         item = loaded.get(file)
         return item.line(path) if item is not None else None
 
-    problems.extend(validate_workspace(workspace, locate))
+    problems.extend(validate_workspace(workspace, locate, invalid=invalid))
     if problems:
         raise ValidationFailed(problems)
     return workspace
@@ -262,6 +269,7 @@ _KIND_RULES = {
     "rule_kind": "E-rule-kind",
 }
 _ID_FIX = "use only letters, digits, _ and -"
+_TWICE = re.compile(r"step id '([^']*)' is used twice")
 _STEP_COMMON = ("id", "next", "on_event", "on_timeout", "on_failure")
 _FIX_SPLIT = re.compile(r"^(.*?)[:;]\s+((?:write|give|add|use|quote|to |split|remove|each)\b.*)$")
 _TYPE_WORDS: dict[str, tuple[str, str]] = {
@@ -427,4 +435,8 @@ def explain_error(error: ErrorDetails, data: Any, model_type: Any) -> tuple[str,
         text = f"{name} should" + text.split(" should", 1)[1].replace(" after validation", "")
         fix = f"add to {name}" if kind == "too_short" else f"change the value of {name}"
         return f"{text} in {where}", fix, rule
+    if _TWICE.search(text):
+        return text.split(":")[0], "give each step its own id", "E-duplicate-step"
+    if not loc:
+        return text, "see the journey language reference (docs)", rule
     return f"{name} in {where}: {text}", "see the journey language reference", rule

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import difflib
 import zoneinfo
-from collections.abc import Callable, Iterator
+from collections.abc import Collection, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from croniter import croniter
 from engine.compliance import check_message, load_rules
 from engine.context_refs import unsupported_templates
 from engine.errors import Problem
+from engine.loader import Locate
 from engine.models.journey import EventTrigger, Journey, ScheduleTrigger
 from engine.models.message import Message
 from engine.models.steps import (
@@ -55,7 +56,6 @@ from rules.models import dump_rule
 
 __all__ = ["Locate", "validate_workspace"]
 
-Locate = Callable[[str, RefPath], int | None]
 _WAITING = (WaitStep, WaitForStep, HandoffStep)
 
 
@@ -80,8 +80,10 @@ def _check_graph(journey: Journey, report: _Report) -> None:
     ids = journey.step_ids()
     index = {sid: i for i, sid in enumerate(ids)}
     graph: dict[int, list[int]] = {i: [] for i in range(len(ids))}
+    broken = False
     for path, target, source in step_edges(journey):
         if target not in index:
+            broken = True
             report.add(
                 path,
                 f"step {ids[source]!r} goes to {target!r}, which is not a step of this journey",
@@ -98,7 +100,8 @@ def _check_graph(journey: Journey, report: _Report) -> None:
                 seen.add(nxt)
                 todo.append(nxt)
     for i, sid in enumerate(ids):
-        if i not in seen:
+        # With a target missing, what is reachable depends on the fix: say nothing yet.
+        if i not in seen and not broken:
             report.add(
                 ("steps", i),
                 f"step {sid!r} can never be reached from the first step {ids[0]!r}",
@@ -305,8 +308,14 @@ def _check_message(message: Message, report: _Report) -> None:
                     _syntax(text, path, f"{channel} {field}", report)
 
 
-def validate_workspace(ws: Workspace, locate: Locate) -> list[Problem]:
-    """Every cross-file and compliance problem of a loaded workspace."""
+def validate_workspace(
+    ws: Workspace, locate: Locate, *, invalid: Collection[str] = ()
+) -> list[Problem]:
+    """Every cross-file and compliance problem of a loaded workspace.
+
+    ``invalid`` names files that exist but failed to load (``"messages/<id>"``): references
+    to them are not reported again as missing.
+    """
     problems: list[Problem] = []
 
     def report_for(folder: str, item_id: str) -> _Report:

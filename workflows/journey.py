@@ -17,7 +17,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from engine.clock import next_local_time, parse_when
+    from engine.clock import local_iso, next_local_time, parse_when
     from engine.context_refs import resolve
     from engine.contracts import (
         WORKFLOW_NAME,
@@ -361,7 +361,7 @@ class JourneyWorkflow:
                 raise ValueError(f"{source} is missing or not a date")
             if spec.offset is not None:
                 target = target - spec.offset if spec.offset_negative else target + spec.offset
-        self.record("wait", detail=f"until {target.isoformat()}")
+        self.record("wait", detail=f"until {local_iso(target, self.input.timezone)}")
         await self.wait(Waiting(kind="timer"), until=target)
         return None
 

@@ -82,7 +82,11 @@ def test_unknown_top_level_key(tmp_path: Path) -> None:
     text = JOURNEY.replace("trigger:", "trigerr:")
     problems = problems_of(clinic(tmp_path, {"journeys/j.yaml": text}))
     p = next(p for p in problems if p.rule == "E-unknown-key")
-    assert (p.line, p.message, p.fix) == (2, "unknown key 'trigerr' in this file", "did you mean 'trigger'?")
+    assert (p.line, p.message, p.fix) == (
+        2,
+        "unknown key 'trigerr' in this file",
+        "did you mean 'trigger'?",
+    )
 
 
 def test_unknown_step_kind_suggests_and_lists_kinds(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ async def test_wait_duration_then_exit(time_env: WorkflowEnvironment, tmp_path: 
     out = result.as_json()
     assert out["status"] == "completed" and out["exit_reason"] == "done"
     assert kinds(result) == ["pause:wait", "end:exit"]
-    assert out["trace"][1]["at"] == "2026-03-04T00:00:00+08:00"
+    assert out["trace"][1]["at"] == "2026-03-03T22:00:00+08:00"
 
 
 async def test_wait_until_time_of_day_on_weekdays(
