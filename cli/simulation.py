@@ -30,6 +30,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.channels.registry import build_adapters
 from engine.binaries import find_binary
 from engine.contracts import (
+    CancelSignal,
     EnrollmentState,
     EventSignal,
     HandoffOutcomeSignal,
@@ -387,6 +388,9 @@ async def _result(run: _Run, bundle: JourneyBundle, scenario: Scenario) -> Simul
         last = trace[-1].seq if trace else 0
         trace += [e for e in state.pending_trace if e.seq > last]
         status, reason, variant = "waiting", None, state.variant
-        await run.handle.terminate("simulation reached until")
+        # End it through the workflow (not terminate): a terminated run's pending timer
+        # would keep a shared time-skipping server from skipping time afterwards.
+        await run.handle.signal("cancel", CancelSignal(reason="simulation reached until"))
+        await run.handle.result()
     base.status, base.exit_reason, base.variant, base.trace = status, reason, variant, trace
     return base

@@ -17,7 +17,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from engine.contracts import WORKFLOW_NAME, EnrollmentInput, RunOptions
+from engine.contracts import WORKFLOW_NAME, EnrollmentInput, EnrollmentResult, RunOptions
 from engine.models.workspace import JourneyBundle
 from engine.store import EnrollmentRecord, Store
 from engine.templating import render, scope_for
@@ -92,6 +92,7 @@ async def enroll(
             task_queue=task_queue,
             id_reuse_policy=reuse,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            result_type=EnrollmentResult,
         )
     except WorkflowAlreadyStartedError:
         return Enrolled("already_active", wid, detail="an enrollment with this key is running")

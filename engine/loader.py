@@ -5,6 +5,9 @@ so a pydantic error (``loc = ("steps", 0, "send", "send", "chanels")``) can be w
 back to the line the operator wrote. :func:`load_workspace` reads every file, collects
 every problem (YAML syntax, schema, duplicate ids, then the checks of
 :mod:`engine.validate`) and raises them all at once, so one run shows everything to fix.
+
+``Workspace.files`` maps ``"journeys/<id>"``, ``"messages/<id>"`` and ``"segments/<id>"``
+to the file each came from (a journey and a message may share an id; two journeys may not).
 """
 
 from __future__ import annotations
@@ -31,25 +34,16 @@ from engine.models.workspace import Workspace
 from rules.models import RULE_KEYS
 
 __all__ = [
-    "Loaded",
-    "Locate",
-    "PathPart",
-    "load_model",
-    "load_workspace",
-    "read_model",
+    "Loaded", "Locate", "explain_error", "line_of", "load_model", "load_workspace", "read_model",
     "read_yaml",
-]
+]  # fmt: skip
 
 M = TypeVar("M", bound=BaseModel)
 PathPart = str | int
 Locate = Callable[[str, tuple[PathPart, ...]], int | None]
 """``locate(file, ("steps", 2, "send", "channels", 0)) -> line`` (1-based)."""
 
-FOLDERS: tuple[tuple[str, type[BaseModel]], ...] = (
-    ("journeys", Journey),
-    ("messages", Message),
-    ("segments", Segment),
-)
+FOLDERS = (("journeys", Journey), ("messages", Message), ("segments", Segment))
 
 
 @dataclass
@@ -132,6 +126,10 @@ def read_model(path: str | Path, model_type: type[M]) -> Loaded:
     data = plain(tree)
     try:
         loaded.model = model_type.model_validate(data)
+    except (AttributeError, TypeError) as exc:  # a model's discriminator fed an odd shape
+        what = f"this file has a shape carepath could not read ({type(exc).__name__}: {exc})"
+        fix = "check that steps, trigger, goal and rules are mappings (key: value)"
+        loaded.problems.append(Problem(file, 1, what, fix, "E-shape"))
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
             message, fix, rule = explain_error(error, data, model_type)
@@ -269,6 +267,8 @@ _KIND_RULES = {
     "rule_kind": "E-rule-kind",
 }
 _ID_FIX = "use only letters, digits, _ and -"
+_DURATION_FIX = "write a number and a unit, e.g. 30s, 15m, 2h, 3d, 2w or combinations such as 1d12h"
+_SECTIONS = {"Segment": "1", "Message": "2", "Journey": "3", "Scenario": "5"}
 _TWICE = re.compile(r"step id '([^']*)' is used twice")
 _STEP_COMMON = ("id", "next", "on_event", "on_timeout", "on_failure")
 _FIX_SPLIT = re.compile(r"^(.*?)[:;]\s+((?:write|give|add|use|quote|to |split|remove|each)\b.*)$")
@@ -419,24 +419,26 @@ def explain_error(error: ErrorDetails, data: Any, model_type: Any) -> tuple[str,
         return f"{_describe(value)} is not a valid value for {name}{_in(where)}", fix, "E-choice"
     if kind in _TYPE_WORDS:
         wanted, fix = _TYPE_WORDS[kind]
-        return f"{name} in {where} should be {wanted}, not {_describe(value)}", fix, "E-type"
+        return f"{name}{_in(where)} should be {wanted}, not {_describe(value)}", fix, "E-type"
     text = error["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
-    rule = "E-value"
-    if "not a duration" in text or "a duration is" in text:
-        rule = "E-duration"
-    elif "time of day" in text:
-        rule = "E-time"
     if kind == "string_pattern_mismatch" and name in ("id", "next"):
-        return f"{_describe(value)} is not a valid id in {where}", _ID_FIX, "E-id"
+        return f"{_describe(value)} is not a valid id{_in(where)}", _ID_FIX, "E-id"
+    if _TWICE.search(text):
+        return text.split(":")[0], "give each step its own id", "E-duplicate-step"
+    if "a duration is" in text or "not a duration" in text:
+        return (
+            f"{_describe(value)} is not a duration ({name}{_in(where)})",
+            _DURATION_FIX,
+            "E-duration",
+        )
+    rule = "E-time" if "time of day" in text else "E-value"
     split = _FIX_SPLIT.match(text)
     if split:
-        return f"{split.group(1)} ({name} in {where})", split.group(2), rule
+        return f"{split.group(1)} ({name}{_in(where)})", split.group(2), rule
     if text.startswith(("Input should", "String should", "List should", "Dictionary should")):
         text = f"{name} should" + text.split(" should", 1)[1].replace(" after validation", "")
         fix = f"add to {name}" if kind == "too_short" else f"change the value of {name}"
-        return f"{text} in {where}", fix, rule
-    if _TWICE.search(text):
-        return text.split(":")[0], "give each step its own id", "E-duplicate-step"
-    if not loc:
-        return text, "see the journey language reference (docs)", rule
-    return f"{name} in {where}: {text}", "see the journey language reference", rule
+        return f"{text}{_in(where)}", fix, rule
+    section = _SECTIONS.get(getattr(model_type, "__name__", ""), "")
+    fix = f"see section {section} of the journey language" if section else "see the docs"
+    return (f"{name}{_in(where)}: {text}" if loc else text), fix, rule

@@ -120,10 +120,12 @@ def _check_graph(journey: Journey, report: _Report) -> None:
         )
 
 
-def _check_journey(ws: Workspace, journey: Journey, report: _Report) -> None:
+def _check_journey(
+    ws: Workspace, journey: Journey, report: _Report, invalid: Collection[str]
+) -> None:
     _check_graph(journey, report)
     for path, mid in message_refs(journey):
-        if mid not in ws.messages:
+        if mid not in ws.messages and f"messages/{mid}" not in invalid:
             report.add(
                 path,
                 f"message {mid!r} does not exist",
@@ -131,7 +133,7 @@ def _check_journey(ws: Workspace, journey: Journey, report: _Report) -> None:
                 "E-message-missing",
             )
     for path, sid in segment_refs(journey):
-        if sid not in ws.segments:
+        if sid not in ws.segments and f"segments/{sid}" not in invalid:
             report.add(
                 path,
                 f"segment {sid!r} does not exist",
@@ -325,7 +327,7 @@ def validate_workspace(
     rules, rule_problems = load_rules(ws.root)
     problems.extend(rule_problems)
     for jid, journey in ws.journeys.items():
-        _check_journey(ws, journey, report_for("journeys", jid))
+        _check_journey(ws, journey, report_for("journeys", jid), invalid)
     for mid, message in ws.messages.items():
         report = report_for("messages", mid)
         _check_message(message, report)
@@ -334,7 +336,7 @@ def validate_workspace(
     for sid, segment in ws.segments.items():
         report = report_for("segments", sid)
         for path, ref in rule_segment_refs(segment.rule, ("rule",)):
-            if ref not in ws.segments:
+            if ref not in ws.segments and f"segments/{ref}" not in invalid:
                 report.add(
                     path,
                     f"segment {ref!r} does not exist",

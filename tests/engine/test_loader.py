@@ -243,3 +243,17 @@ def test_load_model_is_generic(tmp_path: Path) -> None:
     assert journey is None
     p = only(problems)
     assert (p.file, p.line, p.fix) == (str(bad), 10, "did you mean 'next'?")
+
+
+def test_duplicate_step_id_points_at_the_second(tmp_path: Path) -> None:
+    text = JOURNEY.replace("  - id: end", "  - id: remind\n    tag: {add: x}\n  - id: end")
+    p = only(problems_of(clinic(tmp_path, {"journeys/j.yaml": text})))
+    assert (p.line, p.rule) == (8, "E-duplicate-step")
+    assert (p.message, p.fix) == ("step id 'remind' is used twice", "give each step its own id")
+
+
+def test_a_broken_message_is_not_also_reported_missing(tmp_path: Path) -> None:
+    broken = "id: payment_reminder\npurpose: service\nsms: {text: hi}\n"
+    root = clinic(tmp_path, {"messages/payment_reminder.yaml": broken})
+    found = problems_of(root)
+    assert {Path(p.file).name for p in found} == {"payment_reminder.yaml"}

@@ -355,3 +355,21 @@ def test_references_sets() -> None:
         "high_intent_parents",
         "live_stream_viewers",
     }
+
+
+def test_rule_values_allow_only_context_references(tmp_path: Path) -> None:
+    journey = """\
+    id: j
+    trigger: {api: true}
+    entry: {attribute: clinic_id, eq: "{{ context.clinic_id }}"}
+    steps:
+      - id: a
+        branch:
+          - when: {attribute: name, eq: "{{ customer.nickname }}"}
+            goto: b
+      - id: b
+        exit: x
+    """
+    p = only(problems(tmp_path, journey))
+    assert (p.line, p.rule) == (7, "E-where-template")
+    assert p.message == "'{{ customer.nickname }}' is not a plain context reference"
