@@ -18,6 +18,7 @@ from temporalio.exceptions import ApplicationError
 from activities import eligibility
 from activities.channels.base import ChannelAdapter, ChannelRequest, ChannelResult, Recipient
 from engine.clock import parse_when
+from engine.context_refs import resolve
 from engine.contracts import (
     ActivityBase,
     BranchInput,
@@ -47,8 +48,12 @@ from rules.evaluate import evaluate
 from rules.models import parse_rule
 from rules.view import CustomerView
 
-_IDENTITY_FIELDS = ("wechat_openid", "wechat_unionid", "wecom_external_userid",
-                    "wecom_owner_userid")
+_IDENTITY_FIELDS = (
+    "wechat_openid",
+    "wechat_unionid",
+    "wecom_external_userid",
+    "wecom_owner_userid",
+)
 
 
 class JourneyActivities:
@@ -80,7 +85,9 @@ class JourneyActivities:
             arg.customer_id
         )
 
-    def _scope(self, arg: ActivityBase, bundle: JourneyBundle, customer: Customer) -> dict[str, Any]:
+    def _scope(
+        self, arg: ActivityBase, bundle: JourneyBundle, customer: Customer
+    ) -> dict[str, Any]:
         journey = {"id": bundle.journey.id, "name": bundle.journey.name, "version": bundle.version}
         return scope_for(customer.template_scope(), arg.context, journey)
 
@@ -96,8 +103,9 @@ class JourneyActivities:
             arg.channel, message, customer, arg.now, tz, bundle.journey.quiet_hours
         )
         if verdict is not None:
-            return SendResult(outcome=verdict.outcome, detail=verdict.reason,
-                              retry_at=verdict.retry_at)
+            return SendResult(
+                outcome=verdict.outcome, detail=verdict.reason, retry_at=verdict.retry_at
+            )
         content_model = getattr(message, arg.channel)
         try:
             content = render_value(
@@ -107,13 +115,21 @@ class JourneyActivities:
         except TemplateError as exc:
             return SendResult(outcome="config", detail=f"template: {exc}")
         existing = self.store.begin_delivery(
-            DeliveryRecord(key=arg.idempotency_key, enrollment_id=arg.enrollment_id,
-                           step=arg.step, channel=arg.channel, at=arg.now)
+            DeliveryRecord(
+                key=arg.idempotency_key,
+                enrollment_id=arg.enrollment_id,
+                step=arg.step,
+                channel=arg.channel,
+                at=arg.now,
+            )
         )
         if existing is not None:
             if existing.status == "done":
-                return SendResult(outcome=existing.outcome or "unknown", detail=existing.detail,
-                                  provider_ref=existing.provider_ref)
+                return SendResult(
+                    outcome=existing.outcome or "unknown",
+                    detail=existing.detail,
+                    provider_ref=existing.provider_ref,
+                )
             if arg.channel != "wechat_template":
                 # A previous attempt died during the call: it may have reached the provider.
                 return SendResult(outcome="unknown", detail="earlier attempt outcome unknown")
@@ -125,16 +141,18 @@ class JourneyActivities:
             content=content,
         )
         result: ChannelResult = self.adapters[arg.channel].send(request)
-        self.store.end_delivery(arg.idempotency_key, result.outcome.value, result.detail,
-                                result.provider_ref)
+        self.store.end_delivery(
+            arg.idempotency_key, result.outcome.value, result.detail, result.provider_ref
+        )
         if result.outcome.value == "transient":
             raise ApplicationError(
                 result.detail or "transient provider failure",
                 type="transient",
                 next_retry_delay=_delay(result.retry_after_seconds),
             )
-        return SendResult(outcome=result.outcome.value, detail=result.detail,
-                          provider_ref=result.provider_ref)
+        return SendResult(
+            outcome=result.outcome.value, detail=result.detail, provider_ref=result.provider_ref
+        )
 
     @activity.defn(name="channel_order")
     def channel_order(self, arg: OrderInput) -> OrderResult:
@@ -193,7 +211,7 @@ class JourneyActivities:
         segments = {sid: seg.rule for sid, seg in bundle.segments.items()}
         view: CustomerView = customer.view()
         for i, raw in enumerate(arg.rules):
-            rule = parse_rule(raw)
+            rule = parse_rule(resolve(raw, arg.context))
             if evaluate(rule, view, now=arg.now, segments=segments, context=arg.context):
                 return BranchResult(index=i)
         return BranchResult(index=None)

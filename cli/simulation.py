@@ -112,7 +112,7 @@ def _customer(scenario: Scenario, start: datetime) -> Customer:
         id=c.id,
         attributes=dict(c.attributes),
         identities=dict(c.identities),
-        tags={t: "scenario" for t in c.tags},
+        tags=dict.fromkeys(c.tags, "scenario"),
         follows_wechat=c.follows_wechat,
         consents=[
             ConsentRecord(purpose=x.purpose, channel=x.channel, granted=x.granted, at=start)
@@ -134,8 +134,9 @@ def _enrolls(bundle: JourneyBundle, item: ScenarioEvent, now: datetime) -> bool:
         return (
             item.kind == "event"
             and item.name == trigger.event
-            and match_where(dump_where(trigger.where) if trigger.where else None,
-                            item.properties, now=now)
+            and match_where(
+                dump_where(trigger.where) if trigger.where else None, item.properties, now=now
+            )
         )
     return False
 
@@ -197,8 +198,9 @@ class _Run:
             if self.handle is None and may_enroll and _enrolls(self.bundle, item, now):
                 await self._enroll(dict(item.properties))
             elif self.handle is not None and item.kind == "event":
-                await self._signal("event", EventSignal(name=item.name,
-                                                        properties=item.properties, at=now))
+                await self._signal(
+                    "event", EventSignal(name=item.name, properties=item.properties, at=now)
+                )
             elif self.handle is not None and item.kind.startswith("segment_"):
                 entered = item.kind == "segment_entered"
                 await self._signal("segment", SegmentSignal(segment=item.name, entered=entered))
@@ -277,8 +279,10 @@ class _Run:
 
                 async def complete() -> None:
                     self.store.complete_task(task_id, answer.outcome)
-                    await self._signal("handoff_outcome",
-                                       HandoffOutcomeSignal(task_id=task_id, outcome=answer.outcome))
+                    await self._signal(
+                        "handoff_outcome",
+                        HandoffOutcomeSignal(task_id=task_id, outcome=answer.outcome),
+                    )
 
                 self.at(task.created_at + answer.after, complete)
         if waiting.kind == "receipt" and waiting.provider_ref and waiting.channel:
@@ -315,8 +319,10 @@ class _Run:
                 return  # nothing enrolled and nothing left to happen
             target = min(t for t in (next_item, wake, end) if t is not None)
             await self.advance_to(target)
-            if target >= end and (next_item is None or next_item >= end) and (
-                wake is None or wake >= end
+            if (
+                target >= end
+                and (next_item is None or next_item >= end)
+                and (wake is None or wake >= end)
             ):
                 return
             if next_item is not None and next_item <= target:
@@ -374,15 +380,22 @@ async def simulate(
 async def _result(run: _Run, bundle: JourneyBundle, scenario: Scenario) -> SimulationResult:
     tz = scenario.customer.timezone or bundle.timezone
     base = SimulationResult(
-        journey=bundle.journey.id, version=bundle.version, status="not_enrolled",
+        journey=bundle.journey.id,
+        version=bundle.version,
+        status="not_enrolled",
         exit_reason=run.enroll_detail or "no scenario entry enrolled the customer",
-        variant=None, trace=[], timezone=tz, store=run.store, enrollment_id=run.enrollment_id,
+        variant=None,
+        trace=[],
+        timezone=tz,
+        store=run.store,
+        enrollment_id=run.enrollment_id,
     )
     if run.enrollment_id is None or run.handle is None:
         return base
     trace = run.store.get_trace(run.enrollment_id)
     record = run.store.get_enrollment(run.enrollment_id)
-    status, reason, variant = record.status, record.exit_reason, record.variant
+    status: str = record.status
+    reason, variant = record.exit_reason, record.variant
     if status == "running":
         state: EnrollmentState = await run.handle.query(JourneyWorkflow.state)
         last = trace[-1].seq if trace else 0

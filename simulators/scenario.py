@@ -28,7 +28,9 @@ def _answer(answer: ProviderAnswer) -> dict[str, Any]:
     return out
 
 
-def configure_providers(sims: ProviderSimulators, providers: Mapping[str, ProviderAnswer]) -> None:
+def configure_providers(
+    sims: ProviderSimulators, providers: Mapping[ChannelName, ProviderAnswer]
+) -> None:
     """Tell each simulator how to answer, channel by channel, as the scenario says."""
     for channel, answer in providers.items():
         per_call = [_answer(a) for a in answer.per_call] if answer.per_call else None
@@ -54,5 +56,6 @@ def receipt_signal(
     name: ChannelName = channel  # type: ignore[assignment]
     delivered = status.strip().lower() in DELIVERED
     detail = "" if delivered else status
-    return ReceiptSignal(provider_ref=provider_ref, channel=name, delivered=delivered,
-                         detail=detail), after
+    return ReceiptSignal(
+        provider_ref=provider_ref, channel=name, delivered=delivered, detail=detail
+    ), after

@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from temporalio.testing import WorkflowEnvironment
+
 from cli.simulation import SimulationResult, simulate
 from engine.contracts import RunOptions
-from temporalio.testing import WorkflowEnvironment
 
 SERVICE_MESSAGE = {
     "id": "notice",

@@ -8,7 +8,6 @@ handlers, so they end the enrollment at once, even in the middle of a long wait.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from datetime import datetime, timedelta
 from typing import Any
@@ -60,8 +59,8 @@ with workflow.unsafe.imports_passed_through():
         WaitForStep,
         WaitStep,
     )
-    from rules.durations import parse_time_of_day
     from rules.conditions import dump_where
+    from rules.durations import parse_time_of_day
     from rules.match import match_where
     from workflows import policies
     from workflows.sending import send_step
@@ -104,7 +103,9 @@ class JourneyWorkflow:
 
     def record(self, kind: str, **fields: Any) -> None:
         self.trace_seq += 1
-        entry = TraceEntry(seq=self.trace_seq, at=self.now(), step=self.step_id, kind=kind, **fields)
+        entry = TraceEntry(
+            seq=self.trace_seq, at=self.now(), step=self.step_id, kind=kind, **fields
+        )
         self.trace.append(entry)
 
     def take_trace(self) -> list[TraceEntry]:
@@ -229,7 +230,7 @@ class JourneyWorkflow:
             await workflow.wait_condition(
                 lambda: self.status != "running" or bool(done and done()), timeout=timeout
             )
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
         finally:
             self.waiting = None

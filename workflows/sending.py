@@ -53,11 +53,11 @@ async def _try_channel(wf: JourneyWorkflow, step: SendStep, channel: ChannelName
     spec = step.send
     visit = wf.visits.get(step.id, 1)
     if channel == "phone":
-        arg = HandoffInput(
-            **wf.base(), queue="phone", message=spec.message, channel_fallback=True
+        call = HandoffInput(**wf.base(), queue="phone", message=spec.message, channel_fallback=True)
+        task = await wf.activity("create_handoff", call, HandoffResult)
+        wf.record(
+            "attempt", channel="phone", outcome="accepted", detail=f"call task {task.task_id}"
         )
-        task = await wf.activity("create_handoff", arg, HandoffResult)
-        wf.record("attempt", channel="phone", outcome="accepted", detail=f"call task {task.task_id}")
         wf.record("handoff", outcome="created", detail=task.task_id)
         return True
     for attempt in range(wf.input.options.max_deferrals + 1):
@@ -70,7 +70,12 @@ async def _try_channel(wf: JourneyWorkflow, step: SendStep, channel: ChannelName
             cause = err.cause or err
             kind = getattr(cause, "type", None)
             outcome = "transient" if kind == "transient" else "config"
-            wf.record("attempt", channel=channel, outcome=outcome, detail=str(cause.message if hasattr(cause, "message") else cause))
+            wf.record(
+                "attempt",
+                channel=channel,
+                outcome=outcome,
+                detail=str(cause.message if hasattr(cause, "message") else cause),
+            )
             return False
         wf.record("attempt", channel=channel, outcome=result.outcome, detail=result.detail)
         if result.outcome == "deferred" and result.retry_at is not None:

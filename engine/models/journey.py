@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import BaseModel, Discriminator, Field, Tag, field_validator, model_validator
 
 from engine.models.common import Strict
 from engine.models.steps import Step
@@ -48,9 +48,10 @@ def _trigger_kind(value: Any) -> str | None:
     if isinstance(value, dict):
         found = [k for k in _TRIGGER_KEYS if k in value]
         return found[0] if len(found) == 1 else None
-    for key in _TRIGGER_KEYS:
-        if key in type(value).model_fields:
-            return key
+    if isinstance(value, BaseModel):
+        for key in _TRIGGER_KEYS:
+            if key in type(value).model_fields:
+                return key
     return None
 
 

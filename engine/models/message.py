@@ -96,7 +96,7 @@ class Message(Strict):
         found: list[ChannelName] = []
         for name in ("wechat_template", "wechat_subscribe", "wechat_text", "wecom", "sms", "phone"):
             if getattr(self, name) is not None:
-                found.append(name)  # type: ignore[arg-type]
+                found.append(name)
         return found
 
     @model_validator(mode="after")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import BaseModel, Discriminator, Field, Tag, field_validator, model_validator
 
 from engine.models.common import ChannelName, Strict
 from rules.durations import Duration, TimeOfDay
@@ -124,7 +124,9 @@ class UpdateSpec(Strict):
 
 class HandoffSpec(Strict):
     queue: str = Field(description="who picks the task up, e.g. optometrist")
-    clinic: str | None = Field(None, description="clinic id (Jinja2), e.g. {{ customer.clinic_id }}")
+    clinic: str | None = Field(
+        None, description="clinic id (Jinja2), e.g. {{ customer.clinic_id }}"
+    )
     message: str | None = Field(None, description="message whose phone script is the call script")
     due: Duration | None = Field(None, description="SLA; escalate when it passes")
     escalate_to: str | None = Field(None, description="queue that gets the task when due passes")
@@ -199,9 +201,10 @@ def step_kind_of(value: Any) -> str | None:
     if isinstance(value, dict):
         found = [k for k in STEP_KINDS if k in value]
         return found[0] if len(found) == 1 else None
-    for kind in STEP_KINDS:
-        if kind in type(value).model_fields and kind != "id":
-            return kind
+    if isinstance(value, BaseModel):
+        for kind in STEP_KINDS:
+            if kind in type(value).model_fields:
+                return kind
     return None
 
 

@@ -35,8 +35,16 @@ class Rig:
 
     async def enroll(self, bundle: JourneyBundle, context: dict[str, Any], **kw: Any) -> Any:
         self.store.put_bundle(bundle)
-        return await enroll(self.env.client, self.store, bundle, "c-1", context, now=NOW,
-                            task_queue=self.task_queue, **kw)
+        return await enroll(
+            self.env.client,
+            self.store,
+            bundle,
+            "c-1",
+            context,
+            now=NOW,
+            task_queue=self.task_queue,
+            **kw,
+        )
 
 
 @pytest.fixture
@@ -45,8 +53,9 @@ async def rig(time_env: WorkflowEnvironment) -> AsyncIterator[Rig]:
     store.put_customer(Customer(id="c-1", attributes={"name": "张三", "phone": "+8613800000000"}))
     with ProviderSimulators() as sims:
         queue = f"t-{uuid.uuid4().hex[:8]}"
-        async with build_worker(time_env.client, store, build_adapters(sims.channel_settings()),
-                                queue):
+        async with build_worker(
+            time_env.client, store, build_adapters(sims.channel_settings()), queue
+        ):
             yield Rig(time_env, store, queue)
             # End leftover enrollments through the workflow itself: a terminated run's
             # pending timer stops the shared test server from skipping time afterwards.
@@ -58,14 +67,20 @@ async def rig(time_env: WorkflowEnvironment) -> AsyncIterator[Rig]:
 
 
 def bundle(steps: list[dict[str, Any]], version: int = 1, **extra: Any) -> JourneyBundle:
-    journey = Journey.model_validate({"id": f"j{extra.pop('suffix', '')}",
-                                      "trigger": {"api": True}, "steps": steps, **extra})
-    return JourneyBundle(journey=journey, version=version,
-                         messages={"notice": Message.model_validate(SERVICE_MESSAGE)})
+    journey = Journey.model_validate(
+        {"id": f"j{extra.pop('suffix', '')}", "trigger": {"api": True}, "steps": steps, **extra}
+    )
+    return JourneyBundle(
+        journey=journey,
+        version=version,
+        messages={"notice": Message.model_validate(SERVICE_MESSAGE)},
+    )
 
 
-WAIT_THEN_EXIT = [{"id": "w", "wait_for": {"event": "done", "timeout": "1d"}},
-                  {"id": "end", "exit": "done"}]
+WAIT_THEN_EXIT = [
+    {"id": "w", "wait_for": {"event": "done", "timeout": "1d"}},
+    {"id": "end", "exit": "done"},
+]
 
 
 async def test_a_key_allows_one_active_enrollment_per_key(rig: Rig) -> None:
@@ -104,10 +119,17 @@ async def test_entry_rule_refuses_enrollment(rig: Rig) -> None:
 
 
 async def test_running_enrollments_keep_their_version(rig: Rig) -> None:
-    v1 = bundle([{"id": "w", "wait": {"duration": "1h"}}, {"id": "end", "exit": "v1"}],
-                reentry="always", suffix="pin")
-    v2 = bundle([{"id": "w", "wait": {"duration": "1h"}}, {"id": "end", "exit": "v2"}],
-                version=2, reentry="always", suffix="pin")
+    v1 = bundle(
+        [{"id": "w", "wait": {"duration": "1h"}}, {"id": "end", "exit": "v1"}],
+        reentry="always",
+        suffix="pin",
+    )
+    v2 = bundle(
+        [{"id": "w", "wait": {"duration": "1h"}}, {"id": "end", "exit": "v2"}],
+        version=2,
+        reentry="always",
+        suffix="pin",
+    )
     old = await rig.enroll(v1, {})
     rig.store.put_bundle(v2)  # a deploy while the first enrollment waits
     new = await rig.enroll(v2, {})
@@ -121,8 +143,13 @@ async def test_long_journeys_continue_as_new_without_losing_the_trace(rig: Rig) 
     steps = [
         {"id": "tick", "wait": {"duration": "1h"}},
         {"id": "mark", "tag": {"add": "looped"}},
-        {"id": "again", "branch": [{"when": {"attribute": "stop", "eq": True}, "goto": "end"},
-                                   {"else": "tick"}]},
+        {
+            "id": "again",
+            "branch": [
+                {"when": {"attribute": "stop", "eq": True}, "goto": "end"},
+                {"else": "tick"},
+            ],
+        },
         {"id": "end", "exit": "stopped"},
     ]
     b = bundle(steps, suffix="can")

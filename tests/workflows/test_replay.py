@@ -39,8 +39,9 @@ async def test_recorded_history_replays(path: Path) -> None:
 
 
 async def test_a_fresh_run_replays(time_env: WorkflowEnvironment) -> None:
-    result = await simulate(EXAMPLES / "payment_recovery.yaml", keep_env=time_env,
-                            record_history=True)
+    result = await simulate(
+        EXAMPLES / "payment_recovery.yaml", keep_env=time_env, record_history=True
+    )
     assert result.history_json is not None
     history = WorkflowHistory.from_json("fresh", result.history_json)
     replayed = await _replayer().replay_workflow(history)

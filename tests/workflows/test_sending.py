@@ -17,8 +17,11 @@ def send_journey(channels: list[str], **send: Any) -> dict[str, Any]:
         "id": "j",
         "trigger": {"event": "go"},
         "steps": [
-            {"id": "s", "send": {"message": "notice", "channels": channels, **send},
-             "on_failure": "failed"},
+            {
+                "id": "s",
+                "send": {"message": "notice", "channels": channels, **send},
+                "on_failure": "failed",
+            },
             {"id": "ok", "exit": "sent"},
             {"id": "failed", "exit": "nobody_reached"},
         ],
@@ -33,22 +36,31 @@ async def test_recipient_error_falls_back_to_sms(
     time_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     ws = workspace(tmp_path, [send_journey(["wechat_template", "sms"], receipt_timeout="30m")])
-    providers = {"wechat_template": {"result": 43004}, "sms": {"result": "Ok",
-                                                                "receipt": "SUCCESS"}}
+    providers = {
+        "wechat_template": {"result": 43004},
+        "sms": {"result": "Ok", "receipt": "SUCCESS"},
+    }
     result = await run(time_env, scenario(ws, "j", events=[GO], providers=providers))
     assert attempts(result) == [("wechat_template", "recipient"), ("sms", "accepted")]
     assert entries(result, "attempt")[0]["detail"].startswith("43004")
-    assert entries(result, "receipt") == [{"at": "2026-03-02T10:00:05+08:00", "step": "s",
-                                           "kind": "receipt", "channel": "sms",
-                                           "outcome": "delivered"}]
+    assert entries(result, "receipt") == [
+        {
+            "at": "2026-03-02T10:00:05+08:00",
+            "step": "s",
+            "kind": "receipt",
+            "channel": "sms",
+            "outcome": "delivered",
+        }
+    ]
     assert result.as_json()["exit_reason"] == "sent"
 
 
 async def test_failed_and_missing_receipts_fall_back(
     time_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    ws = workspace(tmp_path, [send_journey(["wechat_template", "wecom", "sms"],
-                                           receipt_timeout="10m")])
+    ws = workspace(
+        tmp_path, [send_journey(["wechat_template", "wecom", "sms"], receipt_timeout="10m")]
+    )
     providers = {
         "wechat_template": {"result": "ok", "receipt": "failed:user block"},
         "wecom": {"result": "ok", "receipt": "none"},
@@ -68,8 +80,10 @@ async def test_all_channels_refused_takes_on_failure(
     time_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     ws = workspace(tmp_path, [send_journey(["wechat_text", "sms"])])
-    providers = {"wechat_text": {"result": 45015},
-                 "sms": {"result": "FailedOperation.PhoneNumberInBlacklist"}}
+    providers = {
+        "wechat_text": {"result": 45015},
+        "sms": {"result": "FailedOperation.PhoneNumberInBlacklist"},
+    }
     result = await run(time_env, scenario(ws, "j", events=[GO], providers=providers))
     assert attempts(result) == [("wechat_text", "recipient"), ("sms", "recipient")]
     assert result.as_json()["exit_reason"] == "nobody_reached"
@@ -103,8 +117,12 @@ async def test_ineligible_channels_are_skipped_with_a_reason(
     time_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     ws = workspace(tmp_path, [send_journey(["wechat_template", "wecom", "sms"])])
-    customer = {"id": "c-9", "attributes": {"name": "李四", "phone": "+8613800000009"},
-                "follows_wechat": False, "identities": {"wechat_openid": "o-9"}}
+    customer = {
+        "id": "c-9",
+        "attributes": {"name": "李四", "phone": "+8613800000009"},
+        "follows_wechat": False,
+        "identities": {"wechat_openid": "o-9"},
+    }
     result = await run(time_env, scenario(ws, "j", events=[GO], customer=customer))
     assert [(e["outcome"], e["detail"]) for e in entries(result, "attempt")] == [
         ("skipped", "does not follow the Official Account"),
@@ -117,15 +135,26 @@ async def test_marketing_waits_for_quiet_hours_to_end(
     time_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     message = {
-        "id": "promo", "purpose": "marketing",
-        "sms": {"template_id": "9", "sign_name": "某某眼科",
-                "text": "{1}您好,护眼季活动开始了。拒收请回复R", "params": ["{{ customer.name }}"]},
+        "id": "promo",
+        "purpose": "marketing",
+        "sms": {
+            "template_id": "9",
+            "sign_name": "某某眼科",
+            "text": "{1}您好,护眼季活动开始了。拒收请回复R",
+            "params": ["{{ customer.name }}"],
+        },
     }
-    spec = {"id": "j", "trigger": {"event": "go"},
-            "steps": [{"id": "s", "send": {"message": "promo", "channels": ["sms"]}}]}
+    spec = {
+        "id": "j",
+        "trigger": {"event": "go"},
+        "steps": [{"id": "s", "send": {"message": "promo", "channels": ["sms"]}}],
+    }
     ws = workspace(tmp_path, [spec], messages=[message])
-    customer = {"id": "c-1", "attributes": {"name": "张三", "phone": "+8613800000000"},
-                "consents": [{"purpose": "marketing", "channel": "sms"}]}
+    customer = {
+        "id": "c-1",
+        "attributes": {"name": "张三", "phone": "+8613800000000"},
+        "consents": [{"purpose": "marketing", "channel": "sms"}],
+    }
     path = scenario(ws, "j", events=[GO], customer=customer, start="2026-03-02T22:30:00+08:00")
     result = await run(time_env, path)
     attempt = entries(result, "attempt")
@@ -134,8 +163,9 @@ async def test_marketing_waits_for_quiet_hours_to_end(
         ("accepted", "2026-03-03T08:00:00+08:00"),
     ]
     no_consent = dict(customer, id="c-2", consents=[])
-    path = scenario(ws, "j", "no_consent", events=[GO], customer=no_consent,
-                    start="2026-03-02T12:00:00+08:00")
+    path = scenario(
+        ws, "j", "no_consent", events=[GO], customer=no_consent, start="2026-03-02T12:00:00+08:00"
+    )
     skipped = entries(await run(time_env, path), "attempt")
     assert [(e["outcome"], e["detail"]) for e in skipped] == [
         ("skipped", "no marketing consent for sms")

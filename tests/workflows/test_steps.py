@@ -23,8 +23,10 @@ GO = {"after": "0s", "event": "go", "properties": {"item": "验光", "due_on": "
 
 
 async def test_wait_duration_then_exit(time_env: WorkflowEnvironment, tmp_path: Path) -> None:
-    ws = workspace(tmp_path, [journey([{"id": "pause", "wait": {"duration": "1d12h"}},
-                                       {"id": "end", "exit": "done"}])])
+    ws = workspace(
+        tmp_path,
+        [journey([{"id": "pause", "wait": {"duration": "1d12h"}}, {"id": "end", "exit": "done"}])],
+    )
     result = await run(time_env, scenario(ws, "j", events=[GO]))
     out = result.as_json()
     assert out["status"] == "completed" and out["exit_reason"] == "done"
@@ -36,8 +38,10 @@ async def test_wait_until_time_of_day_on_weekdays(
     time_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     # 2026-03-06 is a Friday; the next Monday 09:00 is 2026-03-09.
-    steps = [{"id": "monday", "wait": {"until": "09:00", "weekdays": ["mon"]}},
-             {"id": "end", "exit": "done"}]
+    steps = [
+        {"id": "monday", "wait": {"until": "09:00", "weekdays": ["mon"]}},
+        {"id": "end", "exit": "done"},
+    ]
     ws = workspace(tmp_path, [journey(steps)])
     path = scenario(ws, "j", events=[GO], start="2026-03-06T20:00:00+08:00")
     out = (await run(time_env, path)).as_json()
@@ -49,8 +53,10 @@ async def test_wait_until_attribute_and_context_with_offsets(
 ) -> None:
     steps = [
         {"id": "after_fitting", "wait": {"until_attribute": "fitted_on", "offset": "2d"}},
-        {"id": "before_due", "wait": {"until_context": "due_on", "offset": "12h",
-                                      "offset_negative": True}},
+        {
+            "id": "before_due",
+            "wait": {"until_context": "due_on", "offset": "12h", "offset_negative": True},
+        },
         {"id": "end", "exit": "done"},
     ]
     ws = workspace(tmp_path, [journey(steps)])
@@ -73,9 +79,16 @@ async def test_wait_on_a_missing_date_fails_with_the_reason(
 
 async def test_wait_for_event_and_timeout(time_env: WorkflowEnvironment, tmp_path: Path) -> None:
     steps = [
-        {"id": "wf", "wait_for": {"event": "paid", "where": {"order": "{{ context.item }}"},
-                                  "timeout": "1d"},
-         "on_event": "yes", "on_timeout": "no"},
+        {
+            "id": "wf",
+            "wait_for": {
+                "event": "paid",
+                "where": {"order": "{{ context.item }}"},
+                "timeout": "1d",
+            },
+            "on_event": "yes",
+            "on_timeout": "no",
+        },
         {"id": "yes", "exit": "arrived"},
         {"id": "no", "exit": "timed_out"},
     ]
@@ -84,8 +97,12 @@ async def test_wait_for_event_and_timeout(time_env: WorkflowEnvironment, tmp_pat
     match = {"after": "2h", "event": "paid", "properties": {"order": "验光"}}
     hit = (await run(time_env, scenario(ws, "j", "hit", events=[GO, other, match]))).as_json()
     assert hit["exit_reason"] == "arrived"
-    assert hit["trace"][1] == {"at": "2026-03-02T12:00:00+08:00", "step": "wf",
-                               "kind": "event", "event": "paid"}
+    assert hit["trace"][1] == {
+        "at": "2026-03-02T12:00:00+08:00",
+        "step": "wf",
+        "kind": "event",
+        "event": "paid",
+    }
     miss = (await run(time_env, scenario(ws, "j", "miss", events=[GO, other]))).as_json()
     assert miss["exit_reason"] == "timed_out"
     assert [e["kind"] for e in miss["trace"]] == ["wait_for", "timeout", "exit"]
@@ -96,12 +113,19 @@ async def test_branch_first_match_wins_with_else(
     time_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     steps = [
-        {"id": "b", "branch": [
-            {"when": {"tag": "VIP"}, "goto": "vip"},
-            {"when": {"all": [{"attribute": "age", "lt": 14},
-                              {"context": "item", "eq": "验光"}]}, "goto": "child"},
-            {"else": "other"},
-        ]},
+        {
+            "id": "b",
+            "branch": [
+                {"when": {"tag": "VIP"}, "goto": "vip"},
+                {
+                    "when": {
+                        "all": [{"attribute": "age", "lt": 14}, {"context": "item", "eq": "验光"}]
+                    },
+                    "goto": "child",
+                },
+                {"else": "other"},
+            ],
+        },
         {"id": "vip", "exit": "vip"},
         {"id": "child", "exit": "child"},
         {"id": "other", "exit": "other"},
@@ -110,7 +134,7 @@ async def test_branch_first_match_wins_with_else(
 
     async def reason(name: str, attributes: dict[str, Any], tags: list[str]) -> Any:
         customer = {"id": f"c-{name}", "attributes": attributes, "tags": tags}
-        out = (await run(time_env, scenario(ws, "j", name, events=[GO], customer=customer)))
+        out = await run(time_env, scenario(ws, "j", name, events=[GO], customer=customer))
         return out.as_json()
 
     vip = await reason("vip", {"age": 9}, ["VIP"])
@@ -122,9 +146,19 @@ async def test_branch_first_match_wins_with_else(
 async def test_split_is_deterministic_and_holdout_waits_for_the_goal(
     time_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    steps = [{"id": "s", "split": {"variants": [{"name": "a", "weight": 1, "goto": "a"},
-                                                {"name": "b", "weight": 1, "goto": "b"}]}},
-             {"id": "a", "exit": "a"}, {"id": "b", "exit": "b"}]
+    steps = [
+        {
+            "id": "s",
+            "split": {
+                "variants": [
+                    {"name": "a", "weight": 1, "goto": "a"},
+                    {"name": "b", "weight": 1, "goto": "b"},
+                ]
+            },
+        },
+        {"id": "a", "exit": "a"},
+        {"id": "b", "exit": "b"},
+    ]
     ws = workspace(tmp_path / "ab", [journey(steps)])
     first = (await run(time_env, scenario(ws, "j", "one", events=[GO]))).as_json()
     again = (await run(time_env, scenario(ws, "j", "two", events=[GO]))).as_json()
@@ -134,14 +168,23 @@ async def test_split_is_deterministic_and_holdout_waits_for_the_goal(
     seen = set()
     for i in range(8):
         customer = {"id": f"c-{i}", "attributes": {}}
-        out = (await run(time_env, scenario(ws, "j", f"c{i}", events=[GO], customer=customer)))
+        out = await run(time_env, scenario(ws, "j", f"c{i}", events=[GO], customer=customer))
         seen.add(out.as_json()["variant"])
     assert seen == {"a", "b"}
 
-    held = journey([{"id": "s", "split": {"variants": [{"name": "a", "weight": 0.0001,
-                                                        "goto": "a"}], "holdout": 1000}},
-                    {"id": "a", "exit": "a"}],
-                   goal={"event": "paid", "within": "3d"})
+    held = journey(
+        [
+            {
+                "id": "s",
+                "split": {
+                    "variants": [{"name": "a", "weight": 0.0001, "goto": "a"}],
+                    "holdout": 1000,
+                },
+            },
+            {"id": "a", "exit": "a"},
+        ],
+        goal={"event": "paid", "within": "3d"},
+    )
     ws2 = workspace(tmp_path / "holdout", [held])
     paid = {"after": "1d", "event": "paid", "properties": {}}
     out = (await run(time_env, scenario(ws2, "j", events=[GO, paid]))).as_json()
@@ -174,16 +217,25 @@ async def test_handoff_outcomes_and_escalation(
     time_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     steps = [
-        {"id": "call", "handoff": {"queue": "optometrist", "clinic": "{{ customer.clinic_id }}",
-                                   "message": "notice", "due": "4h",
-                                   "escalate_to": "clinic_manager",
-                                   "outcomes": {"booked": "won", "declined": "lost"}}},
+        {
+            "id": "call",
+            "handoff": {
+                "queue": "optometrist",
+                "clinic": "{{ customer.clinic_id }}",
+                "message": "notice",
+                "due": "4h",
+                "escalate_to": "clinic_manager",
+                "outcomes": {"booked": "won", "declined": "lost"},
+            },
+        },
         {"id": "won", "exit": "booked"},
         {"id": "lost", "exit": "declined"},
     ]
     ws = workspace(tmp_path, [journey(steps)])
-    quick = await run(time_env, scenario(ws, "j", "quick", events=[GO],
-                                         handoffs=[{"after": "1h", "outcome": "booked"}]))
+    quick = await run(
+        time_env,
+        scenario(ws, "j", "quick", events=[GO], handoffs=[{"after": "1h", "outcome": "booked"}]),
+    )
     out = quick.as_json()
     assert out["exit_reason"] == "booked"
     assert [e["outcome"] for e in entries(quick, "handoff")] == ["created", "booked"]
@@ -191,8 +243,10 @@ async def test_handoff_outcomes_and_escalation(
     task = quick.store.list_tasks("optometrist")[0]
     assert task.clinic == "sz-01" and task.script == "请致电张三" and task.status == "done"
 
-    late = await run(time_env, scenario(ws, "j", "late", events=[GO],
-                                        handoffs=[{"after": "6h", "outcome": "declined"}]))
+    late = await run(
+        time_env,
+        scenario(ws, "j", "late", events=[GO], handoffs=[{"after": "6h", "outcome": "declined"}]),
+    )
     handoffs = entries(late, "handoff")
     assert [e["outcome"] for e in handoffs] == ["created", "escalated", "declined"]
     assert handoffs[1]["at"] == "2026-03-02T14:00:00+08:00"
@@ -205,15 +259,21 @@ async def test_goal_and_exit_interrupt_long_waits(
     time_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     steps = [{"id": "long", "wait": {"duration": "5d"}}, {"id": "end", "exit": "done"}]
-    spec = journey(steps, goal={"event": "paid", "where": {"order": "{{ context.item }}"},
-                                "within": "7d"},
-                   exit_when=[{"event": "cancelled"}])
+    spec = journey(
+        steps,
+        goal={"event": "paid", "where": {"order": "{{ context.item }}"}, "within": "7d"},
+        exit_when=[{"event": "cancelled"}],
+    )
     ws = workspace(tmp_path, [spec])
     paid = {"after": "1h", "event": "paid", "properties": {"order": "验光"}}
     out = (await run(time_env, scenario(ws, "j", "goal", events=[GO, paid]))).as_json()
     assert out["status"] == "converted"
-    assert out["trace"][-1] == {"at": "2026-03-02T11:00:00+08:00", "step": "long",
-                                "kind": "goal", "event": "paid"}
+    assert out["trace"][-1] == {
+        "at": "2026-03-02T11:00:00+08:00",
+        "step": "long",
+        "kind": "goal",
+        "event": "paid",
+    }
     wrong = {"after": "1h", "event": "paid", "properties": {"order": "别的"}}
     cancel = {"after": "2h", "event": "cancelled", "properties": {}}
     out = (await run(time_env, scenario(ws, "j", "exit", events=[GO, wrong, cancel]))).as_json()
