@@ -295,3 +295,23 @@ async def test_until_leaves_the_enrollment_waiting(
 
 def kinds_of(out: dict[str, Any]) -> list[str]:
     return [f"{e.get('step')}:{e['kind']}" for e in out["trace"]]
+
+
+async def test_branch_rule_values_may_refer_to_the_context(
+    time_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    steps = [
+        {"id": "b", "branch": [
+            {"when": {"attribute": "last_item", "eq": "{{ context.item }}"}, "goto": "same"},
+            {"else": "other"},
+        ]},
+        {"id": "same", "exit": "same_item"},
+        {"id": "other", "exit": "other_item"},
+    ]
+    ws = workspace(tmp_path, [journey(steps)])
+    customer = {"id": "c-1", "attributes": {"last_item": "验光"}}
+    out = (await run(time_env, scenario(ws, "j", events=[GO], customer=customer))).as_json()
+    assert out["exit_reason"] == "same_item"
+    customer = {"id": "c-2", "attributes": {"last_item": "配镜"}}
+    out = (await run(time_env, scenario(ws, "j", "b", events=[GO], customer=customer))).as_json()
+    assert out["exit_reason"] == "other_item"

@@ -1,0 +1,144 @@
+"""Every example scenario runs and its trace says what its journey says should happen."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from cli.simulation import simulate
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = ROOT / "examples" / "eye-clinic" / "scenarios"
+CARE = [sys.executable, "-m", "cli"]
+
+
+async def trace_of(env: WorkflowEnvironment, name: str) -> dict[str, Any]:
+    return (await simulate(SCENARIOS / f"{name}.yaml", keep_env=env)).as_json()
+
+
+def pick(out: dict[str, Any], kind: str, *fields: str) -> list[tuple[Any, ...]]:
+    return [tuple(e.get(f) for f in fields) for e in out["trace"] if e["kind"] == kind]
+
+
+async def test_payment_recovery_falls_back_to_sms_and_hands_off(
+    time_env: WorkflowEnvironment,
+) -> None:
+    out = await trace_of(time_env, "payment_recovery")
+    assert pick(out, "attempt", "channel", "outcome") == [
+        ("wechat_template", "recipient"), ("wechat_subscribe", "recipient"), ("sms", "accepted")
+    ]
+    assert pick(out, "receipt", "channel", "outcome", "at") == [
+        ("sms", "delivered", "2026-03-02T10:00:05+08:00")
+    ]
+    assert pick(out, "event", "event", "at") == [
+        ("consultation.started", "2026-03-03T10:00:00+08:00")
+    ]
+    assert pick(out, "handoff", "outcome", "at") == [
+        ("created", "2026-03-03T10:00:00+08:00"), ("booked", "2026-03-03T11:00:00+08:00")
+    ]
+    assert (out["status"], out["exit_reason"]) == ("completed", "done")
+
+
+async def test_payment_recovery_goal_ends_the_wait(time_env: WorkflowEnvironment) -> None:
+    out = await trace_of(time_env, "payment_recovery_paid")
+    assert out["status"] == "converted"
+    assert out["trace"][-1]["kind"] == "goal"
+    assert out["trace"][-1]["at"] == "2026-03-02T15:00:00+08:00"
+
+
+async def test_payment_recovery_escalates_and_retries(time_env: WorkflowEnvironment) -> None:
+    out = await trace_of(time_env, "payment_recovery_escalated")
+    assert pick(out, "receipt", "channel", "outcome") == [("wechat_template", "failed")]
+    assert ("sms", "quota") in pick(out, "attempt", "channel", "outcome")
+    assert [o for (o,) in pick(out, "handoff", "outcome")] == [
+        "created", "escalated", "not_reached", "created", "declined"
+    ]
+    assert pick(out, "wait", "step") == [("retry_later",)]
+    assert out["exit_reason"] == "done"
+
+
+async def test_school_screening_parents(time_env: WorkflowEnvironment) -> None:
+    out = await trace_of(time_env, "school_screening_parents")
+    # Sunday evening: the first touch waits for Monday 10:00.
+    assert pick(out, "send", "at") == [("2026-03-09T10:00:00+08:00",)]
+    assert pick(out, "receipt", "channel", "outcome") == [("wecom", "timeout"),
+                                                            ("sms", "delivered")]
+    assert out["variant"] == "call" and out["exit_reason"] == "nurtured"
+
+
+async def test_livestream_invitation(time_env: WorkflowEnvironment) -> None:
+    out = await trace_of(time_env, "livestream_group")
+    assert pick(out, "attempt", "channel", "outcome") == [("wechat_text", "delivered")]
+    assert [e["kind"] for e in out["trace"]] == ["send", "attempt", "tag", "update", "exit"]
+
+
+async def test_orthok_checks_relative_to_the_fitting_date(time_env: WorkflowEnvironment) -> None:
+    out = await trace_of(time_env, "orthok_followup")
+    assert pick(out, "send", "step", "at") == [
+        ("day1_remind", "2026-03-03T09:00:00+08:00"),
+        ("week1_remind", "2026-03-09T09:00:00+08:00"),
+        ("month1_remind", "2026-04-01T09:00:00+08:00"),
+    ]
+    assert pick(out, "handoff", "step", "outcome") == [
+        ("week1_call", "created"), ("week1_call", "reached")
+    ]
+    assert out["exit_reason"] == "followed_up"
+
+
+def test_cli_prints_the_trace_and_json() -> None:
+    path = str(SCENARIOS / "payment_recovery_paid.yaml")
+    human = subprocess.run([*CARE, "simulate", path], capture_output=True, text=True, check=True)
+    assert "goal      appointment.paid" in human.stdout
+    assert human.stdout.strip().endswith("status: converted (goal)")
+    raw = subprocess.run([*CARE, "simulate", path, "--json"], capture_output=True, text=True,
+                         check=True)
+    out = json.loads(raw.stdout)
+    assert set(out) == {"journey", "version", "status", "exit_reason", "variant", "trace"}
+    assert (out["journey"], out["version"], out["status"]) == ("payment_recovery", 1, "converted")
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("journey: ../journeys/j.yaml\nstart: 2026-03-02T10:00:00\ncustomer: {id: c}\n",
+         "UTC offset"),
+        ("journey: ../journeys/j.yaml\nstart: '2026-03-02T10:00:00+08:00'\n"
+         "customer: {id: c}\nuntil: forever\n", "until"),
+        ("journey: ../journeys/missing.yaml\nstart: '2026-03-02T10:00:00+08:00'\n"
+         "customer: {id: c}\n", "does not exist"),
+    ],
+)
+def test_invalid_scenarios_exit_2_naming_the_problem(
+    tmp_path: Path, body: str, expected: str
+) -> None:
+    (tmp_path / "journeys").mkdir()
+    (tmp_path / "journeys" / "j.yaml").write_text(
+        "id: j\ntrigger: {api: true}\nsteps:\n  - {id: e, exit: done}\n", encoding="utf-8"
+    )
+    (tmp_path / "scenarios").mkdir()
+    path = tmp_path / "scenarios" / "s.yaml"
+    path.write_text(body, encoding="utf-8")
+    done = subprocess.run([*CARE, "simulate", str(path)], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert expected in done.stderr and "s.yaml" in done.stderr
+
+
+def test_invalid_journey_exits_2_with_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "journeys").mkdir()
+    (tmp_path / "journeys" / "j.yaml").write_text(
+        "id: j\ntrigger: {api: true}\nsteps:\n  - id: a\n    wait: {duration: 1d}\n"
+        "    next: nowhere\n", encoding="utf-8"
+    )
+    (tmp_path / "scenarios").mkdir()
+    path = tmp_path / "scenarios" / "s.yaml"
+    path.write_text("journey: ../journeys/j.yaml\nstart: '2026-03-02T10:00:00+08:00'\n"
+                    "customer: {id: c}\n", encoding="utf-8")
+    done = subprocess.run([*CARE, "simulate", str(path)], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "j.yaml:6" in done.stderr and "nowhere" in done.stderr
