@@ -8,17 +8,18 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from activities.channels.base import ChannelName, ChannelRequest, ChannelResult
+from activities.channels.base import ChannelName, ChannelRequest, ChannelResult, Outcome
 from activities.channels.calls import call_wechat, parse_content, skipped
 from activities.channels.clients import OfficialAccountClient
 
 
 class TextContent(BaseModel):
-    """The rendered ``wechat_text`` block."""
+    """The rendered ``wechat_text`` block: a text or a picture."""
 
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1)
+    text: str | None = Field(None, min_length=1)
+    image_media_id: str | None = Field(None, min_length=1)
 
 
 class WeChatTextAdapter:
@@ -36,8 +37,16 @@ class WeChatTextAdapter:
         content = parse_content(TextContent, request.content)
         if isinstance(content, ChannelResult):
             return content
+        if content.image_media_id:
+            media_id = content.image_media_id
+            return call_wechat(
+                self._client,
+                self.name,
+                lambda: self._client.message.send_image(openid, media_id),
+            )
+        if not content.text:
+            return ChannelResult(outcome=Outcome.CONFIG, detail="wechat_text has no text")
+        text = content.text
         return call_wechat(
-            self._client,
-            self.name,
-            lambda: self._client.message.send_text(openid, content.text),
+            self._client, self.name, lambda: self._client.message.send_text(openid, text)
         )

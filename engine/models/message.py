@@ -69,6 +69,21 @@ class SmsContent(Strict):
         return f"【{self.sign_name}】{body}"
 
 
+class CustomerServiceContent(Strict):
+    """WeChat customer-service message: a text, or a picture (permanent material)."""
+
+    text: str | None = Field(None, description="the text (Jinja2)")
+    image_media_id: str | None = Field(
+        None, description="media_id of an uploaded picture, e.g. a group-join QR code"
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> CustomerServiceContent:
+        if (self.text is None) == (self.image_media_id is None):
+            raise ValueError("a wechat_text message has exactly one of text or image_media_id")
+        return self
+
+
 class PhoneContent(Strict):
     """The call script a human reads when the channel is a phone call."""
 
@@ -86,7 +101,7 @@ class Message(Strict):
     )
     wechat_template: WeChatTemplateContent | None = None
     wechat_subscribe: WeChatSubscribeContent | None = None
-    wechat_text: TextContent | None = None
+    wechat_text: CustomerServiceContent | None = None
     wecom: TextContent | None = None
     sms: SmsContent | None = None
     phone: PhoneContent | None = None

@@ -31,7 +31,9 @@ async def test_payment_recovery_falls_back_to_sms_and_hands_off(
 ) -> None:
     out = await trace_of(time_env, "payment_recovery")
     assert pick(out, "attempt", "channel", "outcome") == [
-        ("wechat_template", "recipient"), ("wechat_subscribe", "recipient"), ("sms", "accepted")
+        ("wechat_template", "recipient"),
+        ("wechat_subscribe", "recipient"),
+        ("sms", "accepted"),
     ]
     assert pick(out, "receipt", "channel", "outcome", "at") == [
         ("sms", "delivered", "2026-03-02T10:00:05+08:00")
@@ -40,7 +42,8 @@ async def test_payment_recovery_falls_back_to_sms_and_hands_off(
         ("consultation.started", "2026-03-03T10:00:00+08:00")
     ]
     assert pick(out, "handoff", "outcome", "at") == [
-        ("created", "2026-03-03T10:00:00+08:00"), ("booked", "2026-03-03T11:00:00+08:00")
+        ("created", "2026-03-03T10:00:00+08:00"),
+        ("booked", "2026-03-03T11:00:00+08:00"),
     ]
     assert (out["status"], out["exit_reason"]) == ("completed", "done")
 
@@ -57,7 +60,11 @@ async def test_payment_recovery_escalates_and_retries(time_env: WorkflowEnvironm
     assert pick(out, "receipt", "channel", "outcome") == [("wechat_template", "failed")]
     assert ("sms", "quota") in pick(out, "attempt", "channel", "outcome")
     assert [o for (o,) in pick(out, "handoff", "outcome")] == [
-        "created", "escalated", "not_reached", "created", "declined"
+        "created",
+        "escalated",
+        "not_reached",
+        "created",
+        "declined",
     ]
     assert pick(out, "wait", "step") == [("retry_later",)]
     assert out["exit_reason"] == "done"
@@ -67,8 +74,10 @@ async def test_school_screening_parents(time_env: WorkflowEnvironment) -> None:
     out = await trace_of(time_env, "school_screening_parents")
     # Sunday evening: the first touch waits for Monday 10:00.
     assert pick(out, "send", "at") == [("2026-03-09T10:00:00+08:00",)]
-    assert pick(out, "receipt", "channel", "outcome") == [("wecom", "timeout"),
-                                                            ("sms", "delivered")]
+    assert pick(out, "receipt", "channel", "outcome") == [
+        ("wecom", "timeout"),
+        ("sms", "delivered"),
+    ]
     assert out["variant"] == "call" and out["exit_reason"] == "nurtured"
 
 
@@ -86,7 +95,8 @@ async def test_orthok_checks_relative_to_the_fitting_date(time_env: WorkflowEnvi
         ("month1_remind", "2026-04-01T09:00:00+08:00"),
     ]
     assert pick(out, "handoff", "step", "outcome") == [
-        ("week1_call", "created"), ("week1_call", "reached")
+        ("week1_call", "created"),
+        ("week1_call", "reached"),
     ]
     assert out["exit_reason"] == "followed_up"
 
@@ -96,8 +106,9 @@ def test_cli_prints_the_trace_and_json() -> None:
     human = subprocess.run([*CARE, "simulate", path], capture_output=True, text=True, check=True)
     assert "goal      appointment.paid" in human.stdout
     assert human.stdout.strip().endswith("status: converted (goal)")
-    raw = subprocess.run([*CARE, "simulate", path, "--json"], capture_output=True, text=True,
-                         check=True)
+    raw = subprocess.run(
+        [*CARE, "simulate", path, "--json"], capture_output=True, text=True, check=True
+    )
     out = json.loads(raw.stdout)
     assert set(out) == {"journey", "version", "status", "exit_reason", "variant", "trace"}
     assert (out["journey"], out["version"], out["status"]) == ("payment_recovery", 1, "converted")
@@ -106,12 +117,20 @@ def test_cli_prints_the_trace_and_json() -> None:
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ("journey: ../journeys/j.yaml\nstart: 2026-03-02T10:00:00\ncustomer: {id: c}\n",
-         "UTC offset"),
-        ("journey: ../journeys/j.yaml\nstart: '2026-03-02T10:00:00+08:00'\n"
-         "customer: {id: c}\nuntil: forever\n", "until"),
-        ("journey: ../journeys/missing.yaml\nstart: '2026-03-02T10:00:00+08:00'\n"
-         "customer: {id: c}\n", "does not exist"),
+        (
+            "journey: ../journeys/j.yaml\nstart: 2026-03-02T10:00:00\ncustomer: {id: c}\n",
+            "UTC offset",
+        ),
+        (
+            "journey: ../journeys/j.yaml\nstart: '2026-03-02T10:00:00+08:00'\n"
+            "customer: {id: c}\nuntil: forever\n",
+            "until",
+        ),
+        (
+            "journey: ../journeys/missing.yaml\nstart: '2026-03-02T10:00:00+08:00'\n"
+            "customer: {id: c}\n",
+            "does not exist",
+        ),
     ],
 )
 def test_invalid_scenarios_exit_2_naming_the_problem(
@@ -133,12 +152,24 @@ def test_invalid_journey_exits_2_with_file_and_line(tmp_path: Path) -> None:
     (tmp_path / "journeys").mkdir()
     (tmp_path / "journeys" / "j.yaml").write_text(
         "id: j\ntrigger: {api: true}\nsteps:\n  - id: a\n    wait: {duration: 1d}\n"
-        "    next: nowhere\n", encoding="utf-8"
+        "    next: nowhere\n",
+        encoding="utf-8",
     )
     (tmp_path / "scenarios").mkdir()
     path = tmp_path / "scenarios" / "s.yaml"
-    path.write_text("journey: ../journeys/j.yaml\nstart: '2026-03-02T10:00:00+08:00'\n"
-                    "customer: {id: c}\n", encoding="utf-8")
+    path.write_text(
+        "journey: ../journeys/j.yaml\nstart: '2026-03-02T10:00:00+08:00'\ncustomer: {id: c}\n",
+        encoding="utf-8",
+    )
     done = subprocess.run([*CARE, "simulate", str(path)], capture_output=True, text=True)
     assert done.returncode == 2
     assert "j.yaml:6" in done.stderr and "nowhere" in done.stderr
+
+
+async def test_livestream_sends_the_group_picture(time_env: WorkflowEnvironment) -> None:
+    result = await simulate(SCENARIOS / "livestream_group.yaml", keep_env=time_env)
+    assert result.as_json()["status"] == "completed"
+    assert result.store is not None
+    profile = result.store.get_customer("c-3001")
+    assert "直播报名" in profile.tags
+    assert profile.attributes["last_livestream"] == "livestream_dr_wang_0312"

@@ -301,10 +301,13 @@ async def test_branch_rule_values_may_refer_to_the_context(
     time_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     steps = [
-        {"id": "b", "branch": [
-            {"when": {"attribute": "last_item", "eq": "{{ context.item }}"}, "goto": "same"},
-            {"else": "other"},
-        ]},
+        {
+            "id": "b",
+            "branch": [
+                {"when": {"attribute": "last_item", "eq": "{{ context.item }}"}, "goto": "same"},
+                {"else": "other"},
+            ],
+        },
         {"id": "same", "exit": "same_item"},
         {"id": "other", "exit": "other_item"},
     ]

@@ -82,3 +82,14 @@ def test_wecom_message_goes_out_in_the_owner_s_name(
 def test_registry_has_every_channel_but_phone(adapters: dict[ChannelName, ChannelAdapter]) -> None:
     assert set(adapters) == set(CHANNELS) - {"phone"}
     assert all(adapter.name == channel for channel, adapter in adapters.items())
+
+
+def test_wechat_text_sends_a_picture_by_media_id(
+    sims: ProviderSimulators, adapters: dict[ChannelName, ChannelAdapter]
+) -> None:
+    request = make_request("wechat_text", content={"image_media_id": "MEDIA_group_qr"})
+    result = adapters["wechat_text"].send(request)
+    assert result.outcome == Outcome.DELIVERED
+    (message,) = sims.wechat.messages
+    assert message.content["msgtype"] == "image"
+    assert message.content["image"] == {"media_id": "MEDIA_group_qr"}
