@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.channels.base import ChannelAdapter
 from activities.journey import JourneyActivities
 from engine.models.common import ChannelName
+from engine.settings import Settings, get_settings
 from engine.store import Store
 from workflows.journey import JourneyWorkflow
 
@@ -33,3 +37,34 @@ def build_worker(
         activity_executor=ThreadPoolExecutor(max_workers=max_activity_threads),
         max_concurrent_activities=max_activity_threads,
     )
+
+
+async def run(settings: Settings | None = None) -> None:
+    """Connect to Temporal with the configured store and channels; run until stopped."""
+    from activities.channels.registry import build_adapters
+    from engine.store.sql import SqlStore
+    from engine.store.sql.migrate import upgrade
+
+    settings = settings or get_settings()
+    upgrade(settings.database.url)
+    store = SqlStore(settings.database.url)
+    client = await Client.connect(
+        settings.temporal.address,
+        namespace=settings.temporal.namespace,
+        data_converter=pydantic_data_converter,
+    )
+    worker = build_worker(
+        client, store, build_adapters(settings.channels), settings.temporal.task_queue
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with worker:
+        print(f"carepath worker on {settings.temporal.address}, queue "
+              f"{settings.temporal.task_queue}", flush=True)
+        await stop.wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(run())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -16,6 +16,22 @@ CHANNELS: tuple[ChannelName, ...] = (
     "phone",
 )
 Purpose = Literal["service", "marketing"]
+
+
+def kind_by_key(keys: tuple[str, ...], value: Any) -> str | None:
+    """The one key of ``keys`` a mapping (YAML) or model (Python) carries, else None.
+
+    Used as the discriminator of unions told apart by which key is present: steps by
+    their kind, triggers by what starts them.
+    """
+    if isinstance(value, dict):
+        found = [k for k in keys if k in value]
+        return found[0] if len(found) == 1 else None
+    if isinstance(value, BaseModel):
+        for key in keys:
+            if key in type(value).model_fields:
+                return key
+    return None
 
 
 class Strict(BaseModel):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
-from engine.models.common import Strict
+from engine.models.common import Strict, kind_by_key
 from engine.models.steps import Step
 from rules.durations import Duration, TimeOfDay
 from rules.models import Rule, WhereSpec
@@ -45,14 +45,7 @@ _TRIGGER_KEYS = ("tag_added", "event", "segment_entered", "schedule", "api")
 
 
 def _trigger_kind(value: Any) -> str | None:
-    if isinstance(value, dict):
-        found = [k for k in _TRIGGER_KEYS if k in value]
-        return found[0] if len(found) == 1 else None
-    if isinstance(value, BaseModel):
-        for key in _TRIGGER_KEYS:
-            if key in type(value).model_fields:
-                return key
-    return None
+    return kind_by_key(_TRIGGER_KEYS, value)
 
 
 Trigger = Annotated[

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
-from engine.models.common import ChannelName, Strict
+from engine.models.common import ChannelName, Strict, kind_by_key
 from rules.durations import Duration, TimeOfDay
 from rules.models import Rule, WhereSpec
 
@@ -198,14 +198,7 @@ STEP_KINDS = ("wait", "wait_for", "branch", "split", "send", "tag", "update", "h
 
 def step_kind_of(value: Any) -> str | None:
     """The kind key of a step mapping or model (None when it has none)."""
-    if isinstance(value, dict):
-        found = [k for k in STEP_KINDS if k in value]
-        return found[0] if len(found) == 1 else None
-    if isinstance(value, BaseModel):
-        for kind in STEP_KINDS:
-            if kind in type(value).model_fields:
-                return kind
-    return None
+    return kind_by_key(STEP_KINDS, value)
 
 
 Step = Annotated[

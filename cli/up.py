@@ -1,0 +1,135 @@
+"""``carepath up``: the embedded Temporal dev server, a worker and the API, together.
+
+One process for a clinic's first machine: the dev server runs as a child process
+(SQLite under ``var/``, Web UI on 8233), the worker and the API share this event
+loop, the workspace is deployed at start, and Ctrl-C stops everything cleanly.
+Running enrollments live in Temporal and the database, so a restart resumes them.
+In development the channels go to the provider simulators on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+import uvicorn
+
+from activities.channels.registry import build_adapters
+from api.app import create_app
+from cli.devserver import DevServer
+from engine.dispatch import Dispatcher
+from engine.errors import CarepathError, ValidationFailed
+from engine.settings import Settings, get_settings
+from engine.store.sql import SqlStore
+from engine.store.sql.migrate import upgrade
+from simulators import ProviderSimulators
+from worker import build_worker
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "up",
+        help="start Temporal, a worker and the API on this machine",
+        description="Start the embedded Temporal dev server (SQLite under VAR), a worker and "
+        "the HTTP API, deploy the workspace, and print where everything is. Ctrl-C stops "
+        "all of it; running enrollments resume at the next start.",
+        epilog="example:\n  carepath up examples/eye-clinic",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("workspace", nargs="?", default=".", help="workspace to deploy (default: .)")
+    p.add_argument("--var", default="var", help="folder for databases and logs (default: var)")
+    p.add_argument("--port", type=int, default=8000, help="API port (default: 8000)")
+    p.add_argument("--temporal-port", type=int, default=7233)
+    p.add_argument("--ui-port", type=int, default=8233, help="Temporal Web UI port (0: none)")
+    p.add_argument(
+        "--no-simulators",
+        action="store_true",
+        help="send through the configured providers instead of the local simulators",
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        return asyncio.run(up(args, get_settings()))
+    except ValidationFailed as exc:
+        for problem in exc.problems:
+            print(str(problem))
+        return 2
+    except CarepathError as exc:
+        print(f"carepath up: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        return 0
+
+
+async def up(args: argparse.Namespace, settings: Settings) -> int:
+    var = Path(args.var)
+    var.mkdir(parents=True, exist_ok=True)
+    sims = None if args.no_simulators else ProviderSimulators(settings.channels)
+    channels = settings.channels
+    if sims is not None:
+        sims.start()
+        channels = sims.channel_settings()
+    dev = DevServer(var / "temporal.db", port=args.temporal_port,
+                    ui_port=args.ui_port or None, log_file=var / "temporal.log")
+    print(f"starting Temporal dev server on {dev.address} ...", flush=True)
+    client = await dev.start()
+    try:
+        upgrade(settings.database.url)
+        store = SqlStore(settings.database.url)
+        dispatcher = Dispatcher(client, store, settings.temporal.task_queue)
+        deployed = dispatcher.deploy(Path(args.workspace))
+        _, secret = store.create_api_key(
+            "carepath up (development)", ["admin"], [], at=datetime.now(UTC)
+        )
+        app = create_app(store, dispatcher, settings)
+        worker = build_worker(client, store, build_adapters(channels), settings.temporal.task_queue)
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=args.port, log_level="warning")
+        )
+        async with worker:
+            _banner(args, dev, deployed, secret, sims, settings)
+            await server.serve()
+        print("stopped: worker and API shut down; Temporal stopping ...", flush=True)
+    finally:
+        dev.stop()
+        if sims is not None:
+            sims.stop()
+    return 0
+
+
+def _banner(
+    args: argparse.Namespace,
+    dev: DevServer,
+    deployed: list[object],
+    secret: str,
+    sims: ProviderSimulators | None,
+    settings: Settings,
+) -> None:
+    api = f"http://127.0.0.1:{args.port}"
+    lines = [
+        "",
+        "carepath is up",
+        f"  API          {api}  (docs: {api}/docs)",
+        f"  Temporal     {dev.address}" + (f"  (Web UI: {dev.ui_url})" if dev.ui_url else ""),
+        f"  database     {settings.database.url}",
+        f"  deployed     {', '.join(f'{d.journey_id} v{d.version}' for d in deployed)}",  # type: ignore[attr-defined]
+    ]
+    if sims is not None:
+        lines.append(f"  simulators   WeChat {sims.wechat.base_url}  WeCom {sims.wecom.base_url}  "
+                     f"SMS {sims.sms.base_url}")
+    lines += [
+        f"  admin key    {secret}   (shown once; make more with `carepath keys create`)",
+        "",
+        "try it:",
+        f"  export CAREPATH_KEY={secret}",
+        f"  curl -s {api}/v1/identify -H \"Authorization: Bearer $CAREPATH_KEY\" "
+        "-H 'Content-Type: application/json' -d '{\"phone\": \"13800000000\", "
+        "\"attributes\": {\"name\": \"张三\", \"clinic_id\": \"sz-01\"}, "
+        "\"consents\": [{\"purpose\": \"service\"}]}'",
+        "",
+        "Ctrl-C stops everything; running enrollments resume at the next start.",
+    ]
+    print("\n".join(lines), flush=True)

@@ -1,0 +1,199 @@
+"""The service's side of journeys: enroll on triggers, forward events, staff answers.
+
+Called by the API after each accepted change (its transaction already committed):
+events and tag changes are matched against the trigger index and enroll the
+customer; events also reach the customer's running enrollments as signals.
+Enrollment is idempotent (workflow ids), so a retried request enrolls nobody twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from engine.contracts import (
+    CancelSignal,
+    EnrollmentState,
+    EventSignal,
+    HandoffOutcomeSignal,
+    ReceiptSignal,
+    TraceEntry,
+)
+from engine.enrollment import Enrolled, enroll
+from engine.errors import CarepathError, NotFound
+from engine.loader import load_workspace
+from engine.models.workspace import JourneyBundle
+from engine.store.base import HandoffTask
+from engine.store.service import JourneyVersionInfo, ServiceStore, StoredEvent, TagChange
+from engine.triggers import TriggerIndex
+
+INDEX_MAX_AGE = 5.0  # seconds: other API processes' deploys are seen within this
+
+
+class JourneyClosed(CarepathError):
+    """Raised when a journey is paused or does not accept API enrollments."""
+
+
+@dataclass
+class DispatchReport:
+    """What one accepted change caused: enrollments started and signals sent."""
+
+    enrolled: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    signalled: list[str] = field(default_factory=list)
+
+    def merge(self, other: DispatchReport) -> None:
+        self.enrolled += other.enrolled
+        self.skipped += other.skipped
+        self.signalled += other.signalled
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Dispatcher:
+    """Enrolls and signals on behalf of the API; one per process."""
+
+    def __init__(self, client: Client, store: ServiceStore, task_queue: str) -> None:
+        self.client = client
+        self.store = store
+        self.task_queue = task_queue
+        self._index = TriggerIndex(())
+        self._loaded_at = 0.0
+
+    # ---- deployment ------------------------------------------------------------------
+
+    def index(self) -> TriggerIndex:
+        """The trigger index, reloaded when older than a few seconds."""
+        if time.monotonic() - self._loaded_at > INDEX_MAX_AGE:
+            self.reload()
+        return self._index
+
+    def reload(self) -> None:
+        bundles = self.store.deployed_bundles()
+        paused = [j.journey_id for j in self.store.list_journeys() if j.paused]
+        self._index = TriggerIndex(bundles, paused)
+        self._loaded_at = time.monotonic()
+
+    def deploy(self, root: Path, journey_id: str | None = None) -> list[JourneyVersionInfo]:
+        """Validate a workspace and deploy every journey (or one); unchanged ones keep
+        their version."""
+        workspace = load_workspace(root)
+        ids = [journey_id] if journey_id else sorted(workspace.journeys)
+        infos = []
+        for jid in ids:
+            if jid not in workspace.journeys:
+                raise NotFound(f"no journey {jid!r} in {root}")
+            infos.append(self.store.deploy(workspace.bundle(jid), at=utcnow()))
+        self.reload()
+        return infos
+
+    # ---- triggers --------------------------------------------------------------------
+
+    async def events_accepted(self, events: list[StoredEvent]) -> DispatchReport:
+        """Enroll on event triggers and forward events to running enrollments."""
+        report = DispatchReport()
+        index = self.index()
+        for event in events:
+            if not event.new:
+                continue  # a repeated message_id is acted on once
+            for bundle in index.for_event(event.name, event.properties, event.at):
+                report.merge(await self._enroll(bundle, event.customer_id, event.properties))
+            signal = EventSignal(name=event.name, properties=event.properties, at=event.at,
+                                 message_id=event.message_id)
+            report.merge(await self._forward(event.customer_id, "event", signal))
+        return report
+
+    async def tags_changed(
+        self, changes: list[TagChange], context: dict[str, Any] | None = None
+    ) -> DispatchReport:
+        """Enroll on tag_added triggers."""
+        report = DispatchReport()
+        index = self.index()
+        for change in changes:
+            if not change.added:
+                continue
+            for bundle in index.for_tag(change.tag):
+                report.merge(await self._enroll(bundle, change.customer_id, dict(context or {})))
+        return report
+
+    async def enroll_api(
+        self, journey_id: str, customer_id: str, context: dict[str, Any]
+    ) -> Enrolled:
+        """``POST /v1/journeys/{id}/enrollments``."""
+        bundle = self.store.current_bundle(journey_id)
+        info = next((j for j in self.store.list_journeys() if j.journey_id == journey_id), None)
+        if info is not None and info.paused:
+            raise JourneyClosed(f"journey {journey_id} is paused")
+        if not bundle.journey.api:
+            raise JourneyClosed(f"journey {journey_id} does not accept API enrollments (api: false)")
+        self.store.get_customer(customer_id)
+        return await enroll(self.client, self.store, bundle, customer_id, context,
+                            now=utcnow(), task_queue=self.task_queue)
+
+    async def _enroll(
+        self, bundle: JourneyBundle, customer_id: str, context: dict[str, Any]
+    ) -> DispatchReport:
+        result = await enroll(self.client, self.store, bundle, customer_id, context,
+                              now=utcnow(), task_queue=self.task_queue)
+        report = DispatchReport()
+        target = report.enrolled if result.status == "started" else report.skipped
+        target.append(f"{bundle.journey.id}:{result.status}")
+        return report
+
+    async def _forward(self, customer_id: str, name: str, signal: Any) -> DispatchReport:
+        report = DispatchReport()
+        running = self.store.list_enrollments(customer_id=customer_id, status="running")
+        sends = [self._signal(e.id, name, signal) for e in running]
+        for enrollment, ok in zip(running, await asyncio.gather(*sends), strict=True):
+            if ok:
+                report.signalled.append(enrollment.id)
+        return report
+
+    async def _signal(self, enrollment_id: str, name: str, arg: Any) -> bool:
+        try:
+            await self.client.get_workflow_handle(enrollment_id).signal(name, arg)
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                return False  # it ended meanwhile; its record catches up
+            raise
+        return True
+
+    # ---- staff, receipts, operators --------------------------------------------------
+
+    async def complete_handoff(self, task_id: str, outcome: str, note: str | None) -> HandoffTask:
+        """Record a handoff outcome and resume the waiting enrollment."""
+        task = self.store.complete_task(task_id, outcome)
+        await self._signal(task.enrollment_id, "handoff_outcome",
+                           HandoffOutcomeSignal(task_id=task_id, outcome=outcome, note=note))
+        return task
+
+    async def receipt(self, enrollment_id: str, signal: ReceiptSignal) -> bool:
+        return await self._signal(enrollment_id, "receipt", signal)
+
+    async def cancel(self, enrollment_id: str, reason: str) -> bool:
+        self.store.get_enrollment(enrollment_id)
+        return await self._signal(enrollment_id, "cancel", CancelSignal(reason=reason))
+
+    async def live_trace(self, enrollment_id: str) -> list[TraceEntry]:
+        """The stored trace plus what a running enrollment has not persisted yet."""
+        trace = self.store.get_trace(enrollment_id)
+        record = self.store.get_enrollment(enrollment_id)
+        if record.status != "running":
+            return trace
+        try:
+            state = await self.client.get_workflow_handle(enrollment_id).query(
+                "state", result_type=EnrollmentState
+            )
+        except RPCError:
+            return trace
+        last = trace[-1].seq if trace else 0
+        return trace + [e for e in state.pending_trace if e.seq > last]

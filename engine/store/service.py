@@ -1,0 +1,221 @@
+"""What the service needs from the store beyond the activities' ``Store`` protocol.
+
+Identity resolution, idempotent ingest, deployed journey versions, enrollment
+listings, handoff work queues and API keys. ``engine.store.sql.SqlStore``
+implements both protocols on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from engine.contracts import TraceEntry
+from engine.models.workspace import JourneyBundle
+from engine.store.base import EnrollmentRecord, HandoffTask, Store
+
+IdentityKind = Literal[
+    "customer_id",
+    "phone",
+    "wechat_openid",
+    "wechat_unionid",
+    "wecom_external_userid",
+    "his_patient_id",
+]
+IDENTITY_KINDS: tuple[IdentityKind, ...] = (
+    "customer_id",
+    "phone",
+    "wechat_openid",
+    "wechat_unionid",
+    "wecom_external_userid",
+    "his_patient_id",
+)
+Scope = Literal["admin", "ingest", "staff"]
+
+
+class Identities(BaseModel):
+    """The ways a customer may be known; at least one is needed to find or create one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: str | None = Field(None, description="carepath's own customer id")
+    phone: str | None = Field(None, description="mobile number; normalised to E.164")
+    wechat_openid: str | None = Field(None, description="openid within wechat_app_id")
+    wechat_app_id: str | None = Field(None, description="app of the openid (default: ours)")
+    wechat_unionid: str | None = None
+    wecom_external_userid: str | None = None
+    wecom_owner_userid: str | None = Field(None, description="staff member owning the contact")
+    his_patient_id: str | None = Field(None, description="hospital information system id")
+
+    @field_validator("phone")
+    @classmethod
+    def _e164(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_phone(value)
+
+    def keys(self) -> list[tuple[IdentityKind, str, str]]:
+        """(kind, namespace, value) of every identity given; openids are per app."""
+        out: list[tuple[IdentityKind, str, str]] = []
+        for kind in IDENTITY_KINDS:
+            value = getattr(self, kind)
+            if value:
+                namespace = (self.wechat_app_id or "") if kind == "wechat_openid" else ""
+                out.append((kind, namespace, value))
+        return out
+
+
+def normalise_phone(value: str) -> str:
+    """E.164: mainland numbers without a country code get +86; separators are dropped."""
+    digits = "".join(ch for ch in value if ch.isdigit() or ch == "+")
+    if digits.startswith("+"):
+        rest = digits[1:]
+    elif digits.startswith("0086"):
+        rest = digits[2:]
+    elif len(digits) == 11 and digits.startswith("1"):
+        rest = "86" + digits
+    else:
+        rest = digits
+    if not rest.isdigit() or not 8 <= len(rest) <= 15:
+        raise ValueError(f"{value!r} is not a phone number: write e.g. 13800000000 or +8613800000000")
+    return "+" + rest
+
+
+class NewEvent(BaseModel):
+    """One event to store; ``message_id`` makes ingest idempotent."""
+
+    message_id: str
+    name: str
+    properties: dict[str, Any] = Field(default_factory=dict)
+    at: datetime
+
+
+class StoredEvent(BaseModel):
+    customer_id: str
+    message_id: str
+    name: str
+    properties: dict[str, Any]
+    at: datetime
+    new: bool = Field(description="False when the message_id was seen before")
+
+
+class MergeRecord(BaseModel):
+    survivor_id: str
+    merged_id: str
+    reason: str
+    at: datetime
+
+
+class ResolveResult(BaseModel):
+    customer_id: str
+    created: bool = False
+    merges: list[MergeRecord] = Field(default_factory=list)
+
+
+class TagChange(BaseModel):
+    customer_id: str
+    tag: str
+    added: bool
+    source: str
+
+
+class ConsentChange(BaseModel):
+    purpose: str
+    channel: str | None = None
+    granted: bool
+    source: str = "api"
+    text_version: str | None = None
+    at: datetime
+
+
+class JourneyVersionInfo(BaseModel):
+    journey_id: str
+    version: int
+    deployed_at: datetime
+    checksum: str
+
+
+class JourneyInfo(BaseModel):
+    journey_id: str
+    name: str | None
+    current_version: int
+    paused: bool
+    versions: list[JourneyVersionInfo] = Field(default_factory=list)
+
+
+class ApiKeyRecord(BaseModel):
+    id: str
+    name: str
+    scopes: list[Scope]
+    clinics: list[str] = Field(default_factory=list, description="staff keys: their clinics")
+    created_at: datetime
+
+
+class ServiceStore(Store, Protocol):
+    """The store as the API, the trigger dispatcher and the CLI use it."""
+
+    # customers and identities
+    def resolve(
+        self, identities: Identities, *, create: bool = True, at: datetime
+    ) -> ResolveResult: ...
+    def identify(
+        self, identities: Identities, attributes: dict[str, Any], *, at: datetime
+    ) -> ResolveResult: ...
+    def list_identities(self, customer_id: str) -> list[tuple[str, str, str]]: ...
+    def list_merges(self, customer_id: str | None = None) -> list[MergeRecord]: ...
+    def record_events(self, customer_id: str, events: list[NewEvent]) -> list[StoredEvent]: ...
+    def list_events(self, customer_id: str, limit: int = 100) -> list[StoredEvent]: ...
+    def tag(
+        self, customer_id: str, add: list[str], remove: list[str], source: str, *, at: datetime
+    ) -> list[TagChange]: ...
+    def record_consent(self, customer_id: str, change: ConsentChange) -> None: ...
+
+    # journeys
+    def deploy(self, bundle: JourneyBundle, *, at: datetime) -> JourneyVersionInfo: ...
+    def current_bundle(self, journey_id: str) -> JourneyBundle: ...
+    def deployed_bundles(self) -> list[JourneyBundle]: ...
+    def list_journeys(self) -> list[JourneyInfo]: ...
+    def set_paused(self, journey_id: str, paused: bool) -> None: ...
+    def step_counts(self, journey_id: str) -> dict[str, dict[str, int]]: ...
+
+    # enrollments
+    def list_enrollments(
+        self,
+        *,
+        customer_id: str | None = None,
+        journey_id: str | None = None,
+        status: str | None = None,
+        limit: int = 100,
+    ) -> list[EnrollmentRecord]: ...
+
+    # handoff tasks
+    def list_open_tasks(
+        self, queue: str | None = None, clinics: list[str] | None = None
+    ) -> list[HandoffTask]: ...
+    def claim_task(self, task_id: str, who: str) -> HandoffTask: ...
+
+    # API keys (stored hashed)
+    def create_api_key(
+        self, name: str, scopes: list[Scope], clinics: list[str], *, at: datetime
+    ) -> tuple[ApiKeyRecord, str]: ...
+    def find_api_key(self, secret: str) -> ApiKeyRecord | None: ...
+
+
+__all__ = [
+    "ApiKeyRecord",
+    "ConsentChange",
+    "IDENTITY_KINDS",
+    "Identities",
+    "IdentityKind",
+    "JourneyInfo",
+    "JourneyVersionInfo",
+    "MergeRecord",
+    "NewEvent",
+    "ResolveResult",
+    "Scope",
+    "ServiceStore",
+    "StoredEvent",
+    "TagChange",
+    "TraceEntry",
+    "normalise_phone",
+]

@@ -1,0 +1,100 @@
+"""Engines and sessions for the SQL store, on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.dml import Insert
+
+from engine.store.sql.tables import Base
+
+#: Execution option marking connections that will write (see ``_begin``).
+WRITE_OPTION = "carepath_write"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine with pre-ping; on SQLite with WAL, a busy timeout and enforced FKs."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    ensure_sqlite_folder(url)
+    engine = create_engine(url, pool_pre_ping=True)
+    event.listen(engine, "connect", _sqlite_connect)
+    event.listen(engine, "begin", _begin)
+    return engine
+
+
+def ensure_sqlite_folder(url: str) -> None:
+    """Create the folder of a SQLite file (``var/``) when it is missing."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Take BEGIN over from the sqlite3 module (it would only emit it before the first
+    # write, so reads before it would not be part of the transaction).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    for pragma in (
+        "journal_mode=WAL",
+        "synchronous=NORMAL",
+        "busy_timeout=5000",
+        "foreign_keys=ON",
+    ):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _begin(conn: Connection) -> None:
+    # A writer takes SQLite's write lock up front (waiting up to busy_timeout): a
+    # deferred transaction that read first and then tries to write fails at once with
+    # SQLITE_BUSY when another writer got in between. Readers keep a WAL snapshot.
+    immediate = conn.get_execution_options().get(WRITE_OPTION, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Sessions:
+    """Read and write sessions over one engine."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        self.dialect = self.engine.dialect.name
+        self.read = sessionmaker(self.engine, expire_on_commit=False)
+        self.write = sessionmaker(
+            self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
+        )
+
+    def insert(self, table: type[Base]) -> _UpsertInsert:
+        """``INSERT`` for the current dialect, with ``ON CONFLICT`` support."""
+        module = postgresql if self.dialect == "postgresql" else sqlite
+        stmt: _UpsertInsert = module.insert(table)
+        return stmt
+
+    def insert_ignore(
+        self, session: Session, table: type[Base], rows: Iterable[Mapping[str, Any]]
+    ) -> int:
+        """Insert rows, skipping those that clash with a unique key; how many went in."""
+        inserted = 0
+        for row in rows:
+            stmt = self.insert(table).values(**row).on_conflict_do_nothing()
+            inserted += _rowcount(session.execute(stmt))
+        return inserted
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _rowcount(result: Any) -> int:
+    return int(result.rowcount)
+
+
+_UpsertInsert = postgresql.Insert | sqlite.Insert
+
+__all__ = ["Insert", "Sessions", "ensure_sqlite_folder", "make_engine"]
