@@ -6,6 +6,8 @@ import argparse
 import importlib
 import sys
 
+from cli import keys as keys_command
+
 __all__ = ["build_parser", "main"]
 
 _DESCRIPTION = """\
@@ -18,6 +20,7 @@ examples:
   carepath validate ~/clinics/sz         check another workspace
   carepath schema                        write JSON Schemas for the YAML editor to schema/
   carepath simulate scenarios/paid.yaml  try a journey for one customer in skipped time
+  carepath keys create --name crm --scope ingest   make an API key for the HTTP API
 """
 
 
@@ -89,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument("scenario", metavar="SCENARIO.yaml", help="the scenario file")
     simulate.add_argument("--json", action="store_true", help="print one JSON object")
+
+    # keys: its parser lives with the command (cli/keys.py imports nothing heavy).
+    keys_command.add_parser(commands)
     return parser
 
 

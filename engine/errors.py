@@ -6,7 +6,8 @@
     ├── TemplateError             a message template failed to render for a customer
     ├── ScenarioError             a simulation scenario cannot be run
     ├── NotFound                  an id names nothing we hold
-    └── ChannelError              a provider call could not be made as configured
+    ├── ChannelError              a provider call could not be made as configured
+    └── Conflict                  a change contradicts what is stored
 
 Activities turn permanent failures into ``ApplicationError(non_retryable=True)``;
 the API maps these classes to HTTP problems in one place. The rule language has
@@ -67,3 +68,7 @@ class NotFound(CarepathError):
 
 class ChannelError(CarepathError):
     """Raised when a channel adapter is misconfigured before any provider call."""
+
+
+class Conflict(CarepathError):
+    """Raised when a change contradicts what is stored (a task claimed by someone else)."""

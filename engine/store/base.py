@@ -80,6 +80,7 @@ class HandoffTask(BaseModel):
     status: Literal["open", "claimed", "escalated", "done"] = "open"
     escalated_to: str | None = None
     outcome: str | None = None
+    claimed_by: str | None = None
 
 
 class Store(Protocol):

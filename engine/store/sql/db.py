@@ -6,14 +6,14 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.sql.dml import Insert
 
 from engine.store.sql.tables import Base
 
+UpsertInsert = postgresql.Insert | sqlite.Insert
 #: Execution option marking connections that will write (see ``_begin``).
 WRITE_OPTION = "carepath_write"
 
@@ -71,30 +71,24 @@ class Sessions:
             self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
         )
 
-    def insert(self, table: type[Base]) -> _UpsertInsert:
+    def insert(self, table: type[Base]) -> UpsertInsert:
         """``INSERT`` for the current dialect, with ``ON CONFLICT`` support."""
-        module = postgresql if self.dialect == "postgresql" else sqlite
-        stmt: _UpsertInsert = module.insert(table)
-        return stmt
+        if self.dialect == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
 
     def insert_ignore(
         self, session: Session, table: type[Base], rows: Iterable[Mapping[str, Any]]
     ) -> int:
         """Insert rows, skipping those that clash with a unique key; how many went in."""
+        # RETURNING says whether the row went in: rowcount is not reliable for ORM
+        # statements (psycopg reports -1 for INSERT ... ON CONFLICT DO NOTHING).
+        key = inspect(table).primary_key
         inserted = 0
         for row in rows:
-            stmt = self.insert(table).values(**row).on_conflict_do_nothing()
-            inserted += _rowcount(session.execute(stmt))
+            stmt = self.insert(table).values(**row).on_conflict_do_nothing().returning(*key)
+            inserted += session.execute(stmt).first() is not None
         return inserted
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-
-def _rowcount(result: Any) -> int:
-    return int(result.rowcount)
-
-
-_UpsertInsert = postgresql.Insert | sqlite.Insert
-
-__all__ = ["Insert", "Sessions", "ensure_sqlite_folder", "make_engine"]

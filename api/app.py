@@ -1,0 +1,68 @@
+"""The FastAPI application: routers, error mapping, and the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from api import errors
+from api.routes import customers, enrollments, handoffs, health, ingest, journeys
+from engine.dispatch import Dispatcher
+from engine.settings import Settings
+from engine.store.service import ServiceStore
+
+VERSION = "0.1.0"
+
+DESCRIPTION = """\
+carepath runs patient journeys for clinic chains: events and tags from other systems
+enroll customers in journeys; staff work the handoff tasks journeys create.
+
+Authenticate with an API key from `carepath keys create`, sent as
+`Authorization: Bearer <key>`. Scopes: **admin** may do everything; **ingest** may only
+call `/v1/track` and `/v1/identify`; **staff** may read customers and work handoff tasks
+of its own clinics. Every error is `application/problem+json` with an `errors` list.
+"""
+
+TAGS: list[dict[str, Any]] = [
+    {"name": "ingest", "description": "Events and identities from other systems."},
+    {"name": "customers", "description": "Profiles, tags, consents, events and merges."},
+    {"name": "journeys", "description": "Deployed journeys, deploys, pausing, step counts."},
+    {"name": "enrollments", "description": "API enrollments, traces, cancelling."},
+    {"name": "handoffs", "description": "Staff work queues and task outcomes."},
+    {"name": "health", "description": "Liveness, without auth."},
+]
+
+
+def create_app(store: ServiceStore, dispatcher: Dispatcher, settings: Settings) -> FastAPI:
+    """The API over ``store`` and ``dispatcher``, which the caller builds and closes."""
+    app = FastAPI(
+        title="carepath",
+        summary="Journey engine for clinic chains",
+        description=DESCRIPTION,
+        version=VERSION,
+        openapi_tags=TAGS,
+    )
+    app.state.store = store
+    app.state.dispatcher = dispatcher
+    app.state.settings = settings
+    errors.install(app)
+    for module in (ingest, customers, journeys, enrollments, handoffs, health):
+        app.include_router(module.router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                description=app.description,
+                routes=app.routes,
+                tags=app.openapi_tags,
+            )
+            app.openapi_schema = errors.problem_media_types(document)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,88 @@
+"""Dependencies of the routes: the store, the dispatcher, settings, and API-key auth.
+
+Scopes: ``admin`` may do everything; ``ingest`` only the ingest routes; ``staff`` may
+read customers and work handoff tasks of its own clinics (``clinics_of``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, cast
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from engine.dispatch import Dispatcher
+from engine.settings import Settings
+from engine.store.base import HandoffTask
+from engine.store.service import ApiKeyRecord, Scope, ServiceStore
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="An API key from `carepath keys create`, sent as `Authorization: Bearer <key>`.",
+)
+
+
+def get_store(request: Request) -> ServiceStore:
+    """The store the app was created with."""
+    return cast(ServiceStore, request.app.state.store)
+
+
+def get_dispatcher(request: Request) -> Dispatcher:
+    """The dispatcher the app was created with."""
+    return cast(Dispatcher, request.app.state.dispatcher)
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings the app was created with."""
+    return cast(Settings, request.app.state.settings)
+
+
+StoreDep = Annotated[ServiceStore, Depends(get_store)]
+DispatcherDep = Annotated[Dispatcher, Depends(get_dispatcher)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+def require(
+    scope: Scope,
+) -> Callable[[ServiceStore, HTTPAuthorizationCredentials | None], ApiKeyRecord]:
+    """A dependency admitting API keys with ``scope`` (or ``admin``); 401/403 otherwise."""
+
+    def check(store: StoreDep, credentials: Credentials) -> ApiKeyRecord:
+        if credentials is None:
+            raise HTTPException(401, "send an API key: Authorization: Bearer <key>", _CHALLENGE)
+        key = store.find_api_key(credentials.credentials)
+        if key is None:
+            raise HTTPException(401, "unknown or revoked API key", _CHALLENGE)
+        if "admin" not in key.scopes and scope not in key.scopes:
+            held = ", ".join(key.scopes) or "none"
+            raise HTTPException(403, f"key {key.name!r} has scope {held}; this needs {scope}")
+        return key
+
+    return check
+
+
+AdminKey = Annotated[ApiKeyRecord, Depends(require("admin"))]
+IngestKey = Annotated[ApiKeyRecord, Depends(require("ingest"))]
+StaffKey = Annotated[ApiKeyRecord, Depends(require("staff"))]
+
+
+def clinics_of(key: ApiKeyRecord) -> list[str] | None:
+    """The clinics a key may see tasks of; None: every clinic (admin keys)."""
+    return None if "admin" in key.scopes else list(key.clinics)
+
+
+def check_task_clinic(key: ApiKeyRecord, task: HandoffTask) -> None:
+    """404 for a task outside the key's clinics, as if it did not exist."""
+    clinics = clinics_of(key)
+    if clinics is not None and task.clinic not in clinics:
+        raise HTTPException(404, f"no handoff task {task.id!r} in your clinics")
+
+
+def source_of(key: ApiKeyRecord) -> str:
+    """How changes made with this key are attributed, e.g. ``api:crm``."""
+    return f"api:{key.name}"

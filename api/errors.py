@@ -1,0 +1,211 @@
+"""The one place errors become HTTP problems (``application/problem+json``, RFC 9457).
+
+    NotFound                    404  an id names nothing we hold
+    ValidationFailed            422  a workspace has problems; ``errors`` lists each
+    WorkspaceError              422  a workspace cannot be read
+    TemplateError               422  the context lacks what the journey's key/entry use
+    JourneyClosed               409  paused, or API enrollment refused (api: false)
+    Conflict (SQL store)        409  e.g. a task claimed by someone else, or done
+    RequestValidationError      422  bad request fields, each as a dotted path
+    pydantic ValidationError    422  a model built from the request refused a value
+    HTTPException               its status (401 with WWW-Authenticate, 403, 409...)
+
+Routes raise domain errors or ``HTTPException``; nothing else writes error bodies.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+
+from api.schemas.problems import Problem, ProblemItem
+from engine.dispatch import JourneyClosed
+from engine.errors import NotFound, TemplateError, ValidationFailed, WorkspaceError
+from engine.store.sql import Conflict
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+_TYPES: dict[int, str] = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    422: "invalid-request",
+}
+
+_DESCRIPTIONS: dict[int, str] = {
+    401: "No API key, or an unknown one: send `Authorization: Bearer <key>`",
+    403: "The API key's scope (or clinics) do not allow this",
+    404: "No such resource",
+    409: "The request conflicts with the resource's state",
+    422: "The request is invalid; `errors` lists every bad field or workspace problem",
+}
+
+# Where a field sits in the request: not part of the field's path.
+_LOCATIONS = {"body", "query", "path", "header", "cookie"}
+# Union members in pydantic error paths: our tags are class names (TrackEvent) and
+# pydantic's own are like function-after[...] or list[str].
+_UNION_TAG = re.compile(r"^[A-Z][A-Za-z0-9]*$|\[")
+
+_DATETIME = "is not a date-time: write ISO 8601 with a UTC offset, e.g. 2026-03-02T10:00:00+08:00"
+_READABLE: dict[str, str] = {
+    "missing": "is required",
+    "extra_forbidden": "is not a field of this request; check the spelling",
+    "datetime_parsing": _DATETIME,
+    "datetime_from_date_parsing": _DATETIME,
+    "datetime_type": _DATETIME,
+    "timezone_aware": "needs a UTC offset, e.g. 2026-03-02T10:00:00+08:00",
+    "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
+    "dict_type": "must be an object",
+    "list_type": "must be a list",
+    "string_type": "must be a string",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+}
+
+
+def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries for these error statuses, all with the problem schema."""
+    return {code: {"model": Problem, "description": _DESCRIPTIONS[code]} for code in codes}
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    errors: Iterable[ProblemItem] = (),
+    kind: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """A problem+json response."""
+    body = Problem(
+        type=f"/problems/{kind or _TYPES.get(status, 'error')}",
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        errors=list(errors),
+    )
+    return JSONResponse(
+        body.model_dump(mode="json", exclude_none=True),
+        status_code=status,
+        headers=dict(headers or {}),
+        media_type=PROBLEM_MEDIA_TYPE,
+    )
+
+
+def field_errors(errors: Sequence[Any]) -> list[ProblemItem]:
+    """Pydantic errors as dotted field paths with readable reasons."""
+    items = []
+    for err in errors:
+        loc = list(err.get("loc", ()))
+        where = str(loc.pop(0)) if loc and loc[0] in _LOCATIONS else "body"
+        kind = str(err.get("type", ""))
+        last = loc.pop() if kind == "extra_forbidden" and loc else None
+        path = [str(p) for p in loc if not (isinstance(p, str) and _UNION_TAG.search(p))]
+        if last is not None:
+            path.append(str(last))
+        items.append(ProblemItem(field=".".join(path) or where, message=_reason(kind, err)))
+    return items
+
+
+def _reason(kind: str, err: Mapping[str, Any]) -> str:
+    if kind in _READABLE:
+        return _READABLE[kind]
+    msg = str(err.get("msg", "is invalid"))
+    ctx = err.get("ctx") or {}
+    if kind == "json_invalid":
+        return f"is not valid JSON ({ctx.get('error', msg)})"
+    if kind == "too_short":
+        return f"needs at least {ctx.get('min_length')} item(s)"
+    if kind == "too_long":
+        return f"may have at most {ctx.get('max_length')} item(s)"
+    if kind == "string_too_short":
+        return "must not be empty" if ctx.get("min_length") == 1 else msg
+    if kind == "string_too_long":
+        return f"may have at most {ctx.get('max_length')} characters"
+    for prefix in ("Value error, ", "Assertion failed, "):
+        msg = msg.removeprefix(prefix)
+    return msg
+
+
+def _invalid(items: list[ProblemItem]) -> JSONResponse:
+    fields = ", ".join(dict.fromkeys(i.field or "" for i in items))
+    return problem(422, f"invalid field(s): {fields}", errors=items)
+
+
+def to_problem(exc: Exception) -> JSONResponse:
+    """The response for an exception this module maps (see the module docstring)."""
+    if isinstance(exc, NotFound):
+        return problem(404, str(exc))
+    if isinstance(exc, ValidationFailed):
+        items = [
+            ProblemItem(file=p.file, line=p.line, message=p.message, fix=p.fix, rule=p.rule)
+            for p in exc.problems
+        ]
+        count = len(items)
+        return problem(
+            422, f"the workspace has {count} problem(s)", errors=items, kind="invalid-workspace"
+        )
+    if isinstance(exc, WorkspaceError):
+        return problem(422, str(exc), kind="invalid-workspace")
+    if isinstance(exc, TemplateError):
+        return problem(422, str(exc), kind="invalid-context")
+    if isinstance(exc, JourneyClosed):
+        return problem(409, str(exc), kind="journey-closed")
+    if isinstance(exc, Conflict):
+        return problem(409, str(exc))
+    if isinstance(exc, RequestValidationError):
+        return _invalid(field_errors(exc.errors()))
+    if isinstance(exc, ValidationError):
+        return _invalid(field_errors(exc.errors()))
+    if isinstance(exc, HTTPException):
+        return problem(exc.status_code, str(exc.detail), headers=exc.headers)
+    raise exc  # not ours to map: a 500 from the server
+
+
+async def _handle(request: Request, exc: Exception) -> JSONResponse:
+    return to_problem(exc)
+
+
+MAPPED: tuple[type[Exception], ...] = (
+    NotFound,
+    WorkspaceError,
+    TemplateError,
+    JourneyClosed,
+    Conflict,
+    RequestValidationError,
+    ValidationError,
+    HTTPException,
+)
+
+
+def install(app: FastAPI) -> None:
+    """Register the mapping on ``app``."""
+    for exc_class in MAPPED:
+        app.add_exception_handler(exc_class, _handle)
+
+
+def problem_media_types(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Document error bodies as ``application/problem+json``, as they are sent."""
+    ref = "#/components/schemas/Problem"
+    for path in openapi.get("paths", {}).values():
+        for operation in path.values():
+            for code, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                schema = content.get("application/json", {}).get("schema", {})
+                if code.startswith("4") and schema.get("$ref") == ref:
+                    content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+    return openapi

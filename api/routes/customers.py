@@ -1,0 +1,154 @@
+"""Customers: profiles, identities, tags, consents, events, enrollments and merges."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import AdminKey, DispatcherDep, StaffKey, StoreDep, source_of
+from api.errors import problem_responses
+from api.schemas.common import dispatch_fields
+from api.schemas.customers import (
+    ConsentCreate,
+    ConsentPublic,
+    CustomerPublic,
+    EventPublic,
+    IdentityPublic,
+    MergePublic,
+    TagChangePublic,
+    TagPublic,
+    TagUpdate,
+    TagUpdateResult,
+)
+from api.schemas.enrollments import EnrollmentPublic
+from engine.store.service import ConsentChange, ServiceStore
+
+router = APIRouter(prefix="/v1", tags=["customers"], responses=problem_responses(401, 403, 422))
+
+Limit = Annotated[int, Query(ge=1, le=1000, description="at most this many, newest first")]
+
+
+@router.get(
+    "/customers/{customer_id}", response_model=CustomerPublic, responses=problem_responses(404)
+)
+async def get_customer(customer_id: str, key: StaffKey, store: StoreDep) -> CustomerPublic:
+    """A customer's profile: attributes, tags, identities, consents, source and merges."""
+    return _profile(store, customer_id)
+
+
+@router.get(
+    "/customers/{customer_id}/identities",
+    response_model=list[IdentityPublic],
+    responses=problem_responses(404),
+)
+async def list_identities(customer_id: str, key: StaffKey, store: StoreDep) -> list[IdentityPublic]:
+    """Every identity the customer is known by."""
+    return _identities(store, customer_id)
+
+
+@router.post(
+    "/customers/{customer_id}/tags",
+    response_model=TagUpdateResult,
+    responses=problem_responses(404),
+)
+async def change_tags(
+    customer_id: str,
+    body: TagUpdate,
+    key: AdminKey,
+    store: StoreDep,
+    dispatcher: DispatcherDep,
+) -> TagUpdateResult:
+    """Add and remove tags; added tags start the journeys they trigger."""
+    changes = store.tag(customer_id, body.add, body.remove, source_of(key), at=datetime.now(UTC))
+    report = await dispatcher.tags_changed(changes, body.context)
+    return TagUpdateResult(
+        changes=[TagChangePublic(tag=c.tag, added=c.added, source=c.source) for c in changes],
+        **dispatch_fields(report),
+    )
+
+
+@router.post(
+    "/customers/{customer_id}/consents",
+    response_model=list[ConsentPublic],
+    responses=problem_responses(404),
+)
+async def record_consent(
+    customer_id: str, body: ConsentCreate, key: AdminKey, store: StoreDep
+) -> list[ConsentPublic]:
+    """Record a consent given or withdrawn; answer with all of the customer's consents."""
+    change = ConsentChange(
+        purpose=body.purpose,
+        channel=body.channel,
+        granted=body.granted,
+        text_version=body.text_version,
+        source=source_of(key),
+        at=body.at or datetime.now(UTC),
+    )
+    store.record_consent(customer_id, change)
+    return _profile(store, customer_id).consents
+
+
+@router.get(
+    "/customers/{customer_id}/events",
+    response_model=list[EventPublic],
+    responses=problem_responses(404),
+)
+async def list_events(
+    customer_id: str, key: StaffKey, store: StoreDep, limit: Limit = 100
+) -> list[EventPublic]:
+    """The customer's stored events."""
+    return [
+        EventPublic(message_id=e.message_id, name=e.name, properties=e.properties, at=e.at)
+        for e in store.list_events(customer_id, limit=limit)
+    ]
+
+
+@router.get(
+    "/customers/{customer_id}/enrollments",
+    response_model=list[EnrollmentPublic],
+    responses=problem_responses(404),
+)
+async def list_enrollments(
+    customer_id: str, key: StaffKey, store: StoreDep, limit: Limit = 100
+) -> list[EnrollmentPublic]:
+    """The customer's enrollments (without traces; read one enrollment for its trace)."""
+    store.get_customer(customer_id)
+    records = store.list_enrollments(customer_id=customer_id, limit=limit)
+    return [EnrollmentPublic.model_validate(r.model_dump()) for r in records]
+
+
+@router.get("/merges", response_model=list[MergePublic])
+async def list_merges(
+    key: StaffKey,
+    store: StoreDep,
+    customer: Annotated[
+        str | None, Query(description="only merges into or of this customer")
+    ] = None,
+) -> list[MergePublic]:
+    """Customers merged because they shared an identity (the audit trail)."""
+    return [MergePublic.model_validate(m.model_dump()) for m in store.list_merges(customer)]
+
+
+def _identities(store: ServiceStore, customer_id: str) -> list[IdentityPublic]:
+    return [
+        IdentityPublic(kind=kind, namespace=namespace, value=value)
+        for kind, namespace, value in store.list_identities(customer_id)
+    ]
+
+
+def _profile(store: ServiceStore, customer_id: str) -> CustomerPublic:
+    customer = store.get_customer(customer_id)
+    merges = store.list_merges(customer.id)
+    return CustomerPublic(
+        id=customer.id,
+        attributes=customer.attributes,
+        tags=[TagPublic(tag=t, source=s) for t, s in sorted(customer.tags.items())],
+        identities=_identities(store, customer.id),
+        consents=[ConsentPublic.model_validate(c.model_dump()) for c in customer.consents],
+        source=customer.source,
+        follows_wechat=customer.follows_wechat,
+        timezone=customer.timezone,
+        merged_ids=[m.merged_id for m in merges if m.survivor_id == customer.id],
+    )

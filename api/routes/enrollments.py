@@ -1,0 +1,80 @@
+"""Enrollments: enrolling a customer by API, reading one with its trace, cancelling it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, HTTPException, Response, status
+
+from api.deps import AdminKey, DispatcherDep, StoreDep
+from api.errors import problem_responses
+from api.schemas.enrollments import (
+    CancelRequest,
+    CancelResult,
+    EnrollmentCreate,
+    EnrollmentPublic,
+    EnrollmentStarted,
+)
+
+router = APIRouter(prefix="/v1", tags=["enrollments"], responses=problem_responses(401, 403, 422))
+
+
+@router.post(
+    "/journeys/{journey_id}/enrollments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=EnrollmentStarted,
+    responses={
+        200: {"model": EnrollmentStarted, "description": "Already enrolled with this key"},
+        **problem_responses(404, 409),
+    },
+)
+async def enroll(
+    journey_id: str,
+    body: EnrollmentCreate,
+    response: Response,
+    key: AdminKey,
+    store: StoreDep,
+    dispatcher: DispatcherDep,
+) -> EnrollmentStarted:
+    """Enroll a known customer; 409 when paused, not eligible or not allowed again."""
+    customer_id = store.resolve(body.customer, create=False, at=datetime.now(UTC)).customer_id
+    result = await dispatcher.enroll_api(journey_id, customer_id, body.context)
+    if result.status in ("not_eligible", "not_again") or result.enrollment_id is None:
+        raise HTTPException(409, f"{result.status}: {result.detail}")
+    if result.status == "already_active":
+        response.status_code = status.HTTP_200_OK
+    return EnrollmentStarted(
+        enrollment_id=result.enrollment_id, status=result.status, customer_id=customer_id
+    )
+
+
+@router.get(
+    "/enrollments/{enrollment_id}",
+    response_model=EnrollmentPublic,
+    responses=problem_responses(404),
+)
+async def get_enrollment(
+    enrollment_id: str, key: AdminKey, store: StoreDep, dispatcher: DispatcherDep
+) -> EnrollmentPublic:
+    """An enrollment with its trace, including what a running one has not stored yet."""
+    record = store.get_enrollment(enrollment_id)
+    trace = await dispatcher.live_trace(enrollment_id)
+    return EnrollmentPublic(**record.model_dump(), trace=[e.public() for e in trace])
+
+
+@router.post(
+    "/enrollments/{enrollment_id}/cancel",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=CancelResult,
+    responses=problem_responses(404),
+)
+async def cancel(
+    enrollment_id: str,
+    key: AdminKey,
+    dispatcher: DispatcherDep,
+    body: CancelRequest | None = None,
+) -> CancelResult:
+    """Ask a running enrollment to stop; it records the reason and exits."""
+    reason = body.reason if body is not None else "cancelled"
+    signalled = await dispatcher.cancel(enrollment_id, reason)
+    return CancelResult(enrollment_id=enrollment_id, signalled=signalled)

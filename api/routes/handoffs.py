@@ -1,0 +1,84 @@
+"""Handoffs: staff work queues; completing a task resumes the waiting enrollment."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.exceptions import RequestValidationError
+
+from api.deps import DispatcherDep, StaffKey, StoreDep, check_task_clinic, clinics_of, source_of
+from api.errors import problem_responses
+from api.schemas.handoffs import HandoffComplete, HandoffPublic
+from engine.models.steps import HandoffStep
+from engine.store.base import HandoffTask
+from engine.store.service import ApiKeyRecord, ServiceStore
+
+router = APIRouter(
+    prefix="/v1/handoffs", tags=["handoffs"], responses=problem_responses(401, 403, 422)
+)
+
+
+@router.get("", response_model=list[HandoffPublic])
+async def list_open(
+    key: StaffKey,
+    store: StoreDep,
+    queue: Annotated[str | None, Query(description="only this queue, e.g. optometrist")] = None,
+    clinic: Annotated[str | None, Query(description="only this clinic")] = None,
+) -> list[HandoffPublic]:
+    """Open tasks (open, claimed or escalated); staff keys see their clinics only."""
+    allowed = clinics_of(key)
+    if clinic is not None and allowed is not None and clinic not in allowed:
+        raise HTTPException(403, f"key {key.name!r} may not see clinic {clinic!r}")
+    clinics = [clinic] if clinic is not None else allowed
+    return [_public(t) for t in store.list_open_tasks(queue=queue, clinics=clinics)]
+
+
+@router.post(
+    "/{task_id}/claim", response_model=HandoffPublic, responses=problem_responses(404, 409)
+)
+async def claim(task_id: str, key: StaffKey, store: StoreDep) -> HandoffPublic:
+    """Take a task, so colleagues see someone is on it."""
+    _task_of(store, key, task_id)
+    return _public(store.claim_task(task_id, source_of(key)))
+
+
+@router.post(
+    "/{task_id}/complete", response_model=HandoffPublic, responses=problem_responses(404, 409)
+)
+async def complete(
+    task_id: str,
+    body: HandoffComplete,
+    key: StaffKey,
+    store: StoreDep,
+    dispatcher: DispatcherDep,
+) -> HandoffPublic:
+    """Report the outcome; the enrollment continues at the step the outcome names."""
+    task = _task_of(store, key, task_id)
+    allowed = _outcomes(store, task)
+    if allowed and body.outcome not in allowed:
+        reason = f"{body.outcome!r} is not an outcome of step {task.step}: {', '.join(allowed)}"
+        raise RequestValidationError(
+            [{"loc": ("body", "outcome"), "msg": reason, "type": "outcome"}]
+        )
+    return _public(await dispatcher.complete_handoff(task_id, body.outcome, body.note))
+
+
+def _task_of(store: ServiceStore, key: ApiKeyRecord, task_id: str) -> HandoffTask:
+    task = store.get_task(task_id)
+    check_task_clinic(key, task)
+    return task
+
+
+def _outcomes(store: ServiceStore, task: HandoffTask) -> list[str]:
+    """The outcomes the task's handoff step names (empty: any outcome goes on)."""
+    record = store.get_enrollment(task.enrollment_id)
+    journey = store.get_bundle(record.journey_id, record.version).journey
+    for step in journey.steps:
+        if step.id == task.step and isinstance(step, HandoffStep):
+            return sorted(step.handoff.outcomes)
+    return []
+
+
+def _public(task: HandoffTask) -> HandoffPublic:
+    return HandoffPublic.model_validate(task.model_dump())

@@ -1,0 +1,82 @@
+"""Ingest: events and identities from other systems (CRM, HIS, mini-program, WeChat)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, status
+
+from api.deps import DispatcherDep, IngestKey, StoreDep, source_of
+from api.errors import problem_responses
+from api.schemas.common import dispatch_fields
+from api.schemas.customers import MergePublic
+from api.schemas.ingest import (
+    IdentifyRequest,
+    IdentifyResult,
+    TrackAccepted,
+    TrackBatch,
+    TrackBody,
+    TrackResult,
+)
+from engine.store.service import ConsentChange, NewEvent, StoredEvent
+
+router = APIRouter(prefix="/v1", tags=["ingest"], responses=problem_responses(401, 403, 422))
+
+
+@router.post("/track", status_code=status.HTTP_202_ACCEPTED, response_model=TrackResult)
+async def track(
+    body: TrackBody, key: IngestKey, store: StoreDep, dispatcher: DispatcherDep
+) -> TrackResult:
+    """Store one event or a batch (idempotent per message_id) and start what it triggers."""
+    events = body.batch if isinstance(body, TrackBatch) else [body]
+    now = datetime.now(UTC)
+    stored: list[StoredEvent] = []
+    # Validation already covered the whole batch, so nothing below refuses an event.
+    # Each event is resolved just before it is written: an earlier event of the same
+    # batch may have merged customers.
+    for event in events:
+        customer_id = store.resolve(event.customer, create=True, at=now).customer_id
+        new = NewEvent(
+            message_id=event.message_id,
+            name=event.event,
+            properties=event.properties,
+            at=event.timestamp or now,
+        )
+        stored += store.record_events(customer_id, [new])
+    report = await dispatcher.events_accepted(stored)
+    accepted = [
+        TrackAccepted(message_id=s.message_id, customer_id=s.customer_id, duplicate=not s.new)
+        for s in stored
+    ]
+    return TrackResult(accepted=accepted, **dispatch_fields(report))
+
+
+@router.post("/identify", response_model=IdentifyResult)
+async def identify(
+    body: IdentifyRequest, key: IngestKey, store: StoreDep, dispatcher: DispatcherDep
+) -> IdentifyResult:
+    """Find, merge or create a customer; set attributes, add tags and record consents."""
+    now = datetime.now(UTC)
+    result = store.identify(body.customer, body.attributes, at=now)
+    customer_id = result.customer_id
+    source = source_of(key)
+    for consent in body.consents:
+        change = ConsentChange(
+            purpose=consent.purpose,
+            channel=consent.channel,
+            granted=consent.granted,
+            text_version=consent.text_version,
+            source=source,
+            at=consent.at or now,
+        )
+        store.record_consent(customer_id, change)
+    changes = store.tag(customer_id, body.tags, [], source, at=now) if body.tags else []
+    report = await dispatcher.tags_changed(changes, body.context)
+    return IdentifyResult(
+        customer_id=customer_id,
+        created=result.created,
+        merges=[MergePublic.model_validate(m.model_dump()) for m in result.merges],
+        tags_added=[c.tag for c in changes if c.added],
+        at=now,
+        **dispatch_fields(report),
+    )

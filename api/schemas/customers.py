@@ -1,0 +1,105 @@
+"""Customer schemas: profile, identities, tags, consents, events and merges."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from api.schemas.common import DispatchOutcome
+
+
+class IdentityPublic(BaseModel):
+    """One way the customer is known."""
+
+    kind: str = Field(description="phone, wechat_openid, wechat_unionid, ...")
+    namespace: str = Field(description="app of a wechat_openid; empty for other kinds")
+    value: str = Field(description="the identity itself")
+
+
+class TagPublic(BaseModel):
+    """A tag the customer has and who set it."""
+
+    tag: str = Field(description="the tag")
+    source: str = Field(description="who or what set it, e.g. api:crm or journey:payment_recovery")
+
+
+class ConsentPublic(BaseModel):
+    """One consent given or withdrawn."""
+
+    purpose: str = Field(description="service, marketing or health_data")
+    channel: str | None = Field(description="channel it covers; null: every channel")
+    granted: bool = Field(description="true: given; false: withdrawn")
+    at: datetime = Field(description="when it was recorded")
+
+
+class MergePublic(BaseModel):
+    """One customer merged into another because they shared an identity."""
+
+    survivor_id: str = Field(description="the customer that remains")
+    merged_id: str = Field(description="the customer merged into it (its id now redirects)")
+    reason: str = Field(description="the shared identity that caused the merge")
+    at: datetime = Field(description="when it happened")
+
+
+class CustomerPublic(BaseModel):
+    """A customer profile as staff and integrations see it."""
+
+    id: str = Field(description="the customer's id")
+    attributes: dict[str, Any] = Field(description="profile attributes, e.g. name, clinic_id")
+    tags: list[TagPublic] = Field(description="tags with who set them")
+    identities: list[IdentityPublic] = Field(description="every identity known")
+    consents: list[ConsentPublic] = Field(description="consents, oldest first")
+    source: dict[str, Any] = Field(description="first-touch attribution (channel, campaign...)")
+    follows_wechat: bool = Field(description="follows our WeChat official account")
+    timezone: str | None = Field(description="the customer's timezone, if not the default")
+    merged_ids: list[str] = Field(description="ids of customers merged into this one")
+
+
+class EventPublic(BaseModel):
+    """An event stored for a customer."""
+
+    message_id: str = Field(description="the sender's id of the event")
+    name: str = Field(description="event name")
+    properties: dict[str, Any] = Field(description="event properties")
+    at: datetime = Field(description="when it happened")
+
+
+class TagUpdate(BaseModel):
+    """Tags to add and remove; added tags may start tag_added journeys."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    add: list[str] = Field(default_factory=list, description="tags to add")
+    remove: list[str] = Field(default_factory=list, description="tags to remove")
+    context: dict[str, Any] = Field(
+        default_factory=dict,
+        description="context for journeys the added tags start, e.g. {appointment_id: A-1}",
+    )
+
+
+class TagChangePublic(BaseModel):
+    """A tag that was actually added or removed."""
+
+    tag: str = Field(description="the tag")
+    added: bool = Field(description="true: added; false: removed")
+    source: str = Field(description="who changed it")
+
+
+class TagUpdateResult(DispatchOutcome):
+    """The tag changes made and the journeys they started."""
+
+    changes: list[TagChangePublic] = Field(description="changes made (no-ops are left out)")
+
+
+class ConsentCreate(BaseModel):
+    """A consent given or withdrawn by the customer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: str = Field(min_length=1, description="service, marketing or health_data")
+    channel: str | None = Field(None, description="channel it covers; null: every channel")
+    granted: bool = Field(description="true: given; false: withdrawn")
+    text_version: str | None = Field(None, description="version of the consent text shown")
+    at: AwareDatetime | None = Field(None, description="when it was given (default: now)")

@@ -1,0 +1,57 @@
+"""Journey schemas: deployed journeys, their versions, deploys and step counts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class JourneyVersionPublic(BaseModel):
+    """One deployed version of a journey."""
+
+    journey_id: str = Field(description="the journey's id")
+    version: int = Field(description="version number, from 1")
+    deployed_at: datetime = Field(description="when it was deployed")
+    checksum: str = Field(description="checksum of the definition; equal means unchanged")
+
+
+class JourneyPublic(BaseModel):
+    """A deployed journey: its current version and whether it is paused."""
+
+    id: str = Field(description="the journey's id")
+    name: str | None = Field(description="the journey's display name")
+    current_version: int = Field(description="version new enrollments get")
+    paused: bool = Field(description="true: triggers and the API enroll nobody")
+
+
+class JourneyDetail(JourneyPublic):
+    """A journey with every version and the current definition."""
+
+    versions: list[JourneyVersionPublic] = Field(description="deployed versions, oldest first")
+    definition: dict[str, Any] = Field(description="the current version's journey, as YAML data")
+
+
+class DeployRequest(BaseModel):
+    """A workspace folder on the server to validate and deploy."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(min_length=1, description="workspace folder (journeys/, messages/...)")
+    journey: str | None = Field(None, description="deploy only this journey (default: all)")
+
+
+class DeployResult(BaseModel):
+    """The versions deployed; unchanged journeys keep their version."""
+
+    deployed: list[JourneyVersionPublic] = Field(description="one per journey, by id")
+
+
+class StepCounts(BaseModel):
+    """What happened at each step, counted over every enrollment of the journey."""
+
+    journey_id: str = Field(description="the journey's id")
+    steps: dict[str, dict[str, int]] = Field(
+        description="step id -> trace kind (e.g. send, wait, handoff) -> entries"
+    )

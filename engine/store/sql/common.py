@@ -1,0 +1,69 @@
+"""What the parts of the SQL store share: sessions, the clock, merged-id lookups."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
+
+from engine.errors import Conflict, NotFound
+from engine.store.sql.db import Sessions
+from engine.store.sql.tables import CustomerRow
+
+T = TypeVar("T")
+
+#: How often a write that lost a race on a unique key is retried from a fresh read.
+RETRIES = 5
+#: PostgreSQL's deadlock_detected and serialization_failure: the transaction may be redone.
+_REDO_SQLSTATES = {"40P01", "40001"}
+
+
+class Retry(Exception):
+    """Raised inside a write transaction that saw a concurrent change: roll back, redo."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def follow(session: Session, customer_id: str, *, lock: bool = False) -> CustomerRow:
+    """The customer row behind ``customer_id``, following merges to the survivor."""
+    row = session.get(CustomerRow, customer_id, with_for_update=lock)
+    for _ in range(100):
+        if row is None:
+            raise NotFound(f"no customer {customer_id!r}")
+        if row.merged_into is None:
+            return row
+        row = session.get(CustomerRow, row.merged_into, with_for_update=lock)
+    raise RuntimeError(f"customer {customer_id!r}: merged_into forms a cycle")
+
+
+class SqlPart:
+    """Base of the store's parts; each part is a mixin of ``SqlStore``."""
+
+    _db: Sessions
+
+    def _write_retrying(self, work: Callable[[Session], T]) -> T:
+        """Run ``work`` in a write transaction, again from scratch if it lost a race.
+
+        Races on unique keys (two requests creating the same customer, identity or
+        version) surface as IntegrityError in the loser, which then re-reads and finds
+        the winner's rows.
+        """
+        for attempt in range(RETRIES):
+            try:
+                with self._db.write() as session, session.begin():
+                    return work(session)
+            except (DBAPIError, Retry) as exc:
+                if attempt == RETRIES - 1 or not _redoable(exc):
+                    raise
+        raise AssertionError("unreachable")
+
+
+def _redoable(exc: Exception) -> bool:
+    if isinstance(exc, Retry | IntegrityError):
+        return True
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) in _REDO_SQLSTATES

@@ -1,0 +1,283 @@
+"""Customer profiles: reading them whole, tags, attributes, events and consents."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+
+from engine.store.base import Customer
+from engine.store.service import (
+    IDENTITY_KINDS,
+    ConsentChange,
+    MergeRecord,
+    NewEvent,
+    StoredEvent,
+    TagChange,
+)
+from engine.store.sql.common import SqlPart, follow, utcnow
+from engine.store.sql.tables import (
+    ConsentRow,
+    CustomerRow,
+    EventRow,
+    IdentityRow,
+    MergeRow,
+    TagHistoryRow,
+    TagRow,
+)
+from rules.view import ConsentRecord, EventRecord
+
+#: Events a customer view carries: the most recent ones (rules look back, not forever).
+VIEW_EVENTS = 1000
+
+
+class CustomersPart(SqlPart):
+    def get_customer(self, customer_id: str) -> Customer:
+        """The customer (the survivor, for a merged id) with identities, tags and history."""
+        with self._db.read() as s, s.begin():
+            row = follow(s, customer_id)
+            identities: dict[str, str] = {}
+            for ident in s.scalars(
+                select(IdentityRow)
+                .where(IdentityRow.customer_id == row.id)
+                .order_by(IdentityRow.kind, IdentityRow.namespace, IdentityRow.value)
+            ):
+                # An openid of our own app (namespace "") is the one channels can use.
+                identities.setdefault(ident.kind, ident.value)
+            if row.wecom_owner_userid:
+                identities["wecom_owner_userid"] = row.wecom_owner_userid
+            tags = s.scalars(select(TagRow).where(TagRow.customer_id == row.id)).all()
+            consents = s.scalars(
+                select(ConsentRow)
+                .where(ConsentRow.customer_id == row.id)
+                .order_by(ConsentRow.at, ConsentRow.id)
+            ).all()
+            events = s.scalars(
+                select(EventRow)
+                .where(EventRow.customer_id == row.id)
+                .order_by(EventRow.at.desc(), EventRow.id.desc())
+                .limit(VIEW_EVENTS)
+            ).all()
+            return Customer(
+                id=row.id,
+                attributes=row.attributes,
+                identities=identities,
+                tags={t.tag: t.source for t in sorted(tags, key=lambda t: t.tag)},
+                follows_wechat=row.follows_wechat,
+                consents=[
+                    ConsentRecord(purpose=c.purpose, channel=c.channel, granted=c.granted, at=c.at)
+                    for c in consents
+                ],
+                events=[
+                    EventRecord(name=e.name, properties=e.properties, at=e.at)
+                    for e in reversed(events)
+                ],
+                source=row.source,
+                timezone=row.timezone,
+            )
+
+    def put_customer(self, customer: Customer) -> None:
+        """Write a profile as given (seeding, imports); listed identities move to it."""
+
+        def work(s: Session) -> None:
+            now = utcnow()
+            row = s.get(CustomerRow, customer.id, with_for_update=True)
+            if row is not None and row.merged_into is not None:
+                row = follow(s, row.id, lock=True)  # a merged id writes to its survivor
+            if row is None:
+                row = CustomerRow(id=customer.id, created_at=now)
+                s.add(row)
+            row.attributes = dict(customer.attributes)
+            row.follows_wechat = customer.follows_wechat
+            row.timezone = customer.timezone
+            row.source = dict(customer.source)
+            row.wecom_owner_userid = customer.identities.get("wecom_owner_userid")
+            s.flush()
+            for kind, value in customer.identities.items():
+                if kind in IDENTITY_KINDS and kind != "customer_id":
+                    stmt = self._db.insert(IdentityRow).values(
+                        kind=kind, namespace="", value=value, customer_id=row.id, created_at=now
+                    )
+                    s.execute(
+                        stmt.on_conflict_do_update(
+                            index_elements=["kind", "namespace", "value"],
+                            set_={"customer_id": row.id},
+                        )
+                    )
+            s.execute(
+                delete(TagRow).where(
+                    TagRow.customer_id == row.id, TagRow.tag.not_in(list(customer.tags))
+                )
+            )
+            for tag, source in customer.tags.items():
+                stmt = self._db.insert(TagRow).values(
+                    customer_id=row.id, tag=tag, source=source, at=now
+                )
+                s.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=["customer_id", "tag"], set_={"source": source}
+                    )
+                )
+            known = {
+                (c.purpose, c.channel, c.granted, c.at)
+                for c in s.scalars(select(ConsentRow).where(ConsentRow.customer_id == row.id))
+            }
+            for c in customer.consents:
+                if (c.purpose, c.channel, c.granted, c.at) not in known:
+                    s.add(
+                        ConsentRow(
+                            customer_id=row.id,
+                            purpose=c.purpose,
+                            channel=c.channel,
+                            granted=c.granted,
+                            source="import",
+                            at=c.at,
+                        )
+                    )
+            rows = [
+                {
+                    "message_id": _event_id(row.id, e),
+                    "customer_id": row.id,
+                    "name": e.name,
+                    "properties": e.properties,
+                    "at": e.at,
+                }
+                for e in customer.events
+            ]
+            self._db.insert_ignore(s, EventRow, rows)
+
+        self._write_retrying(work)
+
+    def change_tags(
+        self, customer_id: str, add: list[str], remove: list[str], source: str
+    ) -> list[str]:
+        changes = self.tag(customer_id, add, remove, source, at=utcnow())
+        return [f"{'+' if c.added else '-'}{c.tag}" for c in changes]
+
+    def tag(
+        self, customer_id: str, add: list[str], remove: list[str], source: str, *, at: datetime
+    ) -> list[TagChange]:
+        """Add and remove tags; only real changes come back (and go into the history)."""
+        with self._db.write() as s, s.begin():
+            cid = follow(s, customer_id).id
+            changes: list[TagChange] = []
+            for tag in dict.fromkeys(add):
+                row = {"customer_id": cid, "tag": tag, "source": source, "at": at}
+                if self._db.insert_ignore(s, TagRow, [row]):
+                    changes.append(TagChange(customer_id=cid, tag=tag, added=True, source=source))
+            for tag in dict.fromkeys(remove):
+                gone = s.execute(
+                    delete(TagRow)
+                    .where(TagRow.customer_id == cid, TagRow.tag == tag)
+                    .returning(TagRow.tag)
+                ).all()
+                if gone:
+                    changes.append(TagChange(customer_id=cid, tag=tag, added=False, source=source))
+            s.add_all(
+                TagHistoryRow(customer_id=cid, tag=c.tag, added=c.added, source=source, at=at)
+                for c in changes
+            )
+            return changes
+
+    def set_attributes(self, customer_id: str, values: dict[str, Any]) -> list[str]:
+        """Shallow update of the attributes; the keys whose value changed."""
+        with self._db.write() as s, s.begin():
+            row = follow(s, customer_id, lock=True)
+            changed = [k for k, v in values.items() if row.attributes.get(k) != v]
+            if changed:
+                row.attributes = {**row.attributes, **values}
+            return changed
+
+    def record_events(self, customer_id: str, events: list[NewEvent]) -> list[StoredEvent]:
+        """Store events once per message_id; a repeat comes back with ``new=False``."""
+        with self._db.write() as s, s.begin():
+            cid = follow(s, customer_id).id
+            out: list[StoredEvent] = []
+            for e in events:
+                stmt = (
+                    self._db.insert(EventRow)
+                    .values(
+                        message_id=e.message_id,
+                        customer_id=cid,
+                        name=e.name,
+                        properties=e.properties,
+                        at=e.at,
+                    )
+                    .on_conflict_do_nothing(index_elements=["message_id"])
+                    .returning(EventRow.id)
+                )
+                if s.execute(stmt).first() is not None:
+                    out.append(StoredEvent(customer_id=cid, **e.model_dump(), new=True))
+                    continue
+                seen = s.scalars(select(EventRow).where(EventRow.message_id == e.message_id)).one()
+                out.append(_stored(seen, new=False))
+            return out
+
+    def list_events(self, customer_id: str, limit: int = 100) -> list[StoredEvent]:
+        """The customer's most recent events, newest first."""
+        with self._db.read() as s, s.begin():
+            cid = follow(s, customer_id).id
+            rows = s.scalars(
+                select(EventRow)
+                .where(EventRow.customer_id == cid)
+                .order_by(EventRow.at.desc(), EventRow.id.desc())
+                .limit(limit)
+            )
+            return [_stored(r, new=False) for r in rows]
+
+    def record_consent(self, customer_id: str, change: ConsentChange) -> None:
+        """Append a consent record (history is never rewritten)."""
+        with self._db.write() as s, s.begin():
+            s.add(ConsentRow(customer_id=follow(s, customer_id).id, **change.model_dump()))
+
+    def list_identities(self, customer_id: str) -> list[tuple[str, str, str]]:
+        """(kind, namespace, value) of every identity of the customer (its survivor)."""
+        with self._db.read() as s, s.begin():
+            cid = follow(s, customer_id).id
+            rows = s.execute(
+                select(IdentityRow.kind, IdentityRow.namespace, IdentityRow.value)
+                .where(IdentityRow.customer_id == cid)
+                .order_by(IdentityRow.kind, IdentityRow.namespace, IdentityRow.value)
+            )
+            return [(k, n, v) for k, n, v in rows]
+
+    def list_merges(self, customer_id: str | None = None) -> list[MergeRecord]:
+        """Merges, oldest first; with an id, those it survived or was merged by."""
+        stmt = select(MergeRow).order_by(MergeRow.id)
+        if customer_id is not None:
+            stmt = stmt.where(
+                or_(MergeRow.survivor_id == customer_id, MergeRow.merged_id == customer_id)
+            )
+        with self._db.read() as s, s.begin():
+            return [
+                MergeRecord(
+                    survivor_id=m.survivor_id, merged_id=m.merged_id, reason=m.reason, at=m.at
+                )
+                for m in s.scalars(stmt)
+            ]
+
+
+def _stored(row: EventRow, *, new: bool) -> StoredEvent:
+    return StoredEvent(
+        customer_id=row.customer_id,
+        message_id=row.message_id,
+        name=row.name,
+        properties=row.properties,
+        at=row.at,
+        new=new,
+    )
+
+
+def _event_id(customer_id: str, event: EventRecord) -> str:
+    # Events written with a profile have no message id: derive one from their content,
+    # so writing the same profile twice stores each event once.
+    raw = json.dumps(
+        [customer_id, event.name, event.at.isoformat(), event.properties],
+        sort_keys=True,
+        default=str,
+    )
+    return "put:" + hashlib.sha256(raw.encode()).hexdigest()[:32]

@@ -1,0 +1,187 @@
+"""Identity resolution: find, create or merge customers by the identities they share.
+
+Only identities link customers (phone, openids, unionid, WeCom contact, HIS id, our
+own id); names and attributes never do. When one request names identities held by
+several customers, they are one person: the earliest created customer survives and
+the others are merged into it, all in one transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from engine.errors import NotFound
+from engine.store.service import Identities, IdentityKind, MergeRecord, ResolveResult
+from engine.store.sql.common import Retry, SqlPart, follow
+from engine.store.sql.tables import (
+    Base,
+    ConsentRow,
+    CustomerRow,
+    EnrollmentRow,
+    EventRow,
+    IdentityRow,
+    MergeRow,
+    TagHistoryRow,
+    TagRow,
+    TaskRow,
+)
+
+Key = tuple[IdentityKind, str, str]
+
+
+class IdentityPart(SqlPart):
+    def resolve(
+        self, identities: Identities, *, create: bool = True, at: datetime
+    ) -> ResolveResult:
+        """The customer these identities name: found, created, or several merged."""
+        return self._write_retrying(lambda s: _resolve(s, identities, create, at))
+
+    def identify(
+        self, identities: Identities, attributes: dict[str, Any], *, at: datetime
+    ) -> ResolveResult:
+        """Resolve (creating when new), then shallow-update the customer's attributes."""
+
+        def work(s: Session) -> ResolveResult:
+            result = _resolve(s, identities, True, at)
+            if attributes:
+                row = follow(s, result.customer_id)
+                row.attributes = {**row.attributes, **attributes}
+            return result
+
+        return self._write_retrying(work)
+
+
+def _resolve(s: Session, identities: Identities, create: bool, at: datetime) -> ResolveResult:
+    keys = identities.keys()
+    if not keys:
+        raise ValueError("give at least one identity (phone, wechat_openid, customer_id, ...)")
+    found: dict[str, list[Key]] = {}
+    missing: list[Key] = []
+    for key in keys:
+        owner = _owner(s, key)
+        if owner is None:
+            missing.append(key)
+        else:
+            found.setdefault(owner, []).append(key)
+    if not found:
+        if not create:
+            raise NotFound(f"no customer with {_describe(keys)}")
+        customer_id = identities.customer_id or f"c-{uuid.uuid4().hex[:12]}"
+        # A concurrent resolve of the same identities inserts the same primary keys:
+        # the loser gets IntegrityError, retries and finds the winner's customer.
+        s.add(
+            CustomerRow(
+                id=customer_id,
+                attributes={},
+                source={},
+                follows_wechat=False,
+                wecom_owner_userid=identities.wecom_owner_userid,
+                created_at=at,
+            )
+        )
+        s.flush()
+        _attach(s, customer_id, missing, at)
+        return ResolveResult(customer_id=customer_id, created=True)
+
+    # Lock in id order, so two merges of overlapping customers cannot deadlock.
+    rows = [
+        s.get(CustomerRow, cid, with_for_update=True, populate_existing=True)
+        for cid in sorted(found)
+    ]
+    if any(r is None or r.merged_into is not None for r in rows):
+        raise Retry  # merged by a concurrent request since we looked: look again
+    ordered = sorted((r for r in rows if r is not None), key=lambda r: (r.created_at, r.id))
+    survivor = ordered[0]
+    merges = [_merge(s, survivor, other, found, at) for other in ordered[1:]]
+    _attach(s, survivor.id, missing, at)
+    if identities.wecom_owner_userid:
+        survivor.wecom_owner_userid = identities.wecom_owner_userid
+    return ResolveResult(customer_id=survivor.id, merges=merges)
+
+
+def _owner(s: Session, key: Key) -> str | None:
+    kind, namespace, value = key
+    if kind == "customer_id":
+        # Our own id is the customer's primary key, not an identity row.
+        if s.get(CustomerRow, value) is None:
+            return None
+        return follow(s, value).id
+    ident = s.get(IdentityRow, (kind, namespace, value))
+    return None if ident is None else follow(s, ident.customer_id).id
+
+
+def _attach(s: Session, customer_id: str, keys: list[Key], at: datetime) -> None:
+    s.add_all(
+        IdentityRow(kind=k, namespace=n, value=v, customer_id=customer_id, created_at=at)
+        for k, n, v in keys
+        if k != "customer_id"
+    )
+    s.flush()
+
+
+def _merge(
+    s: Session,
+    survivor: CustomerRow,
+    other: CustomerRow,
+    found: dict[str, list[Key]],
+    at: datetime,
+) -> MergeRecord:
+    """Move everything of ``other`` to ``survivor`` and mark ``other`` merged."""
+    for model in (IdentityRow, EventRow, ConsentRow, TagHistoryRow, EnrollmentRow, TaskRow):
+        _move(s, model, other.id, survivor.id)
+    _merge_tags(s, survivor.id, other.id)
+    # The survivor's profile wins; the other fills what it lacks.
+    survivor.attributes = {**other.attributes, **survivor.attributes}
+    survivor.source = survivor.source or other.source
+    survivor.follows_wechat = survivor.follows_wechat or other.follows_wechat
+    survivor.timezone = survivor.timezone or other.timezone
+    survivor.wecom_owner_userid = survivor.wecom_owner_userid or other.wecom_owner_userid
+    other.merged_into = survivor.id
+    s.flush()
+    # Keep every merged id one hop from its survivor.
+    s.execute(
+        update(CustomerRow)
+        .where(CustomerRow.merged_into == other.id)
+        .values(merged_into=survivor.id)
+        .execution_options(synchronize_session=False)
+    )
+    reason = (
+        f"identities given together: {_describe(found[survivor.id])} (held by {survivor.id}) "
+        f"and {_describe(found[other.id])} (held by {other.id})"
+    )
+    s.add(MergeRow(survivor_id=survivor.id, merged_id=other.id, reason=reason, at=at))
+    return MergeRecord(survivor_id=survivor.id, merged_id=other.id, reason=reason, at=at)
+
+
+def _move(s: Session, model: type[Base], old: str, new: str) -> None:
+    column = model.__table__.c.customer_id
+    s.execute(
+        update(model)
+        .where(column == old)
+        .values({column: new})
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _merge_tags(s: Session, survivor_id: str, other_id: str) -> None:
+    """Tags of both; where both have one, the earlier setting (and its source) stays."""
+    mine = {t.tag: t for t in s.scalars(select(TagRow).where(TagRow.customer_id == survivor_id))}
+    for theirs in s.scalars(select(TagRow).where(TagRow.customer_id == other_id)).all():
+        kept = mine.get(theirs.tag)
+        if kept is None:
+            s.add(
+                TagRow(customer_id=survivor_id, tag=theirs.tag, source=theirs.source, at=theirs.at)
+            )
+        elif theirs.at < kept.at:
+            kept.source, kept.at = theirs.source, theirs.at
+        s.delete(theirs)
+    s.flush()
+
+
+def _describe(keys: list[Key]) -> str:
+    return ", ".join(f"{k}={v}" if not n else f"{k}[{n}]={v}" for k, n, v in keys)

@@ -1,0 +1,48 @@
+"""``SqlStore``: the ``Store`` and ``ServiceStore`` protocols on SQLite or PostgreSQL.
+
+Each concern lives in its own part (customers, identity, journeys, enrollments,
+deliveries and tasks, API keys); this class only puts them together over one engine.
+Every method is one transaction. Idempotency comes from unique keys, not from
+read-then-write checks: message ids, trace (enrollment, seq), delivery keys, task
+ids and identities are inserted with ``ON CONFLICT DO NOTHING`` or retried on
+IntegrityError, so retried activities and concurrent requests cannot duplicate rows.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from engine.store.sql.customers import CustomersPart
+from engine.store.sql.db import Sessions
+from engine.store.sql.enrollments import EnrollmentsPart
+from engine.store.sql.identity import IdentityPart
+from engine.store.sql.journeys import JourneysPart
+from engine.store.sql.keys import ApiKeysPart
+from engine.store.sql.tasks import DeliveriesPart, TasksPart
+
+
+class SqlStore(
+    CustomersPart,
+    IdentityPart,
+    JourneysPart,
+    EnrollmentsPart,
+    DeliveriesPart,
+    TasksPart,
+    ApiKeysPart,
+):
+    """The persistent store; the schema must be migrated first (``migrate.upgrade``)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._db = Sessions(url)
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._db.dispose()
+
+
+if TYPE_CHECKING:
+    from engine.store.service import ServiceStore
+
+    def _implements_the_protocols(store: SqlStore) -> ServiceStore:
+        return store  # mypy checks every method of Store and ServiceStore here

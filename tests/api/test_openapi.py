@@ -1,0 +1,83 @@
+"""The OpenAPI document describes every route, its errors and the bearer scheme."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.api.helpers import Api
+
+pytestmark = pytest.mark.db
+
+PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+ROUTES = {
+    ("post", "/v1/track"),
+    ("post", "/v1/identify"),
+    ("get", "/v1/customers/{customer_id}"),
+    ("get", "/v1/customers/{customer_id}/identities"),
+    ("post", "/v1/customers/{customer_id}/tags"),
+    ("post", "/v1/customers/{customer_id}/consents"),
+    ("get", "/v1/customers/{customer_id}/events"),
+    ("get", "/v1/customers/{customer_id}/enrollments"),
+    ("get", "/v1/merges"),
+    ("get", "/v1/journeys"),
+    ("get", "/v1/journeys/{journey_id}"),
+    ("post", "/v1/journeys/deploy"),
+    ("post", "/v1/journeys/{journey_id}/pause"),
+    ("post", "/v1/journeys/{journey_id}/resume"),
+    ("get", "/v1/journeys/{journey_id}/steps"),
+    ("post", "/v1/journeys/{journey_id}/enrollments"),
+    ("get", "/v1/enrollments/{enrollment_id}"),
+    ("post", "/v1/enrollments/{enrollment_id}/cancel"),
+    ("get", "/v1/handoffs"),
+    ("post", "/v1/handoffs/{task_id}/claim"),
+    ("post", "/v1/handoffs/{task_id}/complete"),
+}
+
+
+def operations(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {
+        (method, path): operation
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+    }
+
+
+async def test_every_route_is_documented_with_its_errors_and_auth(api: Api) -> None:
+    document = (await api.anonymous.get("/openapi.json")).json()
+    assert document["info"]["title"] == "carepath"
+    assert document["components"]["securitySchemes"]["ApiKey"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": document["components"]["securitySchemes"]["ApiKey"]["description"],
+    }
+    found = operations(document)
+    assert set(found) == ROUTES | {("get", "/healthz")}
+    for key in ROUTES:
+        operation = found[key]
+        assert operation["security"] == [{"ApiKey": []}], key
+        assert operation["description"], key
+        for code in ("401", "403", "422"):
+            assert operation["responses"][code]["content"] == PROBLEM, (key, code)
+    for key in {k for k in ROUTES if "{" in k[1]} - {("post", "/v1/journeys/deploy")}:
+        assert "404" in found[key]["responses"], key
+    assert "security" not in found[("get", "/healthz")]
+
+
+async def test_every_schema_field_is_described(api: Api) -> None:
+    document = (await api.anonymous.get("/openapi.json")).json()
+    ours = {
+        name: schema
+        for name, schema in document["components"]["schemas"].items()
+        if name not in {"HTTPValidationError", "ValidationError"}
+    }
+    for name, schema in ours.items():
+        for field, spec in schema.get("properties", {}).items():
+            assert spec.get("description"), f"{name}.{field} has no description"
+
+
+async def test_the_docs_page_is_served(api: Api) -> None:
+    response = await api.anonymous.get("/docs")
+    assert response.status_code == 200
+    assert "swagger" in response.text.lower()
