@@ -1,4 +1,8 @@
-"""The FastAPI application: routers, error mapping, and the OpenAPI document."""
+"""The FastAPI application: routers, error mapping, and the OpenAPI document.
+
+The store is synchronous (SQLAlchemy): routes that only use it are plain ``def`` and
+run in the threadpool; routes that await the dispatcher are ``async def``.
+"""
 
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ Limit = Annotated[int, Query(ge=1, le=1000, description="at most this many, newe
 @router.get(
     "/customers/{customer_id}", response_model=CustomerPublic, responses=problem_responses(404)
 )
-async def get_customer(customer_id: str, key: StaffKey, store: StoreDep) -> CustomerPublic:
+def get_customer(customer_id: str, key: StaffKey, store: StoreDep) -> CustomerPublic:
     """A customer's profile: attributes, tags, identities, consents, source and merges."""
     return _profile(store, customer_id)
 
@@ -43,7 +43,7 @@ async def get_customer(customer_id: str, key: StaffKey, store: StoreDep) -> Cust
     response_model=list[IdentityPublic],
     responses=problem_responses(404),
 )
-async def list_identities(customer_id: str, key: StaffKey, store: StoreDep) -> list[IdentityPublic]:
+def list_identities(customer_id: str, key: StaffKey, store: StoreDep) -> list[IdentityPublic]:
     """Every identity the customer is known by."""
     return _identities(store, customer_id)
 
@@ -74,7 +74,7 @@ async def change_tags(
     response_model=list[ConsentPublic],
     responses=problem_responses(404),
 )
-async def record_consent(
+def record_consent(
     customer_id: str, body: ConsentCreate, key: AdminKey, store: StoreDep
 ) -> list[ConsentPublic]:
     """Record a consent given or withdrawn; answer with all of the customer's consents."""
@@ -95,7 +95,7 @@ async def record_consent(
     response_model=list[EventPublic],
     responses=problem_responses(404),
 )
-async def list_events(
+def list_events(
     customer_id: str, key: StaffKey, store: StoreDep, limit: Limit = 100
 ) -> list[EventPublic]:
     """The customer's stored events."""
@@ -110,7 +110,7 @@ async def list_events(
     response_model=list[EnrollmentPublic],
     responses=problem_responses(404),
 )
-async def list_enrollments(
+def list_enrollments(
     customer_id: str, key: StaffKey, store: StoreDep, limit: Limit = 100
 ) -> list[EnrollmentPublic]:
     """The customer's enrollments (without traces; read one enrollment for its trace)."""
@@ -120,7 +120,7 @@ async def list_enrollments(
 
 
 @router.get("/merges", response_model=list[MergePublic])
-async def list_merges(
+def list_merges(
     key: StaffKey,
     store: StoreDep,
     customer: Annotated[

@@ -20,7 +20,7 @@ router = APIRouter(
 
 
 @router.get("", response_model=list[HandoffPublic])
-async def list_open(
+def list_open(
     key: StaffKey,
     store: StoreDep,
     queue: Annotated[str | None, Query(description="only this queue, e.g. optometrist")] = None,
@@ -37,7 +37,7 @@ async def list_open(
 @router.post(
     "/{task_id}/claim", response_model=HandoffPublic, responses=problem_responses(404, 409)
 )
-async def claim(task_id: str, key: StaffKey, store: StoreDep) -> HandoffPublic:
+def claim(task_id: str, key: StaffKey, store: StoreDep) -> HandoffPublic:
     """Take a task, so colleagues see someone is on it."""
     _task_of(store, key, task_id)
     return _public(store.claim_task(task_id, source_of(key)))

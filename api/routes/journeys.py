@@ -26,13 +26,13 @@ router = APIRouter(
 
 
 @router.get("", response_model=list[JourneyPublic])
-async def list_journeys(key: AdminKey, store: StoreDep) -> list[JourneyPublic]:
+def list_journeys(key: AdminKey, store: StoreDep) -> list[JourneyPublic]:
     """Every deployed journey with its current version and whether it is paused."""
     return [_public(info) for info in store.list_journeys()]
 
 
 @router.post("/deploy", response_model=DeployResult)
-async def deploy(body: DeployRequest, key: AdminKey, dispatcher: DispatcherDep) -> DeployResult:
+def deploy(body: DeployRequest, key: AdminKey, dispatcher: DispatcherDep) -> DeployResult:
     """Validate a workspace folder on the server and deploy its journeys (or one)."""
     infos = dispatcher.deploy(Path(body.path), body.journey)
     return DeployResult(
@@ -41,7 +41,7 @@ async def deploy(body: DeployRequest, key: AdminKey, dispatcher: DispatcherDep) 
 
 
 @router.get("/{journey_id}", response_model=JourneyDetail, responses=problem_responses(404))
-async def get_journey(journey_id: str, key: AdminKey, store: StoreDep) -> JourneyDetail:
+def get_journey(journey_id: str, key: AdminKey, store: StoreDep) -> JourneyDetail:
     """A journey with every deployed version and the current definition."""
     info = _info(store, journey_id)
     bundle = store.current_bundle(journey_id)
@@ -53,7 +53,7 @@ async def get_journey(journey_id: str, key: AdminKey, store: StoreDep) -> Journe
 
 
 @router.post("/{journey_id}/pause", response_model=JourneyPublic, responses=problem_responses(404))
-async def pause(
+def pause(
     journey_id: str, key: AdminKey, store: StoreDep, dispatcher: DispatcherDep
 ) -> JourneyPublic:
     """Stop enrolling (triggers and API); running enrollments carry on."""
@@ -61,7 +61,7 @@ async def pause(
 
 
 @router.post("/{journey_id}/resume", response_model=JourneyPublic, responses=problem_responses(404))
-async def resume(
+def resume(
     journey_id: str, key: AdminKey, store: StoreDep, dispatcher: DispatcherDep
 ) -> JourneyPublic:
     """Enroll again on triggers and through the API."""
@@ -69,7 +69,7 @@ async def resume(
 
 
 @router.get("/{journey_id}/steps", response_model=StepCounts, responses=problem_responses(404))
-async def step_counts(journey_id: str, key: AdminKey, store: StoreDep) -> StepCounts:
+def step_counts(journey_id: str, key: AdminKey, store: StoreDep) -> StepCounts:
     """Per step, how many enrollments entered it, wait there, sent, and so on."""
     _info(store, journey_id)
     return StepCounts(journey_id=journey_id, steps=store.step_counts(journey_id))

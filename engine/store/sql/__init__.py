@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from engine.store.sql.common import Conflict
+from engine.errors import Conflict
 from engine.store.sql.journeys import bundle_checksum
 from engine.store.sql.migrate import upgrade
 from engine.store.sql.store import SqlStore

@@ -7,9 +7,9 @@ import secrets
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from engine.errors import NotFound
+from engine.errors import Conflict, NotFound
 from engine.store.base import DeliveryRecord, HandoffTask
-from engine.store.sql.common import Conflict, SqlPart
+from engine.store.sql.common import SqlPart
 from engine.store.sql.tables import DeliveryRow, TaskRow
 
 OPEN_STATUSES = ("open", "claimed", "escalated")
