@@ -9,7 +9,7 @@ from typing import TypeVar
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from engine.errors import Conflict, NotFound
+from engine.errors import NotFound
 from engine.store.sql.db import Sessions
 from engine.store.sql.tables import CustomerRow
 
