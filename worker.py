@@ -61,8 +61,10 @@ async def run(settings: Settings | None = None) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with worker:
-        print(f"carepath worker on {settings.temporal.address}, queue "
-              f"{settings.temporal.task_queue}", flush=True)
+        print(
+            f"carepath worker on {settings.temporal.address}, queue {settings.temporal.task_queue}",
+            flush=True,
+        )
         await stop.wait()
 
 

@@ -44,11 +44,14 @@ class HandWrittenJourney:
             "send_channel", send, result_type=SendResult, **policies.for_activity("send_channel")
         )
         await workflow.wait_condition(lambda: bool(self.events), timeout=timedelta(hours=1))
-        handoff = HandoffInput(**send.model_dump(exclude={"message", "channel",
-                                                          "idempotency_key"}),
-                               queue="optometrist")
+        handoff = HandoffInput(
+            **send.model_dump(exclude={"message", "channel", "idempotency_key"}),
+            queue="optometrist",
+        )
         task = await workflow.execute_activity(
-            "create_handoff", handoff, result_type=HandoffResult,
+            "create_handoff",
+            handoff,
+            result_type=HandoffResult,
             **policies.for_activity("create_handoff"),
         )
         await workflow.wait_condition(lambda: self.outcome is not None)

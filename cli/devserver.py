@@ -53,8 +53,15 @@ class DevServer:
         return f"http://127.0.0.1:{self.ui_port}" if self.ui_port else None
 
     def command(self) -> list[str]:
-        cmd = [find_binary("temporal"), "server", "start-dev", "--ip", "127.0.0.1",
-               "--port", str(self.port)]
+        cmd = [
+            find_binary("temporal"),
+            "server",
+            "start-dev",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+        ]
         if self.db_file is not None:
             self.db_file.parent.mkdir(parents=True, exist_ok=True)
             cmd += ["--db-filename", str(self.db_file)]

@@ -72,8 +72,12 @@ async def up(args: argparse.Namespace, settings: Settings) -> int:
     if sims is not None:
         sims.start()
         channels = sims.channel_settings()
-    dev = DevServer(var / "temporal.db", port=args.temporal_port,
-                    ui_port=args.ui_port or None, log_file=var / "temporal.log")
+    dev = DevServer(
+        var / "temporal.db",
+        port=args.temporal_port,
+        ui_port=args.ui_port or None,
+        log_file=var / "temporal.log",
+    )
     print(f"starting Temporal dev server on {dev.address} ...", flush=True)
     client = await dev.start()
     try:
@@ -118,17 +122,19 @@ def _banner(
         f"  deployed     {', '.join(f'{d.journey_id} v{d.version}' for d in deployed)}",  # type: ignore[attr-defined]
     ]
     if sims is not None:
-        lines.append(f"  simulators   WeChat {sims.wechat.base_url}  WeCom {sims.wecom.base_url}  "
-                     f"SMS {sims.sms.base_url}")
+        lines.append(
+            f"  simulators   WeChat {sims.wechat.base_url}  WeCom {sims.wecom.base_url}  "
+            f"SMS {sims.sms.base_url}"
+        )
     lines += [
         f"  admin key    {secret}   (shown once; make more with `carepath keys create`)",
         "",
         "try it:",
         f"  export CAREPATH_KEY={secret}",
-        f"  curl -s {api}/v1/identify -H \"Authorization: Bearer $CAREPATH_KEY\" "
-        "-H 'Content-Type: application/json' -d '{\"phone\": \"13800000000\", "
-        "\"attributes\": {\"name\": \"张三\", \"clinic_id\": \"sz-01\"}, "
-        "\"consents\": [{\"purpose\": \"service\"}]}'",
+        f'  curl -s {api}/v1/identify -H "Authorization: Bearer $CAREPATH_KEY" '
+        '-H \'Content-Type: application/json\' -d \'{"phone": "13800000000", '
+        '"attributes": {"name": "张三", "clinic_id": "sz-01"}, '
+        '"consents": [{"purpose": "service"}]}\'',
         "",
         "Ctrl-C stops everything; running enrollments resume at the next start.",
     ]

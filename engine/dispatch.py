@@ -107,8 +107,12 @@ class Dispatcher:
                 continue  # a repeated message_id is acted on once
             for bundle in index.for_event(event.name, event.properties, event.at):
                 report.merge(await self._enroll(bundle, event.customer_id, event.properties))
-            signal = EventSignal(name=event.name, properties=event.properties, at=event.at,
-                                 message_id=event.message_id)
+            signal = EventSignal(
+                name=event.name,
+                properties=event.properties,
+                at=event.at,
+                message_id=event.message_id,
+            )
             report.merge(await self._forward(event.customer_id, "event", signal))
         return report
 
@@ -134,16 +138,32 @@ class Dispatcher:
         if info is not None and info.paused:
             raise JourneyClosed(f"journey {journey_id} is paused")
         if not bundle.journey.api:
-            raise JourneyClosed(f"journey {journey_id} does not accept API enrollments (api: false)")
+            raise JourneyClosed(
+                f"journey {journey_id} does not accept API enrollments (api: false)"
+            )
         self.store.get_customer(customer_id)
-        return await enroll(self.client, self.store, bundle, customer_id, context,
-                            now=utcnow(), task_queue=self.task_queue)
+        return await enroll(
+            self.client,
+            self.store,
+            bundle,
+            customer_id,
+            context,
+            now=utcnow(),
+            task_queue=self.task_queue,
+        )
 
     async def _enroll(
         self, bundle: JourneyBundle, customer_id: str, context: dict[str, Any]
     ) -> DispatchReport:
-        result = await enroll(self.client, self.store, bundle, customer_id, context,
-                              now=utcnow(), task_queue=self.task_queue)
+        result = await enroll(
+            self.client,
+            self.store,
+            bundle,
+            customer_id,
+            context,
+            now=utcnow(),
+            task_queue=self.task_queue,
+        )
         report = DispatchReport()
         target = report.enrolled if result.status == "started" else report.skipped
         target.append(f"{bundle.journey.id}:{result.status}")
@@ -172,8 +192,11 @@ class Dispatcher:
     async def complete_handoff(self, task_id: str, outcome: str, note: str | None) -> HandoffTask:
         """Record a handoff outcome and resume the waiting enrollment."""
         task = self.store.complete_task(task_id, outcome)
-        await self._signal(task.enrollment_id, "handoff_outcome",
-                           HandoffOutcomeSignal(task_id=task_id, outcome=outcome, note=note))
+        await self._signal(
+            task.enrollment_id,
+            "handoff_outcome",
+            HandoffOutcomeSignal(task_id=task_id, outcome=outcome, note=note),
+        )
         return task
 
     async def receipt(self, enrollment_id: str, signal: ReceiptSignal) -> bool:

@@ -52,15 +52,29 @@ def wechat_receipts(xml: str) -> list[Receipt]:
     created = _tag(xml, "CreateTime") or ""
     if event == "TEMPLATESENDJOBFINISH":
         ref, status = _tag(xml, "MsgID") or "", (_tag(xml, "Status") or "").strip()
-        return [Receipt(ref, "wechat_template", status == "success",
-                        "" if status == "success" else status, f"wx:{sender}:{created}:{ref}")]
+        return [
+            Receipt(
+                ref,
+                "wechat_template",
+                status == "success",
+                "" if status == "success" else status,
+                f"wx:{sender}:{created}:{ref}",
+            )
+        ]
     if event == "subscribe_msg_sent_event":
         ref = _tag(xml, "MsgID") or ""
         code = (_tag(xml, "ErrorCode") or "").strip()
         status = (_tag(xml, "ErrorStatus") or "").strip()
         ok = code == "0"
-        return [Receipt(ref, "wechat_subscribe", ok, "" if ok else f"{code} {status}".strip(),
-                        f"wx:{sender}:{created}:{ref}")]
+        return [
+            Receipt(
+                ref,
+                "wechat_subscribe",
+                ok,
+                "" if ok else f"{code} {status}".strip(),
+                f"wx:{sender}:{created}:{ref}",
+            )
+        ]
     return []
 
 

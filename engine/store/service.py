@@ -77,7 +77,9 @@ def normalise_phone(value: str) -> str:
     else:
         rest = digits
     if not rest.isdigit() or not 8 <= len(rest) <= 15:
-        raise ValueError(f"{value!r} is not a phone number: write e.g. 13800000000 or +8613800000000")
+        raise ValueError(
+            f"{value!r} is not a phone number: write e.g. 13800000000 or +8613800000000"
+        )
     return "+" + rest
 
 
