@@ -34,10 +34,6 @@ from worker import build_worker
 __all__ = ["api", "postgres_url", "sql_url"]
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "db: runs on PostgreSQL too (CAREPATH_TEST_DATABASE_URL)")
-
-
 @pytest.fixture
 async def api(time_env: WorkflowEnvironment, sql_url: str) -> AsyncIterator[Api]:
     store = SqlStore(sql_url)
