@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from api import errors
-from api.routes import customers, enrollments, handoffs, health, ingest, journeys
+from api.routes import callbacks, customers, enrollments, handoffs, health, ingest, journeys
 from engine.dispatch import Dispatcher
 from engine.settings import Settings
 from engine.store.service import ServiceStore
@@ -35,6 +35,7 @@ TAGS: list[dict[str, Any]] = [
     {"name": "journeys", "description": "Deployed journeys, deploys, pausing, step counts."},
     {"name": "enrollments", "description": "API enrollments, traces, cancelling."},
     {"name": "handoffs", "description": "Staff work queues and task outcomes."},
+    {"name": "callbacks", "description": "Delivery receipts pushed by WeChat and Tencent SMS."},
     {"name": "health", "description": "Liveness, without auth."},
 ]
 
@@ -52,7 +53,7 @@ def create_app(store: ServiceStore, dispatcher: Dispatcher, settings: Settings) 
     app.state.dispatcher = dispatcher
     app.state.settings = settings
     errors.install(app)
-    for module in (ingest, customers, journeys, enrollments, handoffs, health):
+    for module in (ingest, customers, journeys, enrollments, handoffs, callbacks, health):
         app.include_router(module.router)
 
     def openapi() -> dict[str, Any]:

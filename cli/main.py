@@ -21,6 +21,7 @@ examples:
   carepath schema                        write JSON Schemas for the YAML editor to schema/
   carepath simulate scenarios/paid.yaml  try a journey for one customer in skipped time
   carepath keys create --name crm --scope ingest   make an API key for the HTTP API
+  carepath up examples/eye-clinic        run Temporal, a worker and the API on this machine
 """
 
 
@@ -92,6 +93,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument("scenario", metavar="SCENARIO.yaml", help="the scenario file")
     simulate.add_argument("--json", action="store_true", help="print one JSON object")
+
+    up = commands.add_parser(
+        "up",
+        help="start Temporal, a worker and the API on this machine",
+        description="Start the embedded Temporal dev server (SQLite under VAR), a worker and "
+        "the HTTP API, deploy the workspace, and print where everything is. Ctrl-C stops "
+        "all of it; running enrollments resume at the next start.",
+        epilog="example:\n  carepath up examples/eye-clinic",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    up.add_argument("workspace", nargs="?", default=".", help="workspace to deploy (default: .)")
+    up.add_argument("--var", default="var", help="folder for databases and logs (default: var)")
+    up.add_argument("--port", type=int, default=8000, help="API port (default: 8000)")
+    up.add_argument("--temporal-port", type=int, default=7233)
+    up.add_argument("--ui-port", type=int, default=8233, help="Temporal Web UI port (0: none)")
+    up.add_argument(
+        "--no-simulators",
+        action="store_true",
+        help="send through the configured providers instead of the local simulators",
+    )
 
     # keys: its parser lives with the command (cli/keys.py imports nothing heavy).
     keys_command.add_parser(commands)

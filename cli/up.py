@@ -22,32 +22,11 @@ from cli.devserver import DevServer
 from engine.dispatch import Dispatcher
 from engine.errors import CarepathError, ValidationFailed
 from engine.settings import Settings, get_settings
+from engine.store.service import JourneyVersionInfo
 from engine.store.sql import SqlStore
 from engine.store.sql.migrate import upgrade
 from simulators import ProviderSimulators
 from worker import build_worker
-
-
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser(
-        "up",
-        help="start Temporal, a worker and the API on this machine",
-        description="Start the embedded Temporal dev server (SQLite under VAR), a worker and "
-        "the HTTP API, deploy the workspace, and print where everything is. Ctrl-C stops "
-        "all of it; running enrollments resume at the next start.",
-        epilog="example:\n  carepath up examples/eye-clinic",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("workspace", nargs="?", default=".", help="workspace to deploy (default: .)")
-    p.add_argument("--var", default="var", help="folder for databases and logs (default: var)")
-    p.add_argument("--port", type=int, default=8000, help="API port (default: 8000)")
-    p.add_argument("--temporal-port", type=int, default=7233)
-    p.add_argument("--ui-port", type=int, default=8233, help="Temporal Web UI port (0: none)")
-    p.add_argument(
-        "--no-simulators",
-        action="store_true",
-        help="send through the configured providers instead of the local simulators",
-    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -89,6 +68,10 @@ async def up(args: argparse.Namespace, settings: Settings) -> int:
             "carepath up (development)", ["admin"], [], at=datetime.now(UTC)
         )
         app = create_app(store, dispatcher, settings)
+        if sims is not None:  # receipts come back the way the platforms send them
+            api = f"http://127.0.0.1:{args.port}"
+            sims.wechat.configure(callback_url=f"{api}/callbacks/wechat")
+            sims.sms.configure(callback_url=f"{api}/callbacks/tencent-sms")
         worker = build_worker(client, store, build_adapters(channels), settings.temporal.task_queue)
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=args.port, log_level="warning")
@@ -107,7 +90,7 @@ async def up(args: argparse.Namespace, settings: Settings) -> int:
 def _banner(
     args: argparse.Namespace,
     dev: DevServer,
-    deployed: list[object],
+    deployed: list[JourneyVersionInfo],
     secret: str,
     sims: ProviderSimulators | None,
     settings: Settings,
@@ -119,7 +102,7 @@ def _banner(
         f"  API          {api}  (docs: {api}/docs)",
         f"  Temporal     {dev.address}" + (f"  (Web UI: {dev.ui_url})" if dev.ui_url else ""),
         f"  database     {settings.database.url}",
-        f"  deployed     {', '.join(f'{d.journey_id} v{d.version}' for d in deployed)}",  # type: ignore[attr-defined]
+        f"  deployed     {', '.join(f'{d.journey_id} v{d.version}' for d in deployed)}",
     ]
     if sims is not None:
         lines.append(

@@ -117,6 +117,10 @@ class Store(Protocol):
         is replaced, so the retry may call again.
         """
 
+    def find_delivery(self, provider_ref: str, channel: str) -> DeliveryRecord | None:
+        """The delivery a provider's receipt refers to (by its msgid / SerialNo)."""
+        ...
+
     def end_delivery(
         self, key: str, outcome: str, detail: str, provider_ref: str | None
     ) -> None: ...

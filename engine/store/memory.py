@@ -152,6 +152,15 @@ class MemoryStore:
                 }
             )
 
+    def find_delivery(self, provider_ref: str, channel: str) -> DeliveryRecord | None:
+        with self._lock:
+            found = [
+                d
+                for d in self.deliveries.values()
+                if d.provider_ref == provider_ref and d.channel == channel
+            ]
+            return found[-1] if found else None
+
     # handoff tasks -----------------------------------------------------------------------
     def create_task(self, task: HandoffTask) -> HandoffTask:
         with self._lock:

@@ -51,6 +51,18 @@ class DeliveriesPart(SqlPart):
                 provider_ref,
             )
 
+    def find_delivery(self, provider_ref: str, channel: str) -> DeliveryRecord | None:
+        """The delivery a provider's receipt refers to (by its msgid / SerialNo)."""
+        stmt = (
+            select(DeliveryRow)
+            .where(DeliveryRow.provider_ref == provider_ref, DeliveryRow.channel == channel)
+            .order_by(DeliveryRow.at.desc())
+            .limit(1)
+        )
+        with self._db.read() as s, s.begin():
+            row = s.scalars(stmt).first()
+            return None if row is None else DeliveryRecord.model_validate(row, from_attributes=True)
+
 
 class TasksPart(SqlPart):
     def create_task(self, task: HandoffTask) -> HandoffTask:
