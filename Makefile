@@ -15,9 +15,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv and install carepath with its tools and Temporal binaries
 
-run: simulate ## run the main job: every example scenario through `carepath simulate`
+run: $(STAMP) ## carepath up: Temporal dev server, worker and API with the example workspace
+	$(VENV)/bin/carepath up $(WORKSPACE)
 
-simulate: $(STAMP)
+simulate: $(STAMP) ## every example scenario through `carepath simulate`
 	@set -e; for s in $(WORKSPACE)/scenarios/*.yaml; do \
 	  echo "== $$s"; $(VENV)/bin/carepath simulate "$$s"; echo; done
 

@@ -28,6 +28,21 @@ from engine.store.sql.migrate import upgrade
 from simulators import ProviderSimulators
 from worker import build_worker
 
+_AUTH = '-H "Authorization: Bearer $CAREPATH_KEY" -H "Content-Type: application/json"'
+TRY_IT = (
+    f'curl -s $CAREPATH_API/v1/identify {_AUTH} -d \'{{"customer": {{"phone": '
+    '"13800000000"}, "attributes": {"name": "张三", "clinic_id": "sz-01"}, '
+    '"consents": [{"purpose": "service", "granted": true}], "tags": ["预约取消支付"], '
+    '"context": {"appointment_id": "A-1", "package_name": "青少年验光套餐", '
+    '"appointment_at": "2026-12-01 09:30"}}\'',
+    f'curl -s $CAREPATH_API/v1/track {_AUTH} -d \'{{"customer": {{"phone": '
+    '"13800000000"}, "event": "consultation.started", "message_id": "demo-1"}\'',
+    f'curl -s "$CAREPATH_API/v1/handoffs?queue=optometrist" {_AUTH}',
+    f"curl -s -X POST $CAREPATH_API/v1/handoffs/TASK_ID/complete {_AUTH} "
+    '-d \'{"outcome": "booked"}\'',
+)
+"""The README's demo, printed by ``carepath up`` with the key to use."""
+
 
 def main(args: argparse.Namespace) -> int:
     try:
@@ -112,12 +127,9 @@ def _banner(
     lines += [
         f"  admin key    {secret}   (shown once; make more with `carepath keys create`)",
         "",
-        "try it:",
-        f"  export CAREPATH_KEY={secret}",
-        f'  curl -s {api}/v1/identify -H "Authorization: Bearer $CAREPATH_KEY" '
-        '-H \'Content-Type: application/json\' -d \'{"phone": "13800000000", '
-        '"attributes": {"name": "张三", "clinic_id": "sz-01"}, '
-        '"consents": [{"purpose": "service"}]}\'',
+        "try it (payment recovery: booked, payment cancelled, then an online consultation):",
+        f"  export CAREPATH_KEY={secret} CAREPATH_API={api}",
+        *(f"  {line}" for line in TRY_IT),
         "",
         "Ctrl-C stops everything; running enrollments resume at the next start.",
     ]

@@ -48,9 +48,11 @@ class DispatchReport:
     enrolled: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     signalled: list[str] = field(default_factory=list)
+    enrollment_ids: list[str] = field(default_factory=list)
 
     def merge(self, other: DispatchReport) -> None:
         self.enrolled += other.enrolled
+        self.enrollment_ids += other.enrollment_ids
         self.skipped += other.skipped
         self.signalled += other.signalled
 
@@ -167,6 +169,8 @@ class Dispatcher:
         report = DispatchReport()
         target = report.enrolled if result.status == "started" else report.skipped
         target.append(f"{bundle.journey.id}:{result.status}")
+        if result.status == "started" and result.enrollment_id:
+            report.enrollment_ids.append(result.enrollment_id)
         return report
 
     async def _forward(self, customer_id: str, name: str, signal: Any) -> DispatchReport:

@@ -48,6 +48,9 @@ class DispatchOutcome(BaseModel):
     signalled: list[str] = Field(
         default_factory=list, description="running enrollments the events were forwarded to"
     )
+    enrollment_ids: list[str] = Field(
+        default_factory=list, description="ids of the enrollments begun (GET /v1/enrollments/{id})"
+    )
 
 
 def dispatch_fields(report: DispatchReport) -> dict[str, Any]:
@@ -56,4 +59,5 @@ def dispatch_fields(report: DispatchReport) -> dict[str, Any]:
         "enrolled": list(report.enrolled),
         "skipped": list(report.skipped),
         "signalled": list(report.signalled),
+        "enrollment_ids": list(report.enrollment_ids),
     }

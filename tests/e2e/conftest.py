@@ -28,6 +28,7 @@ from tests.db import migrated_database
 from worker import build_worker
 
 WORKSPACE = Path(__file__).parent / "workspace"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "eye-clinic"
 
 
 @dataclass
@@ -41,6 +42,10 @@ class Stack:
     task_queue: str
     worker: Worker | None = None
     worker_run: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    @property
+    def base_url(self) -> str:
+        return str(self.http.base_url).rstrip("/")
 
     def headers(self, scope: str = "admin") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[scope]}"}
@@ -100,6 +105,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory, database: str) -> Asyn
         task_queue = f"e2e-{uuid.uuid4().hex[:6]}"
         dispatcher = Dispatcher(client, store, task_queue)
         dispatcher.deploy(WORKSPACE)
+        dispatcher.deploy(EXAMPLES)  # the README's demo runs on the example workspace
         now = datetime.now(UTC)
         keys = {
             "admin": store.create_api_key("e2e admin", ["admin"], [], at=now)[1],

@@ -43,7 +43,7 @@ async def wait_for_task(stack: Stack, enrollment_id: str, timeout: float = 30) -
 async def test_tag_starts_a_journey_that_hands_off_and_completes(stack: Stack) -> None:
     cid = await identify(stack, {"phone": phone()}, name="张三", clinic_id="sz-01")
     tagged = await stack.http.post(
-        f"/v1/customers/{cid}/tags", json={"add": ["预约取消支付"]}, headers=stack.headers()
+        f"/v1/customers/{cid}/tags", json={"add": ["回访"]}, headers=stack.headers()
     )
     assert tagged.status_code == 200, tagged.text
     (enrolled,) = tagged.json()["enrolled"]

@@ -1,0 +1,387 @@
+"""Enrollments per second: the server's ceiling, carepath, and a hand-written workflow.
+
+    python -m bench.enroll [--n 200] [--concurrency 50] [--database-url URL]
+
+One run, one dev server, three measurements with ``--concurrency`` workflows in
+flight at a time:
+
+(a) ``Trivial`` workflows, start to completion: the server's ceiling.
+(b) carepath: a deployed three-step journey (send an SMS, wait for an event, hand off
+    to staff, exit) driven entirely through the HTTP API: enroll, send the awaited
+    event through ``/v1/track`` once the SMS reached the simulator, complete the
+    handoff task once it shows in ``GET /v1/handoffs?queue=bench``.
+(c) ``HandWrittenJourney`` doing the same with the same activities, driven through the
+    SDK and the store directly.
+
+Rates are enrollments closed per second from the first start to the last close.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHandle
+
+from bench.stack import Progress, SmsWatcher, Stack, percentile, running_stack
+from engine.contracts import (
+    EnrollmentResult,
+    EnrollmentState,
+    EventSignal,
+    HandoffOutcomeSignal,
+    SendInput,
+    TraceEntry,
+)
+
+JOURNEY = "bench_three_steps"
+MESSAGE = "bench_notice"
+EVENT = "bench.reply"
+QUEUE = "bench"
+HANDWRITTEN_QUEUE = "optometrist"  # hard-coded in bench/handwritten.py
+POLL = 0.05  # seconds between handoff-queue polls and state queries
+TIMEOUT = 300.0  # a phase that has not finished by then is reported as stuck
+
+MESSAGE_YAML = """\
+id: bench_notice
+purpose: service
+sms:
+  template_id: "1234567"
+  sign_name: 某某眼科
+  text: "{1}您好,您的{2}待确认。"
+  params: ["{{ customer.name | default('您') }}", "{{ context.item | default('预约') }}"]
+"""
+
+JOURNEY_YAML = """\
+id: bench_three_steps
+trigger: {api: true}
+steps:
+  - id: remind
+    send: {message: bench_notice, channels: [sms]}
+  - id: reply
+    wait_for: {event: bench.reply, timeout: 10m}
+  - id: call
+    handoff: {queue: bench}
+  - id: done
+    exit: handed_off
+"""
+
+
+def write_workspace(root: Path) -> Path:
+    """The benchmark journey and its message, as an operator would write them."""
+    (root / "journeys").mkdir(parents=True, exist_ok=True)
+    (root / "messages").mkdir(parents=True, exist_ok=True)
+    (root / "journeys" / f"{JOURNEY}.yaml").write_text(JOURNEY_YAML, encoding="utf-8")
+    (root / "messages" / f"{MESSAGE}.yaml").write_text(MESSAGE_YAML, encoding="utf-8")
+    return root
+
+
+@dataclass
+class Phase:
+    """What one measurement found."""
+
+    label: str
+    n: int
+    elapsed: float
+    latencies: list[float]
+    cpu: str
+    workflow_id: str
+
+    @property
+    def rate(self) -> float:
+        return self.n / self.elapsed
+
+    def line(self) -> str:
+        p50, p99 = percentile(self.latencies, 50), percentile(self.latencies, 99)
+        return (
+            f"{self.label:<13} {self.rate:6.1f}/s  ({self.n} in {self.elapsed:.1f}s; "
+            f"each start->close p50 {p50:.2f}s p99 {p99:.2f}s; {self.cpu})"
+        )
+
+
+async def run_phase(
+    stack: Stack,
+    label: str,
+    n: int,
+    concurrency: int,
+    one: Callable[[int], Awaitable[str]],
+) -> Phase:
+    """Run ``one(i)`` for i < n, ``concurrency`` at a time; each returns its workflow id."""
+    gate = asyncio.Semaphore(concurrency)
+    progress = Progress(label, n)
+    latencies: list[float] = []
+    ids: list[str] = []
+
+    async def slot(i: int) -> None:
+        async with gate:
+            t0 = time.perf_counter()
+            ids.append(await one(i))
+            latencies.append(time.perf_counter() - t0)
+        progress.tick()
+
+    cpu = stack.cpu()
+    t0 = time.perf_counter()
+    await asyncio.wait_for(asyncio.gather(*(slot(i) for i in range(n))), TIMEOUT)
+    elapsed = time.perf_counter() - t0
+    return Phase(label, n, elapsed, latencies, cpu.report(), ids[0])
+
+
+# ---- (a) the ceiling ----------------------------------------------------------------
+
+
+async def trivial(stack: Stack, n: int, concurrency: int, tag: str) -> Phase:
+    async def one(i: int) -> str:
+        handle = await stack.client.start_workflow(
+            "Trivial", id=f"bench-trivial-{tag}-{i}", task_queue=stack.task_queue
+        )
+        await handle.result()
+        return handle.id
+
+    return await run_phase(stack, "trivial", n, concurrency, one)
+
+
+# ---- (b) carepath through the API -----------------------------------------------------
+
+
+class HandoffCompleter:
+    """One loop: lists the bench queue and completes every task it has not completed yet."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.submitted: set[str] = set()
+        self.pending: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> None:
+        http, headers = self.stack.http, self.stack.headers
+        while True:
+            r = await http.get("/v1/handoffs", params={"queue": QUEUE}, headers=headers)
+            r.raise_for_status()
+            for task in r.json():
+                if task["id"] not in self.submitted:
+                    self.submitted.add(task["id"])
+                    job = asyncio.create_task(self._complete(task["id"]))
+                    self.pending.add(job)
+                    job.add_done_callback(self.pending.discard)
+            await asyncio.sleep(POLL)
+
+    async def _complete(self, task_id: str) -> None:
+        r = await self.stack.http.post(
+            f"/v1/handoffs/{task_id}/complete",
+            json={"outcome": "done"},
+            headers=self.stack.headers,
+        )
+        r.raise_for_status()
+
+
+async def waiting_for_event(handle: WorkflowHandle[object, object]) -> int:
+    """Query until the enrollment waits in its wait_for step; how many queries it took.
+
+    The interpreter clears its inbox on entering a wait_for ("only events after entering
+    the step count"), and the SMS reaches the simulator before the send activity has even
+    returned, so an event tracked as soon as the SMS shows up would be dropped.
+    """
+    queries = 0
+    while True:
+        queries += 1
+        state = await handle.query("state", result_type=EnrollmentState)
+        if state.waiting is not None and state.waiting.kind == "event":
+            return queries
+        await asyncio.sleep(POLL / 2)
+
+
+async def carepath(
+    stack: Stack, phones: dict[str, str], concurrency: int, watcher: SmsWatcher
+) -> tuple[Phase, int]:
+    http, headers = stack.http, stack.headers
+    order = list(phones)
+    queries = 0
+    results: list[EnrollmentResult] = []
+
+    async def one(i: int) -> str:
+        nonlocal queries
+        phone = order[i]
+        r = await http.post(
+            f"/v1/journeys/{JOURNEY}/enrollments",
+            json={"customer": {"phone": phone}},
+            headers=headers,
+        )
+        r.raise_for_status()
+        handle = stack.client.get_workflow_handle(
+            r.json()["enrollment_id"], result_type=EnrollmentResult
+        )
+        await watcher.message_to(phone)
+        asked = await waiting_for_event(handle)
+        queries += asked  # not `queries += await ...`: that would lose concurrent updates
+        body = {
+            "customer": {"phone": phone},
+            "event": EVENT,
+            "properties": {},
+            "message_id": uuid.uuid4().hex,
+        }
+        r = await http.post("/v1/track", json=body, headers=headers)
+        r.raise_for_status()
+        results.append(await handle.result())
+        return handle.id
+
+    completer = HandoffCompleter(stack)
+    polling = asyncio.create_task(completer.run())
+    try:
+        phase = await run_phase(stack, "carepath", len(order), concurrency, one)
+    finally:
+        polling.cancel()
+    odd = [r for r in results if r.status != "completed" or r.exit_reason != "handed_off"]
+    if odd:
+        print(f"  ! {len(odd)} enrollments ended otherwise, e.g. {odd[0]}")
+    return phase, queries
+
+
+# ---- (c) the hand-written yardstick -------------------------------------------------
+
+
+class StoreCompleter:
+    """One loop: reads open tasks from the store, completes them and signals the outcome."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.submitted: set[str] = set()
+        self.pending: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> None:
+        store = self.stack.store
+        while True:
+            tasks = await asyncio.to_thread(store.list_open_tasks, queue=HANDWRITTEN_QUEUE)
+            for task in tasks:
+                if task.id not in self.submitted:
+                    self.submitted.add(task.id)
+                    job = asyncio.create_task(self._complete(task.id, task.enrollment_id))
+                    self.pending.add(job)
+                    job.add_done_callback(self.pending.discard)
+            await asyncio.sleep(POLL)
+
+    async def _complete(self, task_id: str, workflow_id: str) -> None:
+        await asyncio.to_thread(self.stack.store.complete_task, task_id, "done")
+        signal = HandoffOutcomeSignal(task_id=task_id, outcome="done")
+        await self.stack.client.get_workflow_handle(workflow_id).signal("handoff_outcome", signal)
+
+
+async def handwritten(
+    stack: Stack,
+    customers: dict[str, str],
+    version: int,
+    concurrency: int,
+    watcher: SmsWatcher,
+    tag: str,
+) -> Phase:
+    order = list(customers)
+
+    async def one(i: int) -> str:
+        phone = order[i]
+        wid = f"bench-handwritten-{tag}-{i}"
+        now = datetime.now(UTC)
+        # What the interpreter hands send_channel at its first step, pending trace included.
+        send = SendInput(
+            enrollment_id=wid,
+            journey_id=JOURNEY,
+            version=version,
+            customer_id=customers[phone],
+            step="remind",
+            now=now,
+            trace=[TraceEntry(seq=1, at=now, step="remind", kind="send", detail=MESSAGE)],
+            message=MESSAGE,
+            channel="sms",
+            idempotency_key=f"{wid}:remind:sms:1.0",
+        )
+        handle = await stack.client.start_workflow(
+            "HandWrittenJourney", send, id=wid, task_queue=stack.task_queue, result_type=str
+        )
+        await watcher.message_to(phone)
+        event = EventSignal(name=EVENT, at=datetime.now(UTC), message_id=uuid.uuid4().hex)
+        await handle.signal("event", event)
+        await handle.result()
+        return wid
+
+    completer = StoreCompleter(stack)
+    polling = asyncio.create_task(completer.run())
+    try:
+        return await run_phase(stack, "hand-written", len(order), concurrency, one)
+    finally:
+        polling.cancel()
+
+
+# ---- history -------------------------------------------------------------------------
+
+
+async def history_counts(stack: Stack, workflow_id: str) -> tuple[int, int, str]:
+    """(history events, workflow tasks completed, event kinds) of one closed workflow."""
+    history = await stack.client.get_workflow_handle(workflow_id).fetch_history()
+    names = [EventType.Name(e.event_type).removeprefix("EVENT_TYPE_") for e in history.events]
+    tasks = names.count("WORKFLOW_TASK_COMPLETED")
+    return len(names), tasks, _runs(names)
+
+
+def _runs(names: list[str]) -> str:
+    """Event counts by kind, e.g. ``workflow task 9, activity 6, signal 2``."""
+    kinds = {
+        "WORKFLOW_TASK_": "workflow task",
+        "ACTIVITY_TASK_": "activity",
+        "TIMER_": "timer",
+        "WORKFLOW_EXECUTION_SIGNALED": "signal",
+        "MARKER_RECORDED": "marker",
+    }
+    counts: dict[str, int] = {}
+    for name in names:
+        kind = next((k for p, k in kinds.items() if name.startswith(p)), name.lower())
+        counts[kind] = counts.get(kind, 0) + 1
+    return ", ".join(f"{kind} {n}" for kind, n in counts.items())
+
+
+async def main(n: int, concurrency: int, database_url: str | None) -> None:
+    tag = uuid.uuid4().hex[:6]
+    print(f"bench.enroll: n={n}, concurrency={concurrency}, starting the stack ...", flush=True)
+    async with running_stack(database_url) as stack, SmsWatcher(stack.sims) as watcher:
+        version = stack.deploy(write_workspace(stack.tmp / "workspace"))[JOURNEY]
+        t0 = time.perf_counter()
+        ours = await stack.identify([f"+86139{i:08d}" for i in range(n)], concurrency)
+        theirs = await stack.identify([f"+86137{i:08d}" for i in range(n)], concurrency)
+        took = time.perf_counter() - t0
+        print(f"  identified {2 * n} customers in {took:.1f}s ({2 * n / took:.0f}/s, untimed)")
+        await trivial(stack, min(n, 10), concurrency, f"{tag}-warm")  # imports, connections
+
+        print("(a) Trivial workflows, start -> completion", flush=True)
+        a = await trivial(stack, n, concurrency, tag)
+        print("(b) carepath journeys through the API", flush=True)
+        b, queries = await carepath(stack, ours, concurrency, watcher)
+        print("(c) HandWrittenJourney through the SDK", flush=True)
+        c = await handwritten(stack, theirs, version, concurrency, watcher, tag)
+
+        counts = {p.label: await history_counts(stack, p.workflow_id) for p in (a, b, c)}
+
+    print()
+    print(f"== bench.enroll  n={n}  concurrency={concurrency}  store={database_url or 'sqlite'}")
+    for phase in (a, b, c):
+        events, tasks, kinds = counts[phase.label]
+        print(f"{phase.line()}\n{'':14}history {events} events, {tasks} workflow tasks: {kinds}")
+    print(f"carepath / hand-written = {b.rate / c.rate:.2f}  (target >= 0.80)")
+    print(f"carepath / trivial      = {b.rate / a.rate:.2f}")
+    print(f"state queries to gate the event: {queries / n:.1f} per carepath enrollment")
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.enroll", description=__doc__)
+    parser.add_argument("--n", type=int, default=200, help="enrollments per measurement")
+    parser.add_argument("--concurrency", type=int, default=50, help="workflows in flight")
+    parser.add_argument(
+        "--database-url", default=None, help="PostgreSQL URL (default: a SQLite temp file)"
+    )
+    args = parser.parse_args()
+    asyncio.run(main(args.n, args.concurrency, args.database_url))
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,299 @@
+"""The whole carepath stack in one process, for the benchmarks.
+
+The assembly of ``tests/e2e/conftest.py``: a Temporal dev server (a subprocess, SQLite
+file with WAL pragmas, headless) in a temporary folder, the SQL store (a SQLite file
+there, or a schema of its own in the PostgreSQL database ``database_url`` names),
+the provider simulators, one worker, the dispatcher and the API served by uvicorn on
+a free port, an httpx client and an admin key. The worker registers the yardstick
+workflows of ``bench.handwritten`` beside ``JourneyWorkflow`` so every benchmark of a
+run talks to the same server.
+
+Receipt pushes are off: the benchmark journeys await no receipt, and a push would
+add one signal per send that the yardsticks do not get.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from sqlalchemy import create_engine, make_url, text
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.channels.registry import build_adapters
+from activities.journey import JourneyActivities
+from api.app import create_app
+from bench.handwritten import HandWrittenJourney, Trivial
+from cli.devserver import DevServer, free_port
+from engine.dispatch import Dispatcher
+from engine.settings import Settings
+from engine.store.sql import SqlStore, upgrade
+from simulators import MessageRecord, ProviderSimulators
+from workflows.journey import JourneyWorkflow
+
+ACTIVITY_THREADS = 32  # as worker.build_worker
+
+
+@dataclass
+class Stack:
+    """Handles on every part of a running stack."""
+
+    tmp: Path
+    dev: DevServer
+    client: Client
+    store: SqlStore
+    sims: ProviderSimulators
+    dispatcher: Dispatcher
+    http: httpx.AsyncClient
+    admin_key: str
+    task_queue: str
+    worker: Worker
+    database: str = field(repr=False)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_key}"}
+
+    def cpu(self) -> CpuMeter:
+        """A CPU meter over this process and the Temporal server, started now."""
+        pid = self.dev.process.pid if self.dev.process is not None else None
+        return CpuMeter(pid).start()
+
+    def deploy(self, root: Path) -> dict[str, int]:
+        """Deploy a workspace folder; journey id -> version."""
+        return {i.journey_id: i.version for i in self.dispatcher.deploy(root)}
+
+    async def identify(
+        self, phones: list[str], concurrency: int, attributes: dict[str, Any] | None = None
+    ) -> dict[str, str]:
+        """Create customers through ``POST /v1/identify``; phone -> customer id."""
+        gate = asyncio.Semaphore(concurrency)
+        out: dict[str, str] = {}
+
+        async def one(phone: str) -> None:
+            body = {"customer": {"phone": phone}, "attributes": attributes or {}}
+            async with gate:
+                r = await self.http.post("/v1/identify", json=body, headers=self.headers)
+            r.raise_for_status()
+            out[phone] = r.json()["customer_id"]
+
+        await asyncio.gather(*(one(p) for p in phones))
+        return out
+
+
+class SmsWatcher:
+    """Polls the SMS simulator and hands each accepted message to whoever awaits it."""
+
+    def __init__(self, sims: ProviderSimulators, interval: float = 0.01) -> None:
+        self.sims, self.interval = sims, interval
+        self.arrived: dict[str, MessageRecord] = {}  # recipient -> first message
+        self._waiters: dict[str, asyncio.Future[MessageRecord]] = {}
+        self._seen = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> SmsWatcher:
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def message_to(self, phone: str) -> MessageRecord:
+        """The first message to ``phone`` (waits until it arrives)."""
+        if phone in self.arrived:
+            return self.arrived[phone]
+        future = self._waiters.setdefault(phone, asyncio.get_running_loop().create_future())
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            records = self.sims.sms.messages
+            for record in records[self._seen :]:
+                if record.recipient in self.arrived:
+                    continue
+                self.arrived[record.recipient] = record
+                future = self._waiters.pop(record.recipient, None)
+                if future is not None and not future.done():
+                    future.set_result(record)
+            self._seen = len(records)
+            await asyncio.sleep(self.interval)
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """utime + stime of a process from /proc (Linux), in seconds."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class CpuMeter:
+    """CPU used by this process (API, worker, driver) and by the Temporal server."""
+
+    server_pid: int | None
+    _start: tuple[float, float | None, float] = (0.0, None, 0.0)
+
+    def start(self) -> CpuMeter:
+        server = _cpu_seconds(self.server_pid) if self.server_pid else None
+        self._start = (time.process_time(), server, time.perf_counter())
+        return self
+
+    def report(self) -> str:
+        """``python 0.93 cores, temporal 0.61 cores`` since start()."""
+        py0, server0, wall0 = self._start
+        wall = max(time.perf_counter() - wall0, 1e-9)
+        parts = [f"python {(time.process_time() - py0) / wall:.2f} cores"]
+        server = _cpu_seconds(self.server_pid) if self.server_pid else None
+        if server is not None and server0 is not None:
+            parts.append(f"temporal {(server - server0) / wall:.2f} cores")
+        return ", ".join(parts)
+
+
+class Progress:
+    """Prints a line every ``every`` completions."""
+
+    def __init__(self, label: str, total: int, every: int = 50) -> None:
+        self.label, self.total, self.every = label, total, every
+        self.done = 0
+        self.t0 = time.perf_counter()
+
+    def tick(self) -> None:
+        self.done += 1
+        if self.done % self.every == 0 or self.done == self.total:
+            elapsed = time.perf_counter() - self.t0
+            print(
+                f"  {self.label}: {self.done}/{self.total} in {elapsed:.1f}s "
+                f"({self.done / elapsed:.1f}/s)",
+                flush=True,
+            )
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile (``pct`` in 0..100) of a non-empty list."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * pct // 100))
+    return ordered[int(rank) - 1]
+
+
+@contextlib.contextmanager
+def _database(tmp: Path, url: str | None) -> Iterator[str]:
+    """A migrated database: a SQLite file in ``tmp``, or a fresh PostgreSQL schema."""
+    if not url:
+        sqlite = f"sqlite:///{tmp / 'carepath.db'}"
+        upgrade(sqlite)
+        yield sqlite
+        return
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        rendered = scoped.render_as_string(hide_password=False)
+        upgrade(rendered)
+        yield rendered
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@contextlib.asynccontextmanager
+async def running_stack(database_url: str | None = None) -> AsyncIterator[Stack]:
+    """Start every part, yield the stack, then stop everything in reverse order."""
+    with (
+        tempfile.TemporaryDirectory(prefix="carepath-bench-") as folder,
+        _database(Path(folder), database_url) as database,
+    ):
+        tmp = Path(folder)
+        dev = DevServer(
+            tmp / "temporal.db", port=free_port(), ui_port=None, log_file=tmp / "temporal.log"
+        )
+        client = await dev.start()
+        store = SqlStore(database)
+        try:
+            async with _serving(tmp, dev, client, store, database) as stack:
+                yield stack
+        finally:
+            store.close()
+            dev.stop()
+
+
+@contextlib.asynccontextmanager
+async def _serving(
+    tmp: Path, dev: DevServer, client: Client, store: SqlStore, database: str
+) -> AsyncIterator[Stack]:
+    settings = Settings()
+    port = free_port()
+    task_queue = f"bench-{uuid.uuid4().hex[:6]}"
+    executor = ThreadPoolExecutor(max_workers=ACTIVITY_THREADS)
+    with ProviderSimulators(settings.channels) as sims:
+        adapters = build_adapters(sims.channel_settings())
+        worker = Worker(
+            client,
+            task_queue=task_queue,
+            workflows=[JourneyWorkflow, HandWrittenJourney, Trivial],
+            activities=JourneyActivities(store, adapters).all(),
+            activity_executor=executor,
+            max_concurrent_activities=ACTIVITY_THREADS,
+        )
+        dispatcher = Dispatcher(client, store, task_queue)
+        _, admin_key = store.create_api_key("bench admin", ["admin"], [], at=datetime.now(UTC))
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(store, dispatcher, settings),
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
+                access_log=False,
+            )
+        )
+        serving = asyncio.create_task(server.serve())
+        while not server.started:
+            if serving.done():
+                serving.result()  # raises what stopped it
+            await asyncio.sleep(0.05)
+        worker_run = asyncio.create_task(worker.run())
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+        try:
+            async with httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{port}", timeout=60, limits=limits
+            ) as http:
+                yield Stack(
+                    tmp=tmp,
+                    dev=dev,
+                    client=client,
+                    store=store,
+                    sims=sims,
+                    dispatcher=dispatcher,
+                    http=http,
+                    admin_key=admin_key,
+                    task_queue=task_queue,
+                    worker=worker,
+                    database=database,
+                )
+        finally:
+            await worker.shutdown()
+            with contextlib.suppress(Exception):
+                await worker_run
+            executor.shutdown(wait=True, cancel_futures=True)
+            server.should_exit = True
+            await serving
