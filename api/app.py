@@ -6,6 +6,10 @@ run in the threadpool; routes that await the dispatcher are ``async def``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -13,7 +17,7 @@ from fastapi.openapi.utils import get_openapi
 
 from api import errors
 from api.routes import callbacks, customers, enrollments, handoffs, health, ingest, journeys
-from engine.dispatch import Dispatcher
+from engine.dispatch import SWEEP_INTERVAL, Dispatcher
 from engine.settings import Settings
 from engine.store.service import ServiceStore
 
@@ -40,9 +44,36 @@ TAGS: list[dict[str, Any]] = [
 ]
 
 
-def create_app(store: ServiceStore, dispatcher: Dispatcher, settings: Settings) -> FastAPI:
-    """The API over ``store`` and ``dispatcher``, which the caller builds and closes."""
+def create_app(
+    store: ServiceStore,
+    dispatcher: Dispatcher,
+    settings: Settings,
+    *,
+    sweep_interval: float | None = SWEEP_INTERVAL,
+) -> FastAPI:
+    """The API over ``store`` and ``dispatcher``, which the caller builds and closes.
+
+    While it serves, the dispatcher's sweep retries events whose dispatch never
+    completed (``sweep_interval`` seconds apart; None turns it off).
+    """
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        sweeping = (
+            asyncio.create_task(dispatcher.sweep_forever(sweep_interval))
+            if sweep_interval
+            else None
+        )
+        try:
+            yield
+        finally:
+            if sweeping is not None:
+                sweeping.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeping
+
     app = FastAPI(
+        lifespan=lifespan,
         title="carepath",
         summary="Journey engine for clinic chains",
         description=DESCRIPTION,

@@ -57,6 +57,7 @@ class CarriedState(BaseModel):
     pending_trace: list[TraceEntry] = Field(default_factory=list)
     trace_seq: int = 0
     signals_seen: int = 0
+    seen_messages: list[str] = Field(default_factory=list, description="recent event ids")
     variant: str | None = None
     runs: int = 1
 

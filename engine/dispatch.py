@@ -9,9 +9,10 @@ Enrollment is idempotent (workflow ids), so a retried request enrolls nobody twi
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,12 @@ from engine.store.service import JourneyVersionInfo, ServiceStore, StoredEvent, 
 from engine.triggers import TriggerIndex
 
 INDEX_MAX_AGE = 5.0  # seconds: other API processes' deploys are seen within this
+SWEEP_AFTER = 10.0  # seconds: an event still undispatched this long after arrival is retried
+SWEEP_INTERVAL = 5.0
+log = logging.getLogger("carepath.dispatch")
+# What a call to Temporal raises when the frontend cannot be reached (RPCError
+# UNAVAILABLE once connected; RuntimeError from a lazy client's first connect).
+TEMPORAL_UNREACHABLE = (RPCError, RuntimeError, OSError, asyncio.TimeoutError)
 
 
 class JourneyClosed(CarepathError):
@@ -70,6 +77,7 @@ class Dispatcher:
         self.task_queue = task_queue
         self._index = TriggerIndex(())
         self._loaded_at = 0.0
+        self._in_flight: set[str] = set()
 
     # ---- deployment ------------------------------------------------------------------
 
@@ -101,22 +109,50 @@ class Dispatcher:
     # ---- triggers --------------------------------------------------------------------
 
     async def events_accepted(self, events: list[StoredEvent]) -> DispatchReport:
-        """Enroll on event triggers and forward events to running enrollments."""
+        """Enroll on event triggers and forward events to running enrollments.
+
+        An event is acted on when it is new, or when an earlier dispatch of it never
+        finished (the repeat of a request that failed half-way, or the sweep). Doing it
+        again is safe: enrollment ids are unique and workflows drop a repeated
+        message_id. Each event is marked dispatched once it has been.
+        """
         report = DispatchReport()
         index = self.index()
         for event in events:
-            if not event.new:
-                continue  # a repeated message_id is acted on once
-            for bundle in index.for_event(event.name, event.properties, event.at):
-                report.merge(await self._enroll(bundle, event.customer_id, event.properties))
-            signal = EventSignal(
-                name=event.name,
-                properties=event.properties,
-                at=event.at,
-                message_id=event.message_id,
-            )
-            report.merge(await self._forward(event.customer_id, "event", signal))
+            if event.dispatched or (not event.new and event.message_id in self._in_flight):
+                continue  # acted on once
+            self._in_flight.add(event.message_id)
+            try:
+                for bundle in index.for_event(event.name, event.properties, event.at):
+                    report.merge(await self._enroll(bundle, event.customer_id, event.properties))
+                signal = EventSignal(
+                    name=event.name,
+                    properties=event.properties,
+                    at=event.at,
+                    message_id=event.message_id,
+                )
+                report.merge(await self._forward(event.customer_id, "event", signal))
+                await asyncio.to_thread(self.store.mark_dispatched, [event.message_id], at=utcnow())
+            finally:
+                self._in_flight.discard(event.message_id)
         return report
+
+    async def sweep(self, older_than: float = SWEEP_AFTER) -> int:
+        """Dispatch events whose dispatch never completed; how many were found."""
+        before = utcnow() - timedelta(seconds=older_than)
+        events = await asyncio.to_thread(self.store.undispatched_events, before)
+        if events:
+            await self.events_accepted(events)
+        return len(events)
+
+    async def sweep_forever(self, interval: float = SWEEP_INTERVAL) -> None:
+        """Run ``sweep`` every ``interval`` seconds; a failed round waits for the next."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.sweep()
+            except (*TEMPORAL_UNREACHABLE, CarepathError):
+                log.warning("event sweep failed; retrying in %.0fs", interval, exc_info=True)
 
     async def tags_changed(
         self, changes: list[TagChange], context: dict[str, Any] | None = None

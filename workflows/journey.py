@@ -91,6 +91,7 @@ class JourneyWorkflow:
         self.busy = False
         self.waiting: Waiting | None = None
         self.inbox: list[EventSignal] = []
+        self.seen_messages: list[str] = list(carried.seen_messages)
         self.handoff_outcomes: dict[str, HandoffOutcomeSignal] = {}
         self.receipts: dict[str, ReceiptSignal] = {}
         goal = input.journey.goal
@@ -137,6 +138,12 @@ class JourneyWorkflow:
         self.signals_seen += 1
         if self.status != "running":
             return
+        if signal.message_id:
+            # A re-dispatched event (retried request, sweep) is acted on once.
+            if signal.message_id in self.seen_messages:
+                return
+            self.seen_messages.append(signal.message_id)
+            del self.seen_messages[:-200]
         goal = self.journey.goal
         if isinstance(goal, GoalEvent) and self._matches(goal, signal) and self._goal_open():
             self.record("goal", event=signal.name)
@@ -302,6 +309,7 @@ class JourneyWorkflow:
             pending_trace=self.trace,
             trace_seq=self.trace_seq,
             signals_seen=self.signals_seen,
+            seen_messages=self.seen_messages,
             variant=self.variant,
             runs=self.input.carried.runs + 1,
         )

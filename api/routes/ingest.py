@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, status
+from fastapi.concurrency import run_in_threadpool
 
 from api.deps import DispatcherDep, IngestKey, StoreDep, source_of
 from api.errors import problem_responses
@@ -16,9 +18,13 @@ from api.schemas.ingest import (
     TrackAccepted,
     TrackBatch,
     TrackBody,
+    TrackEvent,
     TrackResult,
 )
-from engine.store.service import ConsentChange, NewEvent, StoredEvent
+from engine.dispatch import TEMPORAL_UNREACHABLE, DispatchReport
+from engine.store.service import ConsentChange, NewEvent, ServiceStore, StoredEvent
+
+log = logging.getLogger("carepath.api")
 
 router = APIRouter(prefix="/v1", tags=["ingest"], responses=problem_responses(401, 403, 422))
 
@@ -29,11 +35,29 @@ async def track(
 ) -> TrackResult:
     """Store one event or a batch (idempotent per message_id) and start what it triggers."""
     events = body.batch if isinstance(body, TrackBatch) else [body]
-    now = datetime.now(UTC)
-    stored: list[StoredEvent] = []
-    # Validation already covered the whole batch, so nothing below refuses an event.
+    stored = await run_in_threadpool(_store_events, store, events, datetime.now(UTC))
+    pending = False
+    try:
+        report = await dispatcher.events_accepted(stored)
+    except TEMPORAL_UNREACHABLE:
+        # Temporal is unreachable: the events are stored, the dispatcher's sweep acts on
+        # them when it is back (a repeat of this request does so too).
+        log.warning("dispatch of %d event(s) deferred", len(stored), exc_info=True)
+        report, pending = DispatchReport(), True
+    accepted = [
+        TrackAccepted(message_id=s.message_id, customer_id=s.customer_id, duplicate=not s.new)
+        for s in stored
+    ]
+    return TrackResult(accepted=accepted, dispatch_pending=pending, **dispatch_fields(report))
+
+
+def _store_events(
+    store: ServiceStore, events: list[TrackEvent], now: datetime
+) -> list[StoredEvent]:
+    # Validation already covered the whole batch, so nothing here refuses an event.
     # Each event is resolved just before it is written: an earlier event of the same
     # batch may have merged customers.
+    stored: list[StoredEvent] = []
     for event in events:
         customer_id = store.resolve(event.customer, create=True, at=now).customer_id
         new = NewEvent(
@@ -43,12 +67,7 @@ async def track(
             at=event.timestamp or now,
         )
         stored += store.record_events(customer_id, [new])
-    report = await dispatcher.events_accepted(stored)
-    accepted = [
-        TrackAccepted(message_id=s.message_id, customer_id=s.customer_id, duplicate=not s.new)
-        for s in stored
-    ]
-    return TrackResult(accepted=accepted, **dispatch_fields(report))
+    return stored
 
 
 @router.post("/identify", response_model=IdentifyResult)

@@ -118,3 +118,42 @@ async def test_a_batch_is_stored_in_order_and_creates_customers(api: Api) -> Non
         ("phone", "+8613900000001"),
         ("wechat_openid", "o-b"),
     }
+
+
+async def test_events_stored_while_temporal_is_down_are_dispatched_later(
+    api: Api, tmp_path: Any
+) -> None:
+    from temporalio.client import Client
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    from api.app import create_app
+    from cli.devserver import free_port
+    from engine.dispatch import Dispatcher
+    from engine.settings import Settings
+
+    await deploy(api)
+    customer_id = await consenting_customer(api)
+    # The same store, but a Temporal frontend that is not there.
+    down = await Client.connect(
+        f"127.0.0.1:{free_port()}", lazy=True, data_converter=pydantic_data_converter
+    )
+    app = create_app(
+        api.store, Dispatcher(down, api.store, "nowhere"), Settings(), sweep_interval=None
+    )
+    import httpx
+
+    headers = dict(api.ingest.headers)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://down.test", headers=headers
+    ) as client:
+        response = await client.post("/v1/track", json=fitted("m-down-1"))
+    assert response.status_code == 202, response.text
+    assert response.json()["dispatch_pending"] is True
+    assert response.json()["enrolled"] == []
+    (pending,) = api.store.undispatched_events(datetime.now(UTC))
+    assert pending.message_id == "m-down-1"
+    # Temporal is reachable again: the sweep enrolls the customer, once.
+    assert await api.dispatcher.sweep(older_than=0) == 1
+    assert await api.dispatcher.sweep(older_than=0) == 0
+    enrollment_id = f"journey:orthok_followup:customer:{customer_id}:key:L-88"
+    assert api.store.get_enrollment(enrollment_id).status == "running"

@@ -168,3 +168,18 @@ async def test_long_journeys_continue_as_new_without_losing_the_trace(rig: Rig) 
     ticks = [e for e in trace if e.step == "tick"]
     assert len(ticks) >= 30
     assert [e.seq for e in trace] == list(range(1, len(trace) + 1))  # nothing lost or doubled
+
+
+async def test_a_repeated_event_message_id_is_acted_on_once(rig: Rig) -> None:
+    steps = [
+        {"id": "first", "wait_for": {"event": "tick", "timeout": "1h"}, "on_timeout": "late"},
+        {"id": "second", "wait_for": {"event": "tick", "timeout": "1h"}, "on_timeout": "late"},
+        {"id": "both", "exit": "two_ticks"},
+        {"id": "late", "exit": "timed_out"},
+    ]
+    started = await rig.enroll(bundle(steps, suffix="dedupe"), {})
+    tick = EventSignal(name="tick", message_id="m-1")
+    await started.handle.signal("event", tick)
+    await started.handle.signal("event", tick)  # the same event, dispatched again
+    result: EnrollmentResult = await started.handle.result()
+    assert result.exit_reason == "timed_out"

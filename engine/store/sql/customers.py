@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.store.base import Customer
@@ -197,6 +197,7 @@ class CustomersPart(SqlPart):
         with self._db.write() as s, s.begin():
             cid = follow(s, customer_id).id
             out: list[StoredEvent] = []
+            now = datetime.now(UTC)
             for e in events:
                 stmt = (
                     self._db.insert(EventRow)
@@ -206,6 +207,7 @@ class CustomersPart(SqlPart):
                         name=e.name,
                         properties=e.properties,
                         at=e.at,
+                        received_at=now,
                     )
                     .on_conflict_do_nothing(index_elements=["message_id"])
                     .returning(EventRow.id)
@@ -225,6 +227,28 @@ class CustomersPart(SqlPart):
                 select(EventRow)
                 .where(EventRow.customer_id == cid)
                 .order_by(EventRow.at.desc(), EventRow.id.desc())
+                .limit(limit)
+            )
+            return [_stored(r, new=False) for r in rows]
+
+    def mark_dispatched(self, message_ids: list[str], *, at: datetime) -> None:
+        """Record that these events reached triggers and running enrollments."""
+        if not message_ids:
+            return
+        with self._db.write() as s, s.begin():
+            s.execute(
+                update(EventRow)
+                .where(EventRow.message_id.in_(message_ids), EventRow.dispatched_at.is_(None))
+                .values(dispatched_at=at)
+            )
+
+    def undispatched_events(self, before: datetime, limit: int = 200) -> list[StoredEvent]:
+        """Events accepted before ``before`` whose dispatch never completed, oldest first."""
+        with self._db.read() as s, s.begin():
+            rows = s.scalars(
+                select(EventRow)
+                .where(EventRow.dispatched_at.is_(None), EventRow.received_at < before)
+                .order_by(EventRow.id)
                 .limit(limit)
             )
             return [_stored(r, new=False) for r in rows]
@@ -269,6 +293,7 @@ def _stored(row: EventRow, *, new: bool) -> StoredEvent:
         properties=row.properties,
         at=row.at,
         new=new,
+        dispatched=row.dispatched_at is not None,
     )
 
 

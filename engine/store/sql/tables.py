@@ -77,6 +77,8 @@ class EventRow(Base):
     name: Mapped[str] = mapped_column(String(255))
     properties: Mapped[dict[str, Any]] = mapped_column(default=dict)
     at: Mapped[datetime]
+    received_at: Mapped[datetime | None]
+    dispatched_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class TagRow(Base):
