@@ -45,6 +45,7 @@ from simulators import MessageRecord, ProviderSimulators
 from workflows.journey import JourneyWorkflow
 
 ACTIVITY_THREADS = 32  # as worker.build_worker
+RETRIES = 5
 
 
 @dataclass
@@ -62,6 +63,23 @@ class Stack:
     task_queue: str
     worker: Worker
     database: str = field(repr=False)
+    failures: list[str] = field(default_factory=list)  # API errors that were retried
+
+    async def call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """An API request with the admin key; 5xx and connection errors are retried (every
+        benchmark request is idempotent) and recorded in ``failures``."""
+        for attempt in range(RETRIES):
+            try:
+                r = await self.http.request(method, url, headers=self.headers, **kwargs)
+            except httpx.TransportError as exc:
+                self.failures.append(f"{method} {url}: {type(exc).__name__} {exc}")
+            else:
+                if r.status_code < 500:
+                    r.raise_for_status()
+                    return r
+                self.failures.append(f"{method} {url}: {r.status_code} {r.text[:300]}")
+            await asyncio.sleep(0.2 * (attempt + 1))
+        raise RuntimeError(f"{method} {url} failed {RETRIES} times: {self.failures[-1]}")
 
     @property
     def headers(self) -> dict[str, str]:
@@ -86,8 +104,7 @@ class Stack:
         async def one(phone: str) -> None:
             body = {"customer": {"phone": phone}, "attributes": attributes or {}}
             async with gate:
-                r = await self.http.post("/v1/identify", json=body, headers=self.headers)
-            r.raise_for_status()
+                r = await self.call("POST", "/v1/identify", json=body)
             out[phone] = r.json()["customer_id"]
 
         await asyncio.gather(*(one(p) for p in phones))

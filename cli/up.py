@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import signal
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -44,7 +47,23 @@ TRY_IT = (
 """The README's demo, printed by ``carepath up`` with the key to use."""
 
 
+class _Server(uvicorn.Server):
+    """uvicorn, with Ctrl-C handled by ``up`` (uvicorn would re-raise it afterwards and
+    turn a clean stop into a KeyboardInterrupt in the middle of the shutdown)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    def stop(self) -> None:
+        self.should_exit = True
+
+
 def main(args: argparse.Namespace) -> int:
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(up(args, get_settings()))
     except ValidationFailed as exc:
@@ -88,9 +107,10 @@ async def up(args: argparse.Namespace, settings: Settings) -> int:
             sims.wechat.configure(callback_url=f"{api}/callbacks/wechat")
             sims.sms.configure(callback_url=f"{api}/callbacks/tencent-sms")
         worker = build_worker(client, store, build_adapters(channels), settings.temporal.task_queue)
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=args.port, log_level="warning")
-        )
+        server = _Server(uvicorn.Config(app, host="127.0.0.1", port=args.port, log_level="warning"))
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, server.stop)
         async with worker:
             _banner(args, dev, deployed, secret, sims, settings)
             await server.serve()
