@@ -95,8 +95,19 @@ class Dispatcher:
 
     def deploy(self, root: Path, journey_id: str | None = None) -> list[JourneyVersionInfo]:
         """Validate a workspace and deploy every journey (or one); unchanged ones keep
-        their version."""
-        workspace = load_workspace(root)
+        their version. ``root`` may also be one journey file inside a workspace."""
+        if root.is_file():
+            workspace = load_workspace(root.parent.parent)
+            named = [
+                name.removeprefix("journeys/")
+                for name, file in workspace.files.items()
+                if name.startswith("journeys/") and Path(file).resolve() == root.resolve()
+            ]
+            if not named:
+                raise NotFound(f"{root} is not a journey file of a workspace (journeys/*.yaml)")
+            journey_id = named[0]
+        else:
+            workspace = load_workspace(root)
         ids = [journey_id] if journey_id else sorted(workspace.journeys)
         infos = []
         for jid in ids:

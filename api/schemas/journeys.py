@@ -34,11 +34,14 @@ class JourneyDetail(JourneyPublic):
 
 
 class DeployRequest(BaseModel):
-    """A workspace folder on the server to validate and deploy."""
+    """A workspace folder (or one journey file in it) on the server to validate and deploy."""
 
     model_config = ConfigDict(extra="forbid")
 
-    path: str = Field(min_length=1, description="workspace folder (journeys/, messages/...)")
+    path: str = Field(
+        min_length=1,
+        description="workspace folder (journeys/, messages/...) or one journeys/*.yaml file",
+    )
     journey: str | None = Field(None, description="deploy only this journey (default: all)")
 
 

@@ -118,3 +118,13 @@ async def test_api_enrollment_answers(api: Api) -> None:
         api.store.resolve(Identities(phone="13500000099"), create=False, at=datetime.now(UTC))
     no_journey = await api.admin.post("/v1/journeys/nope/enrollments", json=enroll)
     assert no_journey.status_code == 404
+
+
+async def test_deploy_one_journey_file(api: Api) -> None:
+    from tests.api.helpers import EYE_CLINIC
+
+    path = EYE_CLINIC / "journeys" / "livestream_group.yaml"
+    response = await api.admin.post("/v1/journeys/deploy", json={"path": str(path)})
+    assert response.status_code == 200, response.text
+    listed = {j["id"] for j in (await api.admin.get("/v1/journeys")).json()}
+    assert listed == {"livestream_group"}

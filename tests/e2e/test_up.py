@@ -22,9 +22,25 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "eye-clinic"
 def start(tmp: Path, api: int, temporal: int) -> subprocess.Popen[str]:
     env = dict(os.environ, CAREPATH_DATABASE__URL=f"sqlite:///{tmp / 'var' / 'carepath.db'}")
     return subprocess.Popen(
-        [sys.executable, "-m", "cli", "up", str(EXAMPLES), "--var", str(tmp / "var"),
-         "--port", str(api), "--temporal-port", str(temporal), "--ui-port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        [
+            sys.executable,
+            "-m",
+            "cli",
+            "up",
+            str(EXAMPLES),
+            "--var",
+            str(tmp / "var"),
+            "--port",
+            str(api),
+            "--temporal-port",
+            str(temporal),
+            "--ui-port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
     )
 
 
@@ -65,8 +81,9 @@ def test_up_serves_and_stops_cleanly_then_starts_again(tmp_path: Path) -> None:
             key = next(line.split()[2] for line in banner if "admin key" in line)
             health = httpx.get(f"http://127.0.0.1:{api}/healthz")
             assert health.json() == {"status": "ok"}
-            journeys = httpx.get(f"http://127.0.0.1:{api}/v1/journeys",
-                                 headers={"Authorization": f"Bearer {key}"}).json()
+            journeys = httpx.get(
+                f"http://127.0.0.1:{api}/v1/journeys", headers={"Authorization": f"Bearer {key}"}
+            ).json()
             assert {j["id"] for j in journeys} >= {"payment_recovery", "orthok_followup"}
         finally:
             proc.send_signal(signal.SIGINT)
