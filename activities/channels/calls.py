@@ -10,7 +10,7 @@ import requests
 from pydantic import BaseModel, ValidationError
 from wechatpy.exceptions import WeChatClientException
 
-from activities.channels.base import ChannelName, ChannelResult, Outcome
+from activities.channels.base import ChannelName, ChannelRequest, ChannelResult, Outcome
 from activities.channels.outcomes import (
     WECHAT_SUCCESS,
     network_result,
@@ -35,6 +35,17 @@ def parse_content(model: type[M], content: dict[str, Any]) -> M | ChannelResult:
             f"{'.'.join(str(p) for p in e['loc']) or 'content'}: {e['msg']}" for e in exc.errors()
         )
         return ChannelResult(outcome=Outcome.CONFIG, detail=f"content: {problems}")
+
+
+def openid_and_content(request: ChannelRequest, model: type[M]) -> tuple[str, M] | ChannelResult:
+    """What every Official Account channel needs first: the openid and valid content."""
+    openid = request.recipient.wechat_openid
+    if not openid:
+        return skipped("no wechat_openid")
+    content = parse_content(model, request.content)
+    if isinstance(content, ChannelResult):
+        return content
+    return openid, content
 
 
 def short_hash(key: str) -> str:

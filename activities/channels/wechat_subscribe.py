@@ -9,7 +9,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from activities.channels.base import ChannelName, ChannelRequest, ChannelResult
-from activities.channels.calls import call_wechat, parse_content, skipped
+from activities.channels.calls import call_wechat, openid_and_content
 from activities.channels.clients import OfficialAccountClient
 
 
@@ -32,12 +32,10 @@ class WeChatSubscribeAdapter:
         self._client = client
 
     def send(self, request: ChannelRequest) -> ChannelResult:
-        openid = request.recipient.wechat_openid
-        if not openid:
-            return skipped("no wechat_openid")
-        content = parse_content(SubscribeContent, request.content)
-        if isinstance(content, ChannelResult):
-            return content
+        prepared = openid_and_content(request, SubscribeContent)
+        if isinstance(prepared, ChannelResult):
+            return prepared
+        openid, content = prepared
         data = {key: {"value": value} for key, value in content.data.items()}
         return call_wechat(
             self._client,

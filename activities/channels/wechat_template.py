@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from activities.channels.base import ChannelName, ChannelRequest, ChannelResult
-from activities.channels.calls import call_wechat, parse_content, short_hash, skipped
+from activities.channels.calls import call_wechat, openid_and_content, short_hash
 from activities.channels.clients import OfficialAccountClient
 
 
@@ -36,12 +36,10 @@ class WeChatTemplateAdapter:
         self._client = client
 
     def send(self, request: ChannelRequest) -> ChannelResult:
-        openid = request.recipient.wechat_openid
-        if not openid:
-            return skipped("no wechat_openid")
-        content = parse_content(TemplateContent, request.content)
-        if isinstance(content, ChannelResult):
-            return content
+        prepared = openid_and_content(request, TemplateContent)
+        if isinstance(prepared, ChannelResult):
+            return prepared
+        openid, content = prepared
         body = {
             "touser": openid,
             "template_id": content.template_id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from activities.channels.base import ChannelName, ChannelRequest, ChannelResult, Outcome
-from activities.channels.calls import call_wechat, parse_content, skipped
+from activities.channels.calls import call_wechat, openid_and_content
 from activities.channels.clients import OfficialAccountClient
 
 
@@ -31,12 +31,10 @@ class WeChatTextAdapter:
         self._client = client
 
     def send(self, request: ChannelRequest) -> ChannelResult:
-        openid = request.recipient.wechat_openid
-        if not openid:
-            return skipped("no wechat_openid")
-        content = parse_content(TextContent, request.content)
-        if isinstance(content, ChannelResult):
-            return content
+        prepared = openid_and_content(request, TextContent)
+        if isinstance(prepared, ChannelResult):
+            return prepared
+        openid, content = prepared
         if content.image_media_id:
             media_id = content.image_media_id
             return call_wechat(
