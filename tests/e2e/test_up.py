@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from cli.devserver import free_port
+from cli.up import TRY_IT
 
 pytestmark = pytest.mark.e2e
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "eye-clinic"
@@ -69,22 +74,45 @@ def port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_up_serves_and_stops_cleanly_then_starts_again(tmp_path: Path) -> None:
+def test_up_serves_stops_cleanly_and_a_running_enrollment_resumes(tmp_path: Path) -> None:
     api, temporal = free_port(), free_port()
+    base = f"http://127.0.0.1:{api}"
+    enrollment_id = ""
     for run in (1, 2):
         proc = start(tmp_path, api, temporal)
         try:
             banner = read_banner(proc)
             text = "\n".join(banner)
-            assert f"http://127.0.0.1:{api}" in text and f"127.0.0.1:{temporal}" in text
+            assert base in text and f"127.0.0.1:{temporal}" in text
             assert "payment_recovery v1" in text  # redeploying unchanged keeps v1
             key = next(line.split()[2] for line in banner if "admin key" in line)
-            health = httpx.get(f"http://127.0.0.1:{api}/healthz")
-            assert health.json() == {"status": "ok"}
-            journeys = httpx.get(
-                f"http://127.0.0.1:{api}/v1/journeys", headers={"Authorization": f"Bearer {key}"}
-            ).json()
-            assert {j["id"] for j in journeys} >= {"payment_recovery", "orthok_followup"}
+            auth = {"Authorization": f"Bearer {key}"}
+            assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
+            if run == 1:
+                body = json.loads(TRY_IT[0].split(" -d ", 1)[1].strip("'"))
+                started = httpx.post(f"{base}/v1/identify", json=body, headers=auth).json()
+                (enrollment_id,) = started["enrollment_ids"]
+                wait_until(lambda e=enrollment_id, a=auth: last_kind(base, e, a) == "wait_for")
+            else:
+                # The enrollment waited through the restart; the rest of the demo runs.
+                event = {
+                    "customer": {"phone": "13800000000"},
+                    "event": "consultation.started",
+                    "message_id": "after-restart",
+                }
+                tracked = httpx.post(f"{base}/v1/track", json=event, headers=auth).json()
+                assert tracked["signalled"] == [enrollment_id]
+                task = wait_until(lambda e=enrollment_id, a=auth: open_task(base, e, a))
+                done = httpx.post(
+                    f"{base}/v1/handoffs/{task['id']}/complete",
+                    json={"outcome": "booked"},
+                    headers=auth,
+                )
+                assert done.status_code == 200, done.text
+                ended = wait_until(
+                    lambda e=enrollment_id, a=auth: status(base, e, a) == "completed"
+                )
+                assert ended
         finally:
             proc.send_signal(signal.SIGINT)
             code = proc.wait(timeout=30)
@@ -92,3 +120,31 @@ def test_up_serves_and_stops_cleanly_then_starts_again(tmp_path: Path) -> None:
             proc.stdout.close()
             assert code == 0, f"run {run} did not stop cleanly"
         assert not port_open(temporal) and not port_open(api)
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError("timed out")
+
+
+def enrollment(base: str, enrollment_id: str, auth: dict[str, str]) -> dict[str, Any]:
+    return dict(httpx.get(f"{base}/v1/enrollments/{enrollment_id}", headers=auth).json())
+
+
+def last_kind(base: str, enrollment_id: str, auth: dict[str, str]) -> str | None:
+    trace = enrollment(base, enrollment_id, auth)["trace"]
+    return str(trace[-1]["kind"]) if trace else None
+
+
+def status(base: str, enrollment_id: str, auth: dict[str, str]) -> str:
+    return str(enrollment(base, enrollment_id, auth)["status"])
+
+
+def open_task(base: str, enrollment_id: str, auth: dict[str, str]) -> dict[str, Any] | None:
+    tasks = httpx.get(f"{base}/v1/handoffs", params={"queue": "optometrist"}, headers=auth)
+    return next((t for t in tasks.json() if t["enrollment_id"] == enrollment_id), None)
