@@ -30,7 +30,15 @@ from pathlib import Path
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 
-from bench.stack import Progress, SmsWatcher, Stack, percentile, running_stack
+from bench.stack import (
+    Progress,
+    SmsWatcher,
+    Stack,
+    machine,
+    percentile,
+    running_stack,
+    store_name,
+)
 from engine.contracts import (
     EnrollmentResult,
     EnrollmentState,
@@ -45,7 +53,8 @@ MESSAGE = "bench_notice"
 EVENT = "bench.reply"
 QUEUE = "bench"
 HANDWRITTEN_QUEUE = "optometrist"  # hard-coded in bench/handwritten.py
-POLL = 0.05  # seconds between handoff-queue polls and state queries
+POLL = 0.2  # seconds between handoff-queue polls (a staff screen polls far less often)
+QUERY_POLL = 0.025  # seconds between state queries while the send step finishes
 TIMEOUT = 300.0  # a phase that has not finished by then is reported as stuck
 
 MESSAGE_YAML = """\
@@ -198,7 +207,7 @@ async def waiting_for_event(handle: WorkflowHandle[object, object]) -> int:
         state = await handle.query("state", result_type=EnrollmentState)
         if state.waiting is not None and state.waiting.kind == "event":
             return queries
-        await asyncio.sleep(POLL / 2)
+        await asyncio.sleep(QUERY_POLL)
 
 
 async def carepath(
@@ -271,7 +280,8 @@ class StoreCompleter:
             handle = self.stack.client.get_workflow_handle(workflow_id)
             await handle.signal("handoff_outcome", signal)
         except Exception as exc:  # counted; the next poll tries again
-            self.stack.failures.append(f"complete {task_id}: {type(exc).__name__} {exc}")
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            self.stack.failures.append(f"complete {task_id}: {type(exc).__name__} {first}")
             self.submitted.discard(task_id)
 
 
@@ -346,12 +356,17 @@ def _runs(names: list[str]) -> str:
     return ", ".join(f"{kind} {n}" for kind, n in counts.items())
 
 
-async def main(n: int, concurrency: int, database_url: str | None, phases: str) -> None:
+async def main(
+    n: int, concurrency: int, database_url: str | None, phases: str, passthrough: bool
+) -> None:
     tag = uuid.uuid4().hex[:6]
-    print(f"bench.enroll: n={n}, concurrency={concurrency}, starting the stack ...", flush=True)
+    print(f"bench.enroll: n={n}, concurrency={concurrency}, {machine()}; starting ...", flush=True)
     done: list[Phase] = []
     queries = 0
-    async with running_stack(database_url) as stack, SmsWatcher(stack.sims) as watcher:
+    async with (
+        running_stack(database_url, passthrough=passthrough) as stack,
+        SmsWatcher(stack.sims) as watcher,
+    ):
         version = stack.deploy(write_workspace(stack.tmp / "workspace"))[JOURNEY]
         t0 = time.perf_counter()
         ours = await stack.identify([f"+86139{i:08d}" for i in range(n)], concurrency)
@@ -373,9 +388,12 @@ async def main(n: int, concurrency: int, database_url: str | None, phases: str) 
 
         counts = {p.label: await history_counts(stack, p.workflow_id) for p in done}
         failures = list(stack.failures)
+        activity_failures = stack.activity_failures.summary()
 
     print()
-    print(f"== bench.enroll  n={n}  concurrency={concurrency}  store={database_url or 'sqlite'}")
+    extra = "  sandbox=passthrough (experiment)" if passthrough else ""
+    store = store_name(database_url)
+    print(f"== bench.enroll  n={n}  concurrency={concurrency}  store={store}{extra}")
     for phase in done:
         events, tasks, kinds = counts[phase.label]
         print(f"{phase.line()}\n{'':14}history {events} events, {tasks} workflow tasks: {kinds}")
@@ -388,6 +406,8 @@ async def main(n: int, concurrency: int, database_url: str | None, phases: str) 
     if queries:
         print(f"state queries to gate the event: {queries / n:.1f} per carepath enrollment")
     print(f"API errors retried: {len(failures)}" + (f", e.g. {failures[0]}" if failures else ""))
+    if activity_failures:
+        print(activity_failures)
 
 
 def cli() -> None:
@@ -404,8 +424,13 @@ def cli() -> None:
     parser.add_argument(
         "--phases", default="abc", help="which measurements, e.g. b to profile carepath alone"
     )
+    parser.add_argument(
+        "--passthrough",
+        action="store_true",
+        help="experiment: sandbox passes every module through (not the product's setting)",
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.n, args.concurrency, args.database_url, args.phases))
+    asyncio.run(main(args.n, args.concurrency, args.database_url, args.phases, args.passthrough))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.stack import SmsWatcher, Stack, percentile, running_stack
+from bench.stack import SmsWatcher, Stack, machine, percentile, running_stack, store_name
 
 COLD = 49
 POOL = 200
@@ -78,22 +78,28 @@ def spread(values: list[float]) -> str:
     return f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, max {max(values) * 1000:.0f} ms"
 
 
-async def cold_events(stack: Stack, phones: list[str], events: int, concurrency: int) -> None:
+async def cold_events(
+    stack: Stack, phones: list[str], events: int, concurrency: int, batch: int
+) -> None:
     """(a) events that start nothing, as fast as ``concurrency`` requests allow."""
-    numbers = iter(range(events))
+    requests = iter(range(0, events, batch))
     latencies: list[float] = []
-    every = max(events // 4, 1)
+    every = max(events // batch // 4, 1)
 
     async def sender() -> None:
-        for i in numbers:  # one shared iterator: each request is sent once
-            body = track_body(phones[i % len(phones)], "page.viewed")
+        for start in requests:  # one shared iterator: each request is sent once
+            bodies = [
+                track_body(phones[i % len(phones)], "page.viewed")
+                for i in range(start, min(start + batch, events))
+            ]
+            body: dict[str, object] = bodies[0] if batch == 1 else {"batch": bodies}
             t0 = time.perf_counter()
             r = await stack.call("POST", "/v1/track", json=body)
             latencies.append(time.perf_counter() - t0)
             if r.json()["enrolled"]:
                 raise RuntimeError(f"page.viewed started something: {r.json()}")
             if len(latencies) % every == 0:
-                print(f"  {len(latencies)}/{events} events", flush=True)
+                print(f"  {min(len(latencies) * batch, events)}/{events} events", flush=True)
 
     cpu = stack.cpu()
     t0 = time.perf_counter()
@@ -101,8 +107,9 @@ async def cold_events(stack: Stack, phones: list[str], events: int, concurrency:
     elapsed = time.perf_counter() - t0
     rate = events / elapsed
     verdict = "met" if rate >= TARGET_RATE else "MISSED"
+    shape = f"{concurrency} requests in flight" + (f", {batch} events each" if batch > 1 else "")
     print(
-        f"(a) {rate:.0f} events/s ({events} in {elapsed:.1f}s, {concurrency} in flight; "
+        f"(a) {rate:.0f} events/s ({events} in {elapsed:.1f}s, {shape}; "
         f"target >= {TARGET_RATE}: {verdict})\n"
         f"    request {spread(latencies)}; {cpu.report()}",
         flush=True,
@@ -158,10 +165,20 @@ async def hot_events(stack: Stack, watcher: SmsWatcher, rate: float, seconds: fl
 
 
 async def main(
-    events: int, concurrency: int, rate: float, seconds: float, database_url: str | None
+    events: int,
+    concurrency: int,
+    rate: float,
+    seconds: float,
+    batch: int,
+    database_url: str | None,
+    passthrough: bool,
 ) -> None:
-    print(f"bench.ingest: starting the stack ({database_url or 'sqlite'}) ...", flush=True)
-    async with running_stack(database_url) as stack, SmsWatcher(stack.sims) as watcher:
+    extra = ", sandbox=passthrough (experiment)" if passthrough else ""
+    print(f"bench.ingest: {machine()}; store={store_name(database_url)}{extra}", flush=True)
+    async with (
+        running_stack(database_url, passthrough=passthrough) as stack,
+        SmsWatcher(stack.sims) as watcher,
+    ):
         deployed = stack.deploy(write_workspace(stack.tmp / "workspace"))
         pool = [f"+86135{i:08d}" for i in range(POOL)]
         await stack.identify(pool, concurrency)
@@ -173,10 +190,14 @@ async def main(
             await stack.call("POST", "/v1/track", json=track_body(warm, "bench.hot"))
             await watcher.message_to(warm)
 
-        await cold_events(stack, pool, events, concurrency)
-        await hot_events(stack, watcher, rate, seconds)
+        if events:
+            await cold_events(stack, pool, events, concurrency, batch)
+        if rate * seconds >= 1:
+            await hot_events(stack, watcher, rate, seconds)
         if stack.failures:
             print(f"API errors retried: {len(stack.failures)}, e.g. {stack.failures[0]}")
+        if stack.activity_failures.summary():
+            print(stack.activity_failures.summary())
 
 
 def cli() -> None:
@@ -185,15 +206,33 @@ def cli() -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--events", type=int, default=2000, help="events for (a)")
+    parser.add_argument("--events", type=int, default=2000, help="events for (a); 0: skip")
     parser.add_argument("--concurrency", type=int, default=20, help="requests in flight in (a)")
     parser.add_argument("--rate", type=float, default=10.0, help="hot events per second in (b)")
-    parser.add_argument("--seconds", type=float, default=30.0, help="duration of (b)")
+    parser.add_argument("--seconds", type=float, default=30.0, help="duration of (b); 0: skip")
+    parser.add_argument(
+        "--batch", type=int, default=1, help="events per /v1/track request in (a) (default 1)"
+    )
     parser.add_argument(
         "--database-url", default=None, help="PostgreSQL URL (default: a SQLite temp file)"
     )
+    parser.add_argument(
+        "--passthrough",
+        action="store_true",
+        help="experiment: sandbox passes every module through (not the product's setting)",
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.events, args.concurrency, args.rate, args.seconds, args.database_url))
+    asyncio.run(
+        main(
+            args.events,
+            args.concurrency,
+            args.rate,
+            args.seconds,
+            args.batch,
+            args.database_url,
+            args.passthrough,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import tempfile
 import time
@@ -32,6 +33,7 @@ import uvicorn
 from sqlalchemy import create_engine, make_url, text
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.channels.registry import build_adapters
 from activities.journey import JourneyActivities
@@ -64,6 +66,7 @@ class Stack:
     worker: Worker
     database: str = field(repr=False)
     failures: list[str] = field(default_factory=list)  # API errors that were retried
+    activity_failures: ActivityFailures = field(default_factory=lambda: ActivityFailures())
 
     async def call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """An API request with the admin key; 5xx and connection errors are retried (every
@@ -109,6 +112,28 @@ class Stack:
 
         await asyncio.gather(*(one(p) for p in phones))
         return out
+
+
+class ActivityFailures(logging.Handler):
+    """Counts failed activity attempts (the worker logs each one) by their error."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.errors: dict[str, int] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not record.getMessage().startswith("Completing activity as failed"):
+            return
+        exc = record.exc_info[1] if record.exc_info else None
+        what = str(getattr(exc, "orig", None) or exc or "?").splitlines()[0][:80]
+        self.errors[what] = self.errors.get(what, 0) + 1
+
+    def summary(self) -> str:
+        """``activity attempts failed: 3 (database is locked: 3)``, or '' when none did."""
+        if not self.errors:
+            return ""
+        kinds = ", ".join(f"{what}: {n}" for what, n in self.errors.items())
+        return f"activity attempts failed and retried: {sum(self.errors.values())} ({kinds})"
 
 
 class SmsWatcher:
@@ -203,6 +228,19 @@ class Progress:
             )
 
 
+def machine() -> str:
+    """``2 cores, load 0.31 0.50 0.62``: other work on the machine skews every figure."""
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"{os.cpu_count()} cores, load {load}"
+
+
+def store_name(database_url: str | None) -> str:
+    """What the store runs on, without a password."""
+    if not database_url:
+        return "sqlite (temp file)"
+    return make_url(database_url).render_as_string(hide_password=True)
+
+
 def percentile(values: list[float], pct: float) -> float:
     """Nearest-rank percentile (``pct`` in 0..100) of a non-empty list."""
     ordered = sorted(values)
@@ -234,8 +272,15 @@ def _database(tmp: Path, url: str | None) -> Iterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def running_stack(database_url: str | None = None) -> AsyncIterator[Stack]:
-    """Start every part, yield the stack, then stop everything in reverse order."""
+async def running_stack(
+    database_url: str | None = None, *, passthrough: bool = False
+) -> AsyncIterator[Stack]:
+    """Start every part, yield the stack, then stop everything in reverse order.
+
+    ``passthrough``: the workflow sandbox imports no module afresh per workflow instance
+    (``SandboxRestrictions.with_passthrough_all_modules``), to measure what the
+    per-instance re-import costs; the product's worker uses the default sandbox.
+    """
     with (
         tempfile.TemporaryDirectory(prefix="carepath-bench-") as folder,
         _database(Path(folder), database_url) as database,
@@ -247,7 +292,7 @@ async def running_stack(database_url: str | None = None) -> AsyncIterator[Stack]
         client = await dev.start()
         store = SqlStore(database)
         try:
-            async with _serving(tmp, dev, client, store, database) as stack:
+            async with _serving(tmp, dev, client, store, database, passthrough) as stack:
                 yield stack
         finally:
             store.close()
@@ -256,12 +301,20 @@ async def running_stack(database_url: str | None = None) -> AsyncIterator[Stack]
 
 @contextlib.asynccontextmanager
 async def _serving(
-    tmp: Path, dev: DevServer, client: Client, store: SqlStore, database: str
+    tmp: Path, dev: DevServer, client: Client, store: SqlStore, database: str, passthrough: bool
 ) -> AsyncIterator[Stack]:
     settings = Settings()
     port = free_port()
     task_queue = f"bench-{uuid.uuid4().hex[:6]}"
     executor = ThreadPoolExecutor(max_workers=ACTIVITY_THREADS)
+    # Failed attempts are counted, not printed (the activities are retried).
+    activity_log = logging.getLogger("temporalio.activity")
+    failures = ActivityFailures()
+    activity_log.addHandler(failures)
+    activity_log.propagate = False
+    restrictions = SandboxRestrictions.default
+    if passthrough:
+        restrictions = restrictions.with_passthrough_all_modules()
     with ProviderSimulators(settings.channels) as sims:
         adapters = build_adapters(sims.channel_settings())
         worker = Worker(
@@ -271,6 +324,7 @@ async def _serving(
             activities=JourneyActivities(store, adapters).all(),
             activity_executor=executor,
             max_concurrent_activities=ACTIVITY_THREADS,
+            workflow_runner=SandboxedWorkflowRunner(restrictions=restrictions),
         )
         dispatcher = Dispatcher(client, store, task_queue)
         _, admin_key = store.create_api_key("bench admin", ["admin"], [], at=datetime.now(UTC))
@@ -306,6 +360,7 @@ async def _serving(
                     task_queue=task_queue,
                     worker=worker,
                     database=database,
+                    activity_failures=failures,
                 )
         finally:
             await worker.shutdown()
@@ -314,3 +369,5 @@ async def _serving(
             executor.shutdown(wait=True, cancel_futures=True)
             server.should_exit = True
             await serving
+            activity_log.removeHandler(failures)
+            activity_log.propagate = True
