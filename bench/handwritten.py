@@ -48,7 +48,7 @@ class HandWrittenJourney:
             **send.model_dump(exclude={"message", "channel", "idempotency_key"}),
             queue="optometrist",
         )
-        task = await workflow.execute_activity(
+        task: HandoffResult = await workflow.execute_activity(
             "create_handoff",
             handoff,
             result_type=HandoffResult,

@@ -134,15 +134,19 @@ class Dispatcher:
                 continue  # acted on once
             self._in_flight.add(event.message_id)
             try:
+                started = DispatchReport()
                 for bundle in index.for_event(event.name, event.properties, event.at):
-                    report.merge(await self._enroll(bundle, event.customer_id, event.properties))
+                    started.merge(await self._enroll(bundle, event.customer_id, event.properties))
+                report.merge(started)
                 signal = EventSignal(
                     name=event.name,
                     properties=event.properties,
                     at=event.at,
                     message_id=event.message_id,
                 )
-                report.merge(await self._forward(event.customer_id, "event", signal))
+                # The enrollments this event just started do not need it again.
+                skip = set(started.enrollment_ids)
+                report.merge(await self._forward(event.customer_id, "event", signal, skip))
                 await asyncio.to_thread(self.store.mark_dispatched, [event.message_id], at=utcnow())
             finally:
                 self._in_flight.discard(event.message_id)
@@ -220,9 +224,17 @@ class Dispatcher:
             report.enrollment_ids.append(result.enrollment_id)
         return report
 
-    async def _forward(self, customer_id: str, name: str, signal: Any) -> DispatchReport:
+    async def _forward(
+        self, customer_id: str, name: str, signal: Any, skip: set[str] | None = None
+    ) -> DispatchReport:
         report = DispatchReport()
-        running = self.store.list_enrollments(customer_id=customer_id, status="running")
+        running = [
+            e
+            for e in await asyncio.to_thread(
+                self.store.list_enrollments, customer_id=customer_id, status="running"
+            )
+            if e.id not in (skip or set())
+        ]
         sends = [self._signal(e.id, name, signal) for e in running]
         for enrollment, ok in zip(running, await asyncio.gather(*sends), strict=True):
             if ok:

@@ -8,6 +8,7 @@ our own enrollment records, which outlive the namespace's retention.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -55,7 +56,8 @@ async def enroll(
 ) -> Enrolled:
     """Enroll one customer in one journey version, at most once per (customer, key)."""
     journey = bundle.journey
-    customer = store.get_customer(customer_id)
+    # Store calls run in a thread: the API's event loop also serves the worker.
+    customer = await asyncio.to_thread(store.get_customer, customer_id)
     segments = {sid: seg.rule for sid, seg in bundle.segments.items()}
     entry = parse_rule(resolve(dump_rule(journey.entry), context)) if journey.entry else None
     if entry is not None and not evaluate(
@@ -66,7 +68,9 @@ async def enroll(
         customer.template_scope(), context, {"id": journey.id, "version": bundle.version}
     )
     key = render(journey.key, scope) if journey.key else None
-    if journey.reentry == "never" and store.ever_enrolled(journey.id, customer_id, key):
+    if journey.reentry == "never" and await asyncio.to_thread(
+        store.ever_enrolled, journey.id, customer_id, key
+    ):
         return Enrolled("not_again", detail="reentry: never, and enrolled before")
     wid = workflow_id(journey.id, customer_id, key)
     if journey.reentry == "always":
@@ -99,7 +103,8 @@ async def enroll(
         )
     except WorkflowAlreadyStartedError:
         return Enrolled("already_active", wid, detail="an enrollment with this key is running")
-    store.record_enrollment(
+    await asyncio.to_thread(
+        store.record_enrollment,
         EnrollmentRecord(
             id=wid,
             journey_id=journey.id,
@@ -107,6 +112,6 @@ async def enroll(
             customer_id=customer_id,
             key=key,
             started_at=now,
-        )
+        ),
     )
     return Enrolled("started", wid, handle)

@@ -90,7 +90,11 @@ class JourneyWorkflow:
         self.exit_reason: str | None = None
         self.busy = False
         self.waiting: Waiting | None = None
-        self.inbox: list[EventSignal] = []
+        # Recent events, numbered in arrival order; a wait_for counts those that arrived
+        # since the step before it was entered (an event may come during a send).
+        self.inbox: list[tuple[int, EventSignal]] = []
+        self.events_seen = 0
+        self.mark = self.prev_mark = 0
         self.seen_messages: list[str] = list(carried.seen_messages)
         self.handoff_outcomes: dict[str, HandoffOutcomeSignal] = {}
         self.receipts: dict[str, ReceiptSignal] = {}
@@ -154,7 +158,8 @@ class JourneyWorkflow:
                 self.record("exit", event=signal.name, reason=f"exit_when {signal.name}")
                 self.end("exited", f"exit_when {signal.name}")
                 return
-        self.inbox.append(signal)
+        self.events_seen += 1
+        self.inbox.append((self.events_seen, signal))
         del self.inbox[:-50]  # only recent events can still satisfy a wait_for
 
     @workflow.signal
@@ -267,6 +272,7 @@ class JourneyWorkflow:
                 self.step_id = next_id
                 self._maybe_continue_as_new()
                 self.visits[next_id] = self.visits.get(next_id, 0) + 1
+                self.prev_mark, self.mark = self.mark, self.events_seen
                 jump = await self.run_step(next_id)
                 if self.status != "running":
                     break
@@ -377,14 +383,15 @@ class JourneyWorkflow:
     async def do_wait_for(self, step: WaitForStep) -> str | None:
         spec = step.wait_for
         self.record("wait_for", event=spec.event)
-        self.inbox.clear()  # only events after entering the step count
+        since = self.prev_mark
         cond = EventCondition(event=spec.event, where=spec.where)
         found: list[EventSignal] = []
 
         def arrived() -> bool:
-            for signal in self.inbox:
-                if self._matches(cond, signal):
+            for i, (n, signal) in enumerate(self.inbox):
+                if n > since and self._matches(cond, signal):
                     found.append(signal)
+                    del self.inbox[i]  # consumed: a later wait_for needs a new event
                     return True
             return False
 

@@ -32,6 +32,7 @@ class Rig:
     env: WorkflowEnvironment
     store: MemoryStore
     task_queue: str
+    sims: ProviderSimulators
 
     async def enroll(self, bundle: JourneyBundle, context: dict[str, Any], **kw: Any) -> Any:
         self.store.put_bundle(bundle)
@@ -56,7 +57,7 @@ async def rig(time_env: WorkflowEnvironment) -> AsyncIterator[Rig]:
         async with build_worker(
             time_env.client, store, build_adapters(sims.channel_settings()), queue
         ):
-            yield Rig(time_env, store, queue)
+            yield Rig(time_env, store, queue, sims)
             # End leftover enrollments through the workflow itself: a terminated run's
             # pending timer stops the shared test server from skipping time afterwards.
             for enrollment_id in store.enrollments:
@@ -183,3 +184,21 @@ async def test_a_repeated_event_message_id_is_acted_on_once(rig: Rig) -> None:
     await started.handle.signal("event", tick)  # the same event, dispatched again
     result: EnrollmentResult = await started.handle.result()
     assert result.exit_reason == "timed_out"
+
+
+async def test_an_event_during_the_send_before_a_wait_for_counts(rig: Rig) -> None:
+    steps = [
+        {"id": "s", "send": {"message": "notice", "channels": ["sms"]}},
+        {"id": "wf", "wait_for": {"event": "paid", "timeout": "1d"}, "on_event": "yes",
+         "on_timeout": "no"},
+        {"id": "yes", "exit": "paid_seen"},
+        {"id": "no", "exit": "missed"},
+    ]
+    rig.sims.sms.configure(default={"result": "slow:1"})  # the send takes a second
+    started = await rig.enroll(bundle(steps, suffix="early"), {})
+    await started.handle.signal("event", EventSignal(name="paid", message_id="p-1"))
+    assert (await started.handle.describe()).status == WorkflowExecutionStatus.RUNNING
+    result: EnrollmentResult = await started.handle.result()
+    assert result.exit_reason == "paid_seen"
+    sent = [m for m in rig.sims.sms.messages if "+8613800000000" in m.recipient]
+    assert len(sent) == 1
