@@ -189,8 +189,12 @@ async def test_a_repeated_event_message_id_is_acted_on_once(rig: Rig) -> None:
 async def test_an_event_during_the_send_before_a_wait_for_counts(rig: Rig) -> None:
     steps = [
         {"id": "s", "send": {"message": "notice", "channels": ["sms"]}},
-        {"id": "wf", "wait_for": {"event": "paid", "timeout": "1d"}, "on_event": "yes",
-         "on_timeout": "no"},
+        {
+            "id": "wf",
+            "wait_for": {"event": "paid", "timeout": "1d"},
+            "on_event": "yes",
+            "on_timeout": "no",
+        },
         {"id": "yes", "exit": "paid_seen"},
         {"id": "no", "exit": "missed"},
     ]

@@ -318,4 +318,3 @@ async def test_branch_rule_values_may_refer_to_the_context(
     customer = {"id": "c-2", "attributes": {"last_item": "配镜"}}
     out = (await run(time_env, scenario(ws, "j", "b", events=[GO], customer=customer))).as_json()
     assert out["exit_reason"] == "other_item"
-
