@@ -39,7 +39,28 @@ class IdentityPart(SqlPart):
         self, identities: Identities, *, create: bool = True, at: datetime
     ) -> ResolveResult:
         """The customer these identities name: found, created, or several merged."""
+        known = self._known(identities)
+        if known is not None:
+            return ResolveResult(customer_id=known)
         return self._write_retrying(lambda s: _resolve(s, identities, create, at))
+
+    def _known(self, identities: Identities) -> str | None:
+        """The one customer every given identity already names, read without the write
+        lock (most ingest names a known customer); None when anything must change."""
+        keys = identities.keys()
+        if not keys:
+            return None
+        with self._db.read() as s, s.begin():
+            owners = {_owner(s, key) for key in keys}
+            if len(owners) != 1 or None in owners:
+                return None
+            (owner,) = owners
+            assert owner is not None
+            if identities.wecom_owner_userid:
+                row = s.get(CustomerRow, owner)
+                if row is None or row.wecom_owner_userid != identities.wecom_owner_userid:
+                    return None
+            return owner
 
     def identify(
         self, identities: Identities, attributes: dict[str, Any], *, at: datetime
