@@ -31,6 +31,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 
 from bench.stack import (
+    BENCH_MESSAGE,
+    BENCH_MESSAGE_YAML,
     Progress,
     SmsWatcher,
     Stack,
@@ -49,23 +51,13 @@ from engine.contracts import (
 )
 
 JOURNEY = "bench_three_steps"
-MESSAGE = "bench_notice"
+MESSAGE = BENCH_MESSAGE
 EVENT = "bench.reply"
 QUEUE = "bench"
 HANDWRITTEN_QUEUE = "optometrist"  # hard-coded in bench/handwritten.py
 POLL = 0.2  # seconds between handoff-queue polls (a staff screen polls far less often)
 QUERY_POLL = 0.025  # seconds between state queries while the send step finishes
 TIMEOUT = 300.0  # a phase that has not finished by then is reported as stuck
-
-MESSAGE_YAML = """\
-id: bench_notice
-purpose: service
-sms:
-  template_id: "1234567"
-  sign_name: 某某眼科
-  text: "{1}您好,您的{2}待确认。"
-  params: ["{{ customer.name | default('您') }}", "{{ context.item | default('预约') }}"]
-"""
 
 JOURNEY_YAML = """\
 id: bench_three_steps
@@ -87,7 +79,7 @@ def write_workspace(root: Path) -> Path:
     (root / "journeys").mkdir(parents=True, exist_ok=True)
     (root / "messages").mkdir(parents=True, exist_ok=True)
     (root / "journeys" / f"{JOURNEY}.yaml").write_text(JOURNEY_YAML, encoding="utf-8")
-    (root / "messages" / f"{MESSAGE}.yaml").write_text(MESSAGE_YAML, encoding="utf-8")
+    (root / "messages" / f"{MESSAGE}.yaml").write_text(BENCH_MESSAGE_YAML, encoding="utf-8")
     return root
 
 

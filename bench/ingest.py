@@ -21,23 +21,21 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.stack import SmsWatcher, Stack, machine, percentile, running_stack, store_name
+from bench.stack import (
+    BENCH_MESSAGE_YAML,
+    SmsWatcher,
+    Stack,
+    machine,
+    percentile,
+    running_stack,
+    store_name,
+)
 
 COLD = 49
 POOL = 200
 DRAIN = 30.0  # seconds to wait for the last SMS after the last hot event
 TARGET_RATE = 500
 TARGET_P99 = 0.300
-
-MESSAGE_YAML = """\
-id: bench_notice
-purpose: service
-sms:
-  template_id: "1234567"
-  sign_name: 某某眼科
-  text: "{1}您好,您的{2}待确认。"
-  params: ["{{ customer.name | default('您') }}", "{{ context.item | default('预约') }}"]
-"""
 
 JOURNEY_YAML = """\
 id: {id}
@@ -54,7 +52,7 @@ def write_workspace(root: Path) -> Path:
     """49 journeys on events nobody sends, and ``bench_hot`` on ``bench.hot``."""
     (root / "journeys").mkdir(parents=True, exist_ok=True)
     (root / "messages").mkdir(parents=True, exist_ok=True)
-    (root / "messages" / "bench_notice.yaml").write_text(MESSAGE_YAML, encoding="utf-8")
+    (root / "messages" / "bench_notice.yaml").write_text(BENCH_MESSAGE_YAML, encoding="utf-8")
     triggers = {f"bench_cold_{i:02d}": f"bench.cold.{i:02d}" for i in range(COLD)}
     triggers["bench_hot"] = "bench.hot"
     for journey, event in triggers.items():

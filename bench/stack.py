@@ -21,7 +21,7 @@ import os
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 import uvicorn
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import make_url
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -42,9 +42,22 @@ from bench.handwritten import HandWrittenJourney, Trivial
 from cli.devserver import DevServer, free_port
 from engine.dispatch import Dispatcher
 from engine.settings import Settings
-from engine.store.sql import SqlStore, upgrade
+from engine.store.sql import SqlStore
+from engine.store.sql.scratch import scratch_database
 from simulators import MessageRecord, ProviderSimulators
 from workflows.journey import JourneyWorkflow
+
+BENCH_MESSAGE = "bench_notice"
+BENCH_MESSAGE_YAML = """\
+id: bench_notice
+purpose: service
+sms:
+  template_id: "1234567"
+  sign_name: 某某眼科
+  text: "{1}您好,您的{2}待确认。"
+  params: ["{{ customer.name | default('您') }}", "{{ context.item | default('预约') }}"]
+"""
+"""The service SMS both benchmarks send (written into their temporary workspaces)."""
 
 ACTIVITY_THREADS = 32  # as worker.build_worker
 RETRIES = 5
@@ -248,29 +261,6 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[int(rank) - 1]
 
 
-@contextlib.contextmanager
-def _database(tmp: Path, url: str | None) -> Iterator[str]:
-    """A migrated database: a SQLite file in ``tmp``, or a fresh PostgreSQL schema."""
-    if not url:
-        sqlite = f"sqlite:///{tmp / 'carepath.db'}"
-        upgrade(sqlite)
-        yield sqlite
-        return
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        rendered = scoped.render_as_string(hide_password=False)
-        upgrade(rendered)
-        yield rendered
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 @contextlib.asynccontextmanager
 async def running_stack(
     database_url: str | None = None, *, passthrough: bool = False
@@ -283,7 +273,7 @@ async def running_stack(
     """
     with (
         tempfile.TemporaryDirectory(prefix="carepath-bench-") as folder,
-        _database(Path(folder), database_url) as database,
+        scratch_database(Path(folder) / "carepath.db", database_url, "bench") as database,
     ):
         tmp = Path(folder)
         dev = DevServer(
