@@ -248,12 +248,13 @@ class JourneyActivities:
     @activity.defn(name="finish_enrollment")
     def finish_enrollment(self, arg: FinishInput) -> FinishResult:
         """Record how the enrollment ended, with its last trace entries."""
-        self.store.append_trace(arg.enrollment_id, arg.trace)
         try:
             self.store.finish_enrollment(
-                arg.enrollment_id, arg.status, arg.exit_reason, arg.variant, arg.now
+                arg.enrollment_id, arg.status, arg.exit_reason, arg.variant, arg.now, arg.trace
             )
         except NotFound:
+            # Not enrolled through the store (a bare simulation): keep the trace anyway.
+            self.store.append_trace(arg.enrollment_id, arg.trace)
             return FinishResult(recorded=False)
         return FinishResult()
 

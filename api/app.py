@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -50,8 +50,10 @@ def create_app(
     settings: Settings,
     *,
     sweep_interval: float | None = SWEEP_INTERVAL,
+    on_shutdown: Callable[[], None] | None = None,
 ) -> FastAPI:
-    """The API over ``store`` and ``dispatcher``, which the caller builds and closes.
+    """The API over ``store`` and ``dispatcher``, which the caller builds and closes
+    (or hands to ``on_shutdown``, called when the server stops).
 
     While it serves, the dispatcher's sweep retries events whose dispatch never
     completed (``sweep_interval`` seconds apart; None turns it off).
@@ -71,6 +73,8 @@ def create_app(
                 sweeping.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeping
+            if on_shutdown is not None:
+                on_shutdown()
 
     app = FastAPI(
         lifespan=lifespan,

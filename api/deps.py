@@ -1,15 +1,20 @@
 """Dependencies of the routes: the store, the dispatcher, settings, and API-key auth.
 
+Dependencies that only read ``app.state`` are ``async def``: FastAPI runs a plain
+``def`` dependency in its threadpool, a thread hop per dependency per request.
+
 Scopes: ``admin`` may do everything; ``ingest`` only the ingest routes; ``staff`` may
 read customers and work handoff tasks of its own clinics (``clinics_of``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated, cast
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from engine.dispatch import Dispatcher
@@ -24,17 +29,17 @@ bearer = HTTPBearer(
 )
 
 
-def get_store(request: Request) -> ServiceStore:
+async def get_store(request: Request) -> ServiceStore:
     """The store the app was created with."""
     return cast(ServiceStore, request.app.state.store)
 
 
-def get_dispatcher(request: Request) -> Dispatcher:
+async def get_dispatcher(request: Request) -> Dispatcher:
     """The dispatcher the app was created with."""
     return cast(Dispatcher, request.app.state.dispatcher)
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The settings the app was created with."""
     return cast(Settings, request.app.state.settings)
 
@@ -46,16 +51,61 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
+#: How long a found key is trusted without asking the database again: a key created or
+#: revoked in another process takes effect here within this many seconds.
+KEY_CACHE_SECONDS = 10.0
+KEY_CACHE_SIZE = 1000
+
+
+class KeyCache:
+    """Keys found recently, so a busy integration's every request is not a query.
+
+    Only found keys are kept (unknown secrets are asked each time, so random guesses
+    cannot fill the cache), at most ``KEY_CACHE_SIZE`` of them.
+    """
+
+    def __init__(self, ttl: float = KEY_CACHE_SECONDS) -> None:
+        self.ttl = ttl
+        self._found: dict[str, tuple[float, ApiKeyRecord]] = {}
+
+    async def find(self, store: ServiceStore, secret: str) -> ApiKeyRecord | None:
+        now = time.monotonic()
+        hit = self._found.get(secret)
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        key = await run_in_threadpool(store.find_api_key, secret)
+        if key is None:
+            self._found.pop(secret, None)
+            return None
+        if len(self._found) >= KEY_CACHE_SIZE:
+            self._found.clear()
+        self._found[secret] = (now, key)
+        return key
+
+
+async def get_key_cache(request: Request) -> KeyCache:
+    """The app's key cache (one per process)."""
+    cache = getattr(request.app.state, "key_cache", None)
+    if cache is None:
+        cache = request.app.state.key_cache = KeyCache()
+    return cast(KeyCache, cache)
+
 
 def require(
     scope: Scope,
-) -> Callable[[ServiceStore, HTTPAuthorizationCredentials | None], ApiKeyRecord]:
+) -> Callable[
+    [ServiceStore, KeyCache, HTTPAuthorizationCredentials | None], Awaitable[ApiKeyRecord]
+]:
     """A dependency admitting API keys with ``scope`` (or ``admin``); 401/403 otherwise."""
 
-    def check(store: StoreDep, credentials: Credentials) -> ApiKeyRecord:
+    async def check(
+        store: StoreDep,
+        cache: Annotated[KeyCache, Depends(get_key_cache)],
+        credentials: Credentials,
+    ) -> ApiKeyRecord:
         if credentials is None:
             raise HTTPException(401, "send an API key: Authorization: Bearer <key>", _CHALLENGE)
-        key = store.find_api_key(credentials.credentials)
+        key = await cache.find(store, credentials.credentials)
         if key is None:
             raise HTTPException(401, "unknown or revoked API key", _CHALLENGE)
         if "admin" not in key.scopes and scope not in key.scopes:

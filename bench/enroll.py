@@ -28,7 +28,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowHandle
 
 from bench.stack import (
     BENCH_MESSAGE,
@@ -43,7 +42,6 @@ from bench.stack import (
 )
 from engine.contracts import (
     EnrollmentResult,
-    EnrollmentState,
     EventSignal,
     HandoffOutcomeSignal,
     SendInput,
@@ -56,7 +54,7 @@ EVENT = "bench.reply"
 QUEUE = "bench"
 HANDWRITTEN_QUEUE = "optometrist"  # hard-coded in bench/handwritten.py
 POLL = 0.2  # seconds between handoff-queue polls (a staff screen polls far less often)
-QUERY_POLL = 0.025  # seconds between state queries while the send step finishes
+REPLY_AFTER = 0.2  # seconds from the SMS reaching the provider to the customer's reply
 TIMEOUT = 300.0  # a phase that has not finished by then is reported as stuck
 
 JOURNEY_YAML = """\
@@ -186,31 +184,13 @@ class HandoffCompleter:
             self.submitted.discard(task_id)  # the next poll tries again
 
 
-async def waiting_for_event(handle: WorkflowHandle[object, object]) -> int:
-    """Query until the enrollment waits in its wait_for step; how many queries it took.
-
-    The interpreter clears its inbox on entering a wait_for ("only events after entering
-    the step count"), and the SMS reaches the simulator before the send activity has even
-    returned, so an event tracked as soon as the SMS shows up would be dropped.
-    """
-    queries = 0
-    while True:
-        queries += 1
-        state = await handle.query("state", result_type=EnrollmentState)
-        if state.waiting is not None and state.waiting.kind == "event":
-            return queries
-        await asyncio.sleep(QUERY_POLL)
-
-
 async def carepath(
     stack: Stack, phones: dict[str, str], concurrency: int, watcher: SmsWatcher
-) -> tuple[Phase, int]:
+) -> Phase:
     order = list(phones)
-    queries = 0
     results: list[EnrollmentResult] = []
 
     async def one(i: int) -> str:
-        nonlocal queries
         phone = order[i]
         path = f"/v1/journeys/{JOURNEY}/enrollments"
         r = await stack.call("POST", path, json={"customer": {"phone": phone}})
@@ -218,8 +198,7 @@ async def carepath(
             r.json()["enrollment_id"], result_type=EnrollmentResult
         )
         await watcher.message_to(phone)
-        asked = await waiting_for_event(handle)
-        queries += asked  # not `queries += await ...`: that would lose concurrent updates
+        await asyncio.sleep(REPLY_AFTER)
         body = {
             "customer": {"phone": phone},
             "event": EVENT,
@@ -239,7 +218,7 @@ async def carepath(
     odd = [r for r in results if r.status != "completed" or r.exit_reason != "handed_off"]
     if odd:
         print(f"  ! {len(odd)} enrollments ended otherwise, e.g. {odd[0]}")
-    return phase, queries
+    return phase
 
 
 # ---- (c) the hand-written yardstick -------------------------------------------------
@@ -308,6 +287,7 @@ async def handwritten(
             "HandWrittenJourney", send, id=wid, task_queue=stack.task_queue, result_type=str
         )
         await watcher.message_to(phone)
+        await asyncio.sleep(REPLY_AFTER)
         event = EventSignal(name=EVENT, at=datetime.now(UTC), message_id=uuid.uuid4().hex)
         await handle.signal("event", event)
         await handle.result()
@@ -324,12 +304,14 @@ async def handwritten(
 # ---- history -------------------------------------------------------------------------
 
 
-async def history_counts(stack: Stack, workflow_id: str) -> tuple[int, int, str]:
-    """(history events, workflow tasks completed, event kinds) of one closed workflow."""
+async def history_counts(stack: Stack, workflow_id: str) -> tuple[int, int, int, str]:
+    """(history events, workflow tasks completed, history bytes, event kinds) of one
+    closed workflow."""
     history = await stack.client.get_workflow_handle(workflow_id).fetch_history()
     names = [EventType.Name(e.event_type).removeprefix("EVENT_TYPE_") for e in history.events]
     tasks = names.count("WORKFLOW_TASK_COMPLETED")
-    return len(names), tasks, _runs(names)
+    size = sum(e.ByteSize() for e in history.events)
+    return len(names), tasks, size, _runs(names)
 
 
 def _runs(names: list[str]) -> str:
@@ -348,15 +330,12 @@ def _runs(names: list[str]) -> str:
     return ", ".join(f"{kind} {n}" for kind, n in counts.items())
 
 
-async def main(
-    n: int, concurrency: int, database_url: str | None, phases: str, passthrough: bool
-) -> None:
+async def main(n: int, concurrency: int, database_url: str | None, phases: str) -> None:
     tag = uuid.uuid4().hex[:6]
     print(f"bench.enroll: n={n}, concurrency={concurrency}, {machine()}; starting ...", flush=True)
     done: list[Phase] = []
-    queries = 0
     async with (
-        running_stack(database_url, passthrough=passthrough) as stack,
+        running_stack(database_url) as stack,
         SmsWatcher(stack.sims) as watcher,
     ):
         version = stack.deploy(write_workspace(stack.tmp / "workspace"))[JOURNEY]
@@ -372,31 +351,30 @@ async def main(
             done.append(await trivial(stack, n, concurrency, tag))
         if "b" in phases:
             print("(b) carepath journeys through the API", flush=True)
-            b, queries = await carepath(stack, ours, concurrency, watcher)
-            done.append(b)
+            done.append(await carepath(stack, ours, concurrency, watcher))
         if "c" in phases:
             print("(c) HandWrittenJourney through the SDK", flush=True)
             done.append(await handwritten(stack, theirs, version, concurrency, watcher, tag))
 
         counts = {p.label: await history_counts(stack, p.workflow_id) for p in done}
         failures = list(stack.failures)
-        activity_failures = stack.activity_failures.summary()
+        activity_failures = stack.worker.activity_failures()
 
     print()
-    extra = "  sandbox=passthrough (experiment)" if passthrough else ""
     store = store_name(database_url)
-    print(f"== bench.enroll  n={n}  concurrency={concurrency}  store={store}{extra}")
+    print(f"== bench.enroll  n={n}  concurrency={concurrency}  store={store}")
     for phase in done:
-        events, tasks, kinds = counts[phase.label]
-        print(f"{phase.line()}\n{'':14}history {events} events, {tasks} workflow tasks: {kinds}")
+        events, tasks, size, kinds = counts[phase.label]
+        print(
+            f"{phase.line()}\n{'':14}history {events} events, {tasks} workflow tasks, "
+            f"{size / 1024:.1f} KiB: {kinds}"
+        )
     rates = {p.label: p.rate for p in done}
     if "carepath" in rates and "hand-written" in rates:
         ratio = rates["carepath"] / rates["hand-written"]
         print(f"carepath / hand-written = {ratio:.2f}  (target >= 0.80)")
     if "carepath" in rates and "trivial" in rates:
         print(f"carepath / trivial      = {rates['carepath'] / rates['trivial']:.2f}")
-    if queries:
-        print(f"state queries to gate the event: {queries / n:.1f} per carepath enrollment")
     print(f"API errors retried: {len(failures)}" + (f", e.g. {failures[0]}" if failures else ""))
     if activity_failures:
         print(activity_failures)
@@ -416,13 +394,8 @@ def cli() -> None:
     parser.add_argument(
         "--phases", default="abc", help="which measurements, e.g. b to profile carepath alone"
     )
-    parser.add_argument(
-        "--passthrough",
-        action="store_true",
-        help="experiment: sandbox passes every module through (not the product's setting)",
-    )
     args = parser.parse_args()
-    asyncio.run(main(args.n, args.concurrency, args.database_url, args.phases, args.passthrough))
+    asyncio.run(main(args.n, args.concurrency, args.database_url, args.phases))
 
 
 if __name__ == "__main__":

@@ -169,12 +169,10 @@ async def main(
     seconds: float,
     batch: int,
     database_url: str | None,
-    passthrough: bool,
 ) -> None:
-    extra = ", sandbox=passthrough (experiment)" if passthrough else ""
-    print(f"bench.ingest: {machine()}; store={store_name(database_url)}{extra}", flush=True)
+    print(f"bench.ingest: {machine()}; store={store_name(database_url)}", flush=True)
     async with (
-        running_stack(database_url, passthrough=passthrough) as stack,
+        running_stack(database_url) as stack,
         SmsWatcher(stack.sims) as watcher,
     ):
         deployed = stack.deploy(write_workspace(stack.tmp / "workspace"))
@@ -194,8 +192,8 @@ async def main(
             await hot_events(stack, watcher, rate, seconds)
         if stack.failures:
             print(f"API errors retried: {len(stack.failures)}, e.g. {stack.failures[0]}")
-        if stack.activity_failures.summary():
-            print(stack.activity_failures.summary())
+        if stack.worker.activity_failures():
+            print(stack.worker.activity_failures())
 
 
 def cli() -> None:
@@ -214,11 +212,6 @@ def cli() -> None:
     parser.add_argument(
         "--database-url", default=None, help="PostgreSQL URL (default: a SQLite temp file)"
     )
-    parser.add_argument(
-        "--passthrough",
-        action="store_true",
-        help="experiment: sandbox passes every module through (not the product's setting)",
-    )
     args = parser.parse_args()
     asyncio.run(
         main(
@@ -228,7 +221,6 @@ def cli() -> None:
             args.seconds,
             args.batch,
             args.database_url,
-            args.passthrough,
         )
     )
 

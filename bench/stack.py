@@ -1,12 +1,14 @@
-"""The whole carepath stack in one process, for the benchmarks.
+"""The whole carepath stack on one machine, for the benchmarks.
 
-The assembly of ``tests/e2e/conftest.py``: a Temporal dev server (a subprocess, SQLite
-file with WAL pragmas, headless) in a temporary folder, the SQL store (a SQLite file
-there, or a schema of its own in the PostgreSQL database ``database_url`` names),
-the provider simulators, one worker, the dispatcher and the API served by uvicorn on
-a free port, an httpx client and an admin key. The worker registers the yardstick
-workflows of ``bench.handwritten`` beside ``JourneyWorkflow`` so every benchmark of a
-run talks to the same server.
+As in production, each part is a process of its own: a Temporal dev server (SQLite
+file with WAL pragmas, headless) in a temporary folder, the worker (``bench.worker``:
+``python -m worker`` with the yardstick workflows of ``bench.handwritten`` registered
+beside ``JourneyWorkflow``, so every measurement of a run uses the same server and
+worker), the API (``uvicorn --factory api.main:app``), and this process, the load
+driver, which also runs the provider simulators and holds a store, a Temporal client
+and a lean HTTP client (``bench.http``) with an admin key. The store is a SQLite file
+in the temporary folder, or a schema of its own in the PostgreSQL database
+``database_url`` names.
 
 Receipt pushes are off: the benchmark journeys await no receipt, and a push would
 add one signal per send that the yardsticks do not get.
@@ -16,36 +18,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
+import signal
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from sqlalchemy import make_url
 from temporalio.client import Client
-from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from activities.channels.registry import build_adapters
-from activities.journey import JourneyActivities
-from api.app import create_app
-from bench.handwritten import HandWrittenJourney, Trivial
+from bench.http import LeanClient, Reply, TransportError
 from cli.devserver import DevServer, free_port
 from engine.dispatch import Dispatcher
 from engine.settings import Settings
 from engine.store.sql import SqlStore
 from engine.store.sql.scratch import scratch_database
 from simulators import MessageRecord, ProviderSimulators
-from workflows.journey import JourneyWorkflow
 
 BENCH_MESSAGE = "bench_notice"
 BENCH_MESSAGE_YAML = """\
@@ -59,7 +55,6 @@ sms:
 """
 """The service SMS both benchmarks send (written into their temporary workspaces)."""
 
-ACTIVITY_THREADS = 32  # as worker.build_worker
 RETRIES = 5
 
 
@@ -73,38 +68,46 @@ class Stack:
     store: SqlStore
     sims: ProviderSimulators
     dispatcher: Dispatcher
-    http: httpx.AsyncClient
+    http: LeanClient
     admin_key: str
     task_queue: str
-    worker: Worker
+    worker: Child
+    api: Child
     database: str = field(repr=False)
     failures: list[str] = field(default_factory=list)  # API errors that were retried
-    activity_failures: ActivityFailures = field(default_factory=lambda: ActivityFailures())
 
-    async def call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    async def call(
+        self,
+        method: str,
+        url: str,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+    ) -> Reply:
         """An API request with the admin key; 5xx and connection errors are retried (every
         benchmark request is idempotent) and recorded in ``failures``."""
         for attempt in range(RETRIES):
             try:
-                r = await self.http.request(method, url, headers=self.headers, **kwargs)
-            except httpx.TransportError as exc:
-                self.failures.append(f"{method} {url}: {type(exc).__name__} {exc}")
+                r = await self.http.request(method, url, json, params)
+            except TransportError as exc:
+                self.failures.append(str(exc))
             else:
-                if r.status_code < 500:
-                    r.raise_for_status()
+                if r.status_code < 400:
                     return r
+                if r.status_code < 500:
+                    raise RuntimeError(f"{method} {url}: {r.status_code} {r.text[:500]}")
                 self.failures.append(f"{method} {url}: {r.status_code} {r.text[:300]}")
             await asyncio.sleep(0.2 * (attempt + 1))
         raise RuntimeError(f"{method} {url} failed {RETRIES} times: {self.failures[-1]}")
 
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.admin_key}"}
-
     def cpu(self) -> CpuMeter:
-        """A CPU meter over this process and the Temporal server, started now."""
-        pid = self.dev.process.pid if self.dev.process is not None else None
-        return CpuMeter(pid).start()
+        """A CPU meter over the stack's processes, started now."""
+        pids = {
+            "driver": os.getpid(),
+            "api": self.api.pid,
+            "worker": self.worker.pid,
+            "temporal": self.dev.process.pid if self.dev.process is not None else None,
+        }
+        return CpuMeter({k: v for k, v in pids.items() if v is not None}).start()
 
     def deploy(self, root: Path) -> dict[str, int]:
         """Deploy a workspace folder; journey id -> version."""
@@ -125,28 +128,6 @@ class Stack:
 
         await asyncio.gather(*(one(p) for p in phones))
         return out
-
-
-class ActivityFailures(logging.Handler):
-    """Counts failed activity attempts (the worker logs each one) by their error."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.errors: dict[str, int] = {}
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if not record.getMessage().startswith("Completing activity as failed"):
-            return
-        exc = record.exc_info[1] if record.exc_info else None
-        what = str(getattr(exc, "orig", None) or exc or "?").splitlines()[0][:80]
-        self.errors[what] = self.errors.get(what, 0) + 1
-
-    def summary(self) -> str:
-        """``activity attempts failed: 3 (database is locked: 3)``, or '' when none did."""
-        if not self.errors:
-            return ""
-        kinds = ", ".join(f"{what}: {n}" for what, n in self.errors.items())
-        return f"activity attempts failed and retried: {sum(self.errors.values())} ({kinds})"
 
 
 class SmsWatcher:
@@ -199,27 +180,28 @@ def _cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-@dataclass
 class CpuMeter:
-    """CPU used by this process (API, worker, driver) and by the Temporal server."""
+    """Cores used by each process of the stack (driver, API, worker, Temporal)."""
 
-    server_pid: int | None
-    _start: tuple[float, float | None, float] = (0.0, None, 0.0)
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self._start: dict[str, float | None] = {}
+        self._wall = 0.0
 
     def start(self) -> CpuMeter:
-        server = _cpu_seconds(self.server_pid) if self.server_pid else None
-        self._start = (time.process_time(), server, time.perf_counter())
+        self._start = {name: _cpu_seconds(pid) for name, pid in self.pids.items()}
+        self._wall = time.perf_counter()
         return self
 
     def report(self) -> str:
-        """``python 0.93 cores, temporal 0.61 cores`` since start()."""
-        py0, server0, wall0 = self._start
-        wall = max(time.perf_counter() - wall0, 1e-9)
-        parts = [f"python {(time.process_time() - py0) / wall:.2f} cores"]
-        server = _cpu_seconds(self.server_pid) if self.server_pid else None
-        if server is not None and server0 is not None:
-            parts.append(f"temporal {(server - server0) / wall:.2f} cores")
-        return ", ".join(parts)
+        """``driver 0.31 cores, api 0.52, worker 0.63, temporal 0.61`` since start()."""
+        wall = max(time.perf_counter() - self._wall, 1e-9)
+        parts = []
+        for name, pid in self.pids.items():
+            now, then = _cpu_seconds(pid), self._start.get(name)
+            if now is not None and then is not None:
+                parts.append(f"{name} {(now - then) / wall:.2f}")
+        return "cores: " + ", ".join(parts)
 
 
 class Progress:
@@ -262,15 +244,8 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 @contextlib.asynccontextmanager
-async def running_stack(
-    database_url: str | None = None, *, passthrough: bool = False
-) -> AsyncIterator[Stack]:
-    """Start every part, yield the stack, then stop everything in reverse order.
-
-    ``passthrough``: the workflow sandbox imports no module afresh per workflow instance
-    (``SandboxRestrictions.with_passthrough_all_modules``), to measure what the
-    per-instance re-import costs; the product's worker uses the default sandbox.
-    """
+async def running_stack(database_url: str | None = None) -> AsyncIterator[Stack]:
+    """Start every part, yield the stack, then stop everything in reverse order."""
     with (
         tempfile.TemporaryDirectory(prefix="carepath-bench-") as folder,
         scratch_database(Path(folder) / "carepath.db", database_url, "bench") as database,
@@ -282,7 +257,7 @@ async def running_stack(
         client = await dev.start()
         store = SqlStore(database)
         try:
-            async with _serving(tmp, dev, client, store, database, passthrough) as stack:
+            async with _serving(tmp, dev, client, store, database) as stack:
                 yield stack
         finally:
             store.close()
@@ -291,73 +266,107 @@ async def running_stack(
 
 @contextlib.asynccontextmanager
 async def _serving(
-    tmp: Path, dev: DevServer, client: Client, store: SqlStore, database: str, passthrough: bool
+    tmp: Path, dev: DevServer, client: Client, store: SqlStore, database: str
 ) -> AsyncIterator[Stack]:
-    settings = Settings()
     port = free_port()
     task_queue = f"bench-{uuid.uuid4().hex[:6]}"
-    executor = ThreadPoolExecutor(max_workers=ACTIVITY_THREADS)
-    # Failed attempts are counted, not printed (the activities are retried).
-    activity_log = logging.getLogger("temporalio.activity")
-    failures = ActivityFailures()
-    activity_log.addHandler(failures)
-    activity_log.propagate = False
-    restrictions = SandboxRestrictions.default
-    if passthrough:
-        restrictions = restrictions.with_passthrough_all_modules()
-    with ProviderSimulators(settings.channels) as sims:
-        adapters = build_adapters(sims.channel_settings())
-        worker = Worker(
-            client,
-            task_queue=task_queue,
-            workflows=[JourneyWorkflow, HandWrittenJourney, Trivial],
-            activities=JourneyActivities(store, adapters).all(),
-            activity_executor=executor,
-            max_concurrent_activities=ACTIVITY_THREADS,
-            workflow_runner=SandboxedWorkflowRunner(restrictions=restrictions),
-        )
+    with ProviderSimulators(Settings().channels) as sims:
+        # The worker and the API are processes of their own, as in production
+        # (``python -m worker``, ``uvicorn --factory api.main:app``), configured through
+        # the same CAREPATH_* variables an operator sets.
+        env = {
+            **os.environ,
+            "CAREPATH_DATABASE__URL": database,
+            "CAREPATH_TEMPORAL__ADDRESS": dev.address,
+            "CAREPATH_TEMPORAL__TASK_QUEUE": task_queue,
+            "CAREPATH_CHANNELS": sims.channel_settings().model_dump_json(),
+        }
         dispatcher = Dispatcher(client, store, task_queue)
         _, admin_key = store.create_api_key("bench admin", ["admin"], [], at=datetime.now(UTC))
-        server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(store, dispatcher, settings),
-                host="127.0.0.1",
-                port=port,
-                log_level="warning",
-                access_log=False,
-            )
+        worker = Child("worker", [sys.executable, "-m", "bench.worker"], env, tmp)
+        api = Child(
+            "api",
+            [
+                *(sys.executable, "-m", "uvicorn", "--factory", "api.main:app"),
+                *("--host", "127.0.0.1", "--port", str(port)),
+                *("--log-level", "warning", "--no-access-log"),
+            ],
+            env,
+            tmp,
         )
-        serving = asyncio.create_task(server.serve())
-        while not server.started:
-            if serving.done():
-                serving.result()  # raises what stopped it
-            await asyncio.sleep(0.05)
-        worker_run = asyncio.create_task(worker.run())
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+        http = LeanClient("127.0.0.1", port, {"Authorization": f"Bearer {admin_key}"})
         try:
-            async with httpx.AsyncClient(
-                base_url=f"http://127.0.0.1:{port}", timeout=60, limits=limits
-            ) as http:
-                yield Stack(
-                    tmp=tmp,
-                    dev=dev,
-                    client=client,
-                    store=store,
-                    sims=sims,
-                    dispatcher=dispatcher,
-                    http=http,
-                    admin_key=admin_key,
-                    task_queue=task_queue,
-                    worker=worker,
-                    database=database,
-                    activity_failures=failures,
-                )
+            await worker.start(ready=lambda log: "carepath worker on" in log)
+            await api.start(ready=lambda _: _answers(f"http://127.0.0.1:{port}/healthz"))
+            yield Stack(
+                tmp=tmp,
+                dev=dev,
+                client=client,
+                store=store,
+                sims=sims,
+                dispatcher=dispatcher,
+                http=http,
+                admin_key=admin_key,
+                task_queue=task_queue,
+                worker=worker,
+                api=api,
+                database=database,
+            )
         finally:
-            await worker.shutdown()
-            with contextlib.suppress(Exception):
-                await worker_run
-            executor.shutdown(wait=True, cancel_futures=True)
-            server.should_exit = True
-            await serving
-            activity_log.removeHandler(failures)
-            activity_log.propagate = True
+            await http.close()
+            api.stop()
+            worker.stop()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+class Child:
+    """A process of the stack (worker or API): started, awaited until ready, stopped."""
+
+    def __init__(self, name: str, command: list[str], env: dict[str, str], tmp: Path) -> None:
+        self.name, self.command, self.env = name, command, env
+        self.log_file = tmp / f"{name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    def log(self) -> str:
+        return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
+
+    async def start(self, ready: Callable[[str], bool], timeout: float = 60.0) -> None:
+        with open(self.log_file, "ab") as out:
+            self.process = subprocess.Popen(self.command, env=self.env, stdout=out, stderr=out)
+        deadline = time.monotonic() + timeout
+        while not ready(self.log()):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the {self.name} did not start:\n{self.log()[-3000:]}")
+            await asyncio.sleep(0.1)
+
+    def stop(self) -> None:
+        """SIGTERM (both finish what they hold and exit), SIGKILL after 20 s."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def activity_failures(self) -> str:
+        """``activity attempts failed and retried: 3 (database is locked: 3)`` from the
+        worker's log (the worker logs each failed attempt), or '' when none failed."""
+        log = self.log()
+        failed = log.count("Completing activity as failed")
+        if not failed:
+            return ""
+        locked = log.count("database is locked")
+        return f"activity attempts failed and retried: {failed} ('database is locked': {locked})"

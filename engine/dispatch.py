@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,7 +33,14 @@ from engine.errors import CarepathError, NotFound
 from engine.loader import load_workspace
 from engine.models.workspace import JourneyBundle
 from engine.store.base import HandoffTask
-from engine.store.service import JourneyVersionInfo, ServiceStore, StoredEvent, TagChange
+from engine.store.service import (
+    Identities,
+    JourneyVersionInfo,
+    NewEvent,
+    ServiceStore,
+    StoredEvent,
+    TagChange,
+)
 from engine.triggers import TriggerIndex
 
 INDEX_MAX_AGE = 5.0  # seconds: other API processes' deploys are seen within this
@@ -77,6 +85,7 @@ class Dispatcher:
         self.task_queue = task_queue
         self._index = TriggerIndex(())
         self._loaded_at = 0.0
+        self._deployment: list[tuple[str, int, bool]] | None = None
         self._in_flight: set[str] = set()
 
     # ---- deployment ------------------------------------------------------------------
@@ -88,9 +97,12 @@ class Dispatcher:
         return self._index
 
     def reload(self) -> None:
-        bundles = self.store.deployed_bundles()
-        paused = [j.journey_id for j in self.store.list_journeys() if j.paused]
-        self._index = TriggerIndex(bundles, paused)
+        """Rebuild the index when a deploy, pause or resume changed what is deployed."""
+        deployment = self.store.deployment()
+        if deployment != self._deployment:
+            paused = [jid for jid, _, is_paused in deployment if is_paused]
+            self._index = TriggerIndex(self.store.deployed_bundles(), paused)
+            self._deployment = deployment
         self._loaded_at = time.monotonic()
 
     def deploy(self, root: Path, journey_id: str | None = None) -> list[JourneyVersionInfo]:
@@ -119,6 +131,18 @@ class Dispatcher:
 
     # ---- triggers --------------------------------------------------------------------
 
+    def ingest(
+        self, items: Sequence[tuple[Identities, NewEvent]], *, at: datetime
+    ) -> list[StoredEvent]:
+        """Store events in one transaction (blocking: call it from a thread). Events that
+        no trigger and no running enrollment wants are stored already dispatched."""
+        index = self.index()  # a reload reads the database: before the write lock
+
+        def triggers(event: NewEvent) -> bool:
+            return bool(index.for_event(event.name, event.properties, event.at))
+
+        return self.store.ingest(items, at=at, triggers=triggers)
+
     async def events_accepted(self, events: list[StoredEvent]) -> DispatchReport:
         """Enroll on event triggers and forward events to running enrollments.
 
@@ -146,7 +170,9 @@ class Dispatcher:
                 )
                 # The enrollments this event just started do not need it again.
                 skip = set(started.enrollment_ids)
-                report.merge(await self._forward(event.customer_id, "event", signal, skip))
+                report.merge(
+                    await self._forward(event.customer_id, "event", signal, skip, event.running)
+                )
                 await asyncio.to_thread(self.store.mark_dispatched, [event.message_id], at=utcnow())
             finally:
                 self._in_flight.discard(event.message_id)
@@ -185,16 +211,19 @@ class Dispatcher:
     async def enroll_api(
         self, journey_id: str, customer_id: str, context: dict[str, Any]
     ) -> Enrolled:
-        """``POST /v1/journeys/{id}/enrollments``."""
-        bundle = self.store.current_bundle(journey_id)
-        info = next((j for j in self.store.list_journeys() if j.journey_id == journey_id), None)
-        if info is not None and info.paused:
+        """``POST /v1/journeys/{id}/enrollments``; NotFound for an unknown journey or
+        customer (``enroll`` reads the customer)."""
+        current = {jid: (v, p) for jid, v, p in await asyncio.to_thread(self.store.deployment)}
+        if journey_id not in current:
+            raise NotFound(f"no journey {journey_id!r} deployed")
+        version, paused = current[journey_id]
+        if paused:
             raise JourneyClosed(f"journey {journey_id} is paused")
+        bundle = await asyncio.to_thread(self.store.get_bundle, journey_id, version)
         if not bundle.journey.api:
             raise JourneyClosed(
                 f"journey {journey_id} does not accept API enrollments (api: false)"
             )
-        self.store.get_customer(customer_id)
         return await enroll(
             self.client,
             self.store,
@@ -225,20 +254,26 @@ class Dispatcher:
         return report
 
     async def _forward(
-        self, customer_id: str, name: str, signal: Any, skip: set[str] | None = None
+        self,
+        customer_id: str,
+        name: str,
+        signal: Any,
+        skip: set[str] | None = None,
+        running: list[str] | None = None,
     ) -> DispatchReport:
+        """Signal the customer's running enrollments (``running``: their ids, when the
+        caller read them already) except those in ``skip``."""
         report = DispatchReport()
-        running = [
-            e
-            for e in await asyncio.to_thread(
+        if running is None:
+            records = await asyncio.to_thread(
                 self.store.list_enrollments, customer_id=customer_id, status="running"
             )
-            if e.id not in (skip or set())
-        ]
-        sends = [self._signal(e.id, name, signal) for e in running]
-        for enrollment, ok in zip(running, await asyncio.gather(*sends), strict=True):
+            running = [e.id for e in records]
+        targets = [eid for eid in running if eid not in (skip or set())]
+        sends = [self._signal(eid, name, signal) for eid in targets]
+        for eid, ok in zip(targets, await asyncio.gather(*sends), strict=True):
             if ok:
-                report.signalled.append(enrollment.id)
+                report.signalled.append(eid)
         return report
 
     async def _signal(self, enrollment_id: str, name: str, arg: Any) -> bool:
@@ -254,7 +289,7 @@ class Dispatcher:
 
     async def complete_handoff(self, task_id: str, outcome: str, note: str | None) -> HandoffTask:
         """Record a handoff outcome and resume the waiting enrollment."""
-        task = self.store.complete_task(task_id, outcome)
+        task = await asyncio.to_thread(self.store.complete_task, task_id, outcome)
         await self._signal(
             task.enrollment_id,
             "handoff_outcome",

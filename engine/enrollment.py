@@ -56,18 +56,25 @@ async def enroll(
 ) -> Enrolled:
     """Enroll one customer in one journey version, at most once per (customer, key)."""
     journey = bundle.journey
-    # Store calls run in a thread: the API's event loop also serves the worker.
-    customer = await asyncio.to_thread(store.get_customer, customer_id)
-    segments = {sid: seg.rule for sid, seg in bundle.segments.items()}
-    entry = parse_rule(resolve(dump_rule(journey.entry), context)) if journey.entry else None
-    if entry is not None and not evaluate(
-        entry, customer.view(), now=now, segments=segments, context=context
-    ):
-        return Enrolled("not_eligible", detail="entry rule not met")
-    scope = scope_for(
-        customer.template_scope(), context, {"id": journey.id, "version": bundle.version}
-    )
-    key = render(journey.key, scope) if journey.key else None
+    # Store calls run in a thread: the API's event loop also serves the worker. The
+    # whole profile (tags, consents, recent events) is read only when the entry rule or
+    # the key needs it; otherwise the timezone is all enrolling uses.
+    key: str | None = None
+    if journey.entry or journey.key:
+        customer = await asyncio.to_thread(store.get_customer, customer_id)
+        timezone = customer.timezone
+        segments = {sid: seg.rule for sid, seg in bundle.segments.items()}
+        entry = parse_rule(resolve(dump_rule(journey.entry), context)) if journey.entry else None
+        if entry is not None and not evaluate(
+            entry, customer.view(), now=now, segments=segments, context=context
+        ):
+            return Enrolled("not_eligible", detail="entry rule not met")
+        scope = scope_for(
+            customer.template_scope(), context, {"id": journey.id, "version": bundle.version}
+        )
+        key = render(journey.key, scope) if journey.key else None
+    else:
+        timezone = await asyncio.to_thread(store.customer_timezone, customer_id)
     if journey.reentry == "never" and await asyncio.to_thread(
         store.ever_enrolled, journey.id, customer_id, key
     ):
@@ -86,7 +93,7 @@ async def enroll(
         version=bundle.version,
         customer_id=customer_id,
         context=context,
-        timezone=customer.timezone or bundle.timezone,
+        timezone=timezone or bundle.timezone,
         enrolled_at=now,
         clock_offset_seconds=clock_offset_seconds,
         options=options or RunOptions(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 
 from api.deps import DispatcherDep, StaffKey, StoreDep, check_task_clinic, clinics_of, source_of
@@ -54,14 +55,18 @@ async def complete(
     dispatcher: DispatcherDep,
 ) -> HandoffPublic:
     """Report the outcome; the enrollment continues at the step the outcome names."""
+    await run_in_threadpool(_check_outcome, store, key, task_id, body.outcome)
+    return _public(await dispatcher.complete_handoff(task_id, body.outcome, body.note))
+
+
+def _check_outcome(store: ServiceStore, key: ApiKeyRecord, task_id: str, outcome: str) -> None:
     task = _task_of(store, key, task_id)
     allowed = _outcomes(store, task)
-    if allowed and body.outcome not in allowed:
-        reason = f"{body.outcome!r} is not an outcome of step {task.step}: {', '.join(allowed)}"
+    if allowed and outcome not in allowed:
+        reason = f"{outcome!r} is not an outcome of step {task.step}: {', '.join(allowed)}"
         raise RequestValidationError(
             [{"loc": ("body", "outcome"), "msg": reason, "type": "outcome"}]
         )
-    return _public(await dispatcher.complete_handoff(task_id, body.outcome, body.note))
 
 
 def _task_of(store: ServiceStore, key: ApiKeyRecord, task_id: str) -> HandoffTask:

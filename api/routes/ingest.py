@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from functools import partial
 
 from fastapi import APIRouter, status
 from fastapi.concurrency import run_in_threadpool
@@ -18,11 +19,10 @@ from api.schemas.ingest import (
     TrackAccepted,
     TrackBatch,
     TrackBody,
-    TrackEvent,
     TrackResult,
 )
 from engine.dispatch import TEMPORAL_UNREACHABLE, DispatchReport
-from engine.store.service import ConsentChange, NewEvent, ServiceStore, StoredEvent
+from engine.store.service import ConsentChange, NewEvent
 
 log = logging.getLogger("carepath.api")
 
@@ -30,12 +30,25 @@ router = APIRouter(prefix="/v1", tags=["ingest"], responses=problem_responses(40
 
 
 @router.post("/track", status_code=status.HTTP_202_ACCEPTED, response_model=TrackResult)
-async def track(
-    body: TrackBody, key: IngestKey, store: StoreDep, dispatcher: DispatcherDep
-) -> TrackResult:
+async def track(body: TrackBody, key: IngestKey, dispatcher: DispatcherDep) -> TrackResult:
     """Store one event or a batch (idempotent per message_id) and start what it triggers."""
     events = body.batch if isinstance(body, TrackBatch) else [body]
-    stored = await run_in_threadpool(_store_events, store, events, datetime.now(UTC))
+    now = datetime.now(UTC)
+    # Validation already covered the whole batch: nothing in here refuses an event, and
+    # the batch is stored in one transaction.
+    items = [
+        (
+            e.customer,
+            NewEvent(
+                message_id=e.message_id,
+                name=e.event,
+                properties=e.properties,
+                at=e.timestamp or now,
+            ),
+        )
+        for e in events
+    ]
+    stored = await run_in_threadpool(partial(dispatcher.ingest, items, at=now))
     pending = False
     try:
         report = await dispatcher.events_accepted(stored)
@@ -49,25 +62,6 @@ async def track(
         for s in stored
     ]
     return TrackResult(accepted=accepted, dispatch_pending=pending, **dispatch_fields(report))
-
-
-def _store_events(
-    store: ServiceStore, events: list[TrackEvent], now: datetime
-) -> list[StoredEvent]:
-    # Validation already covered the whole batch, so nothing here refuses an event.
-    # Each event is resolved just before it is written: an earlier event of the same
-    # batch may have merged customers.
-    stored: list[StoredEvent] = []
-    for event in events:
-        customer_id = store.resolve(event.customer, create=True, at=now).customer_id
-        new = NewEvent(
-            message_id=event.message_id,
-            name=event.event,
-            properties=event.properties,
-            at=event.timestamp or now,
-        )
-        stored += store.record_events(customer_id, [new])
-    return stored
 
 
 @router.post("/identify", response_model=IdentifyResult)

@@ -34,6 +34,9 @@ class MemoryStore:
             except KeyError:
                 raise NotFound(f"no customer {customer_id!r}") from None
 
+    def customer_timezone(self, customer_id: str) -> str | None:
+        return self.get_customer(customer_id).timezone
+
     def put_customer(self, customer: Customer) -> None:
         with self._lock:
             self.customers[customer.id] = customer.model_copy(deep=True)
@@ -106,7 +109,9 @@ class MemoryStore:
         reason: str | None,
         variant: str | None,
         at: datetime,
+        trace: list[TraceEntry] | None = None,
     ) -> None:
+        self.append_trace(enrollment_id, trace or [])
         with self._lock:
             record = self.enrollments.get(enrollment_id)
             if record is not None:

@@ -80,6 +80,11 @@ class CustomersPart(SqlPart):
                 timezone=row.timezone,
             )
 
+    def customer_timezone(self, customer_id: str) -> str | None:
+        """The customer's own timezone (None: the workspace default); NotFound if unknown."""
+        with self._db.read() as s, s.begin():
+            return follow(s, customer_id).timezone
+
     def put_customer(self, customer: Customer) -> None:
         """Write a profile as given (seeding, imports); listed identities move to it."""
 
@@ -216,7 +221,7 @@ class CustomersPart(SqlPart):
                     out.append(StoredEvent(customer_id=cid, **e.model_dump(), new=True))
                     continue
                 seen = s.scalars(select(EventRow).where(EventRow.message_id == e.message_id)).one()
-                out.append(_stored(seen, new=False))
+                out.append(stored_event(seen, new=False))
             return out
 
     def list_events(self, customer_id: str, limit: int = 100) -> list[StoredEvent]:
@@ -229,7 +234,7 @@ class CustomersPart(SqlPart):
                 .order_by(EventRow.at.desc(), EventRow.id.desc())
                 .limit(limit)
             )
-            return [_stored(r, new=False) for r in rows]
+            return [stored_event(r, new=False) for r in rows]
 
     def mark_dispatched(self, message_ids: list[str], *, at: datetime) -> None:
         """Record that these events reached triggers and running enrollments."""
@@ -251,7 +256,7 @@ class CustomersPart(SqlPart):
                 .order_by(EventRow.id)
                 .limit(limit)
             )
-            return [_stored(r, new=False) for r in rows]
+            return [stored_event(r, new=False) for r in rows]
 
     def record_consent(self, customer_id: str, change: ConsentChange) -> None:
         """Append a consent record (history is never rewritten)."""
@@ -285,7 +290,7 @@ class CustomersPart(SqlPart):
             ]
 
 
-def _stored(row: EventRow, *, new: bool) -> StoredEvent:
+def stored_event(row: EventRow, *, new: bool) -> StoredEvent:
     return StoredEvent(
         customer_id=row.customer_id,
         message_id=row.message_id,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +20,26 @@ UpsertInsert = postgresql.Insert | sqlite.Insert
 WRITE_OPTION = "carepath_write"
 
 
+#: Connections kept per process, and how many more may open under a burst. A worker
+#: runs 32 activity threads and the API a threadpool of 40: with SQLAlchemy's default
+#: (5 + 10) every burst closed and reopened connections (and re-ran the pragmas).
+#: PostgreSQL counts connections against max_connections (100 by default), so it
+#: keeps fewer.
+SQLITE_POOL = (20, 40)
+POSTGRES_POOL = (10, 20)
+
+
 def make_engine(url: str) -> Engine:
-    """An engine with pre-ping; on SQLite with WAL, a busy timeout and enforced FKs."""
+    """A pooled engine; on PostgreSQL with pre-ping (a server may drop idle connections),
+    on SQLite with WAL, a busy timeout and enforced FKs (a file is never "dropped", so a
+    ping per checkout would only cost a query)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        size, overflow = POSTGRES_POOL
+        return create_engine(url, pool_pre_ping=True, pool_size=size, max_overflow=overflow)
     ensure_sqlite_folder(url)
-    engine = create_engine(url, pool_pre_ping=True)
+    size, overflow = SQLITE_POOL
+    engine = create_engine(url, pool_size=size, max_overflow=overflow)
     event.listen(engine, "connect", _sqlite_connect)
     event.listen(engine, "begin", _begin)
     return engine
@@ -67,9 +82,21 @@ class Sessions:
         self.engine = make_engine(url)
         self.dialect = self.engine.dialect.name
         self.read = sessionmaker(self.engine, expire_on_commit=False)
-        self.write = sessionmaker(
+        self._write = sessionmaker(
             self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
         )
+        # SQLite has one writer at a time. Threads of this process queue for it on a
+        # lock, woken the moment the writer before them commits; left to SQLite, each
+        # would poll the file lock with sleeps of up to 100 ms, and under load some
+        # requests waited seconds while the lock sat free. Other processes still meet
+        # SQLite's busy timeout. PostgreSQL's writers only lock the rows they touch.
+        self._write_lock = threading.RLock() if self.dialect == "sqlite" else None
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session whose transaction takes the write lock at BEGIN (see ``_begin``)."""
+        with self._write_lock or nullcontext(), self._write() as session:
+            yield session
 
     def insert(self, table: type[Base]) -> UpsertInsert:
         """``INSERT`` for the current dialect, with ``ON CONFLICT`` support."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from engine.contracts import EnrollmentStatusName, TraceEntry
 from engine.errors import NotFound
@@ -45,12 +46,15 @@ class EnrollmentsPart(SqlPart):
         reason: str | None,
         variant: str | None,
         at: datetime,
+        trace: list[TraceEntry] | None = None,
     ) -> None:
+        """Record how the enrollment ended, with its last trace entries, in one write."""
         with self._db.write() as s, s.begin():
             row = s.get(EnrollmentRow, enrollment_id)
             if row is None:
                 raise NotFound(f"no enrollment {enrollment_id!r}")
             row.status, row.exit_reason, row.variant, row.ended_at = status, reason, variant, at
+            self._insert_trace(s, enrollment_id, trace or [])
 
     def list_enrollments(
         self,
@@ -76,6 +80,12 @@ class EnrollmentsPart(SqlPart):
         """Append entries; a retried activity carries them again and each seq stays once."""
         if not entries:
             return
+        with self._db.write() as s, s.begin():
+            self._insert_trace(s, enrollment_id, entries)
+
+    def _insert_trace(self, s: Session, enrollment_id: str, entries: list[TraceEntry]) -> None:
+        if not entries:
+            return
         rows = [
             {
                 "enrollment_id": enrollment_id,
@@ -87,8 +97,7 @@ class EnrollmentsPart(SqlPart):
             }
             for e in entries
         ]
-        with self._db.write() as s, s.begin():
-            s.execute(self._db.insert(TraceRow).values(rows).on_conflict_do_nothing())
+        s.execute(self._db.insert(TraceRow).values(rows).on_conflict_do_nothing())
 
     def get_trace(self, enrollment_id: str) -> list[TraceEntry]:
         with self._db.read() as s, s.begin():

@@ -29,6 +29,8 @@ def bundle_checksum(bundle: JourneyBundle) -> str:
 
 
 class JourneysPart(SqlPart):
+    _bundles: dict[tuple[str, int], JourneyBundle]
+
     def put_bundle(self, bundle: JourneyBundle) -> None:
         """Store a bundle under its own version (a stored version is never rewritten)."""
 
@@ -59,11 +61,29 @@ class JourneysPart(SqlPart):
         self._write_retrying(work)
 
     def get_bundle(self, journey_id: str, version: int) -> JourneyBundle:
+        """One deployed version. Versions never change once stored, so each is read and
+        parsed once per process (every activity of an enrollment asks for it)."""
+        cached = self._bundles.get((journey_id, version))
+        if cached is not None:
+            return cached
         with self._db.read() as s, s.begin():
             row = s.get(JourneyVersionRow, (journey_id, version))
             if row is None:
                 raise NotFound(f"no journey {journey_id!r} version {version}")
-            return JourneyBundle.model_validate(row.bundle)
+            bundle = JourneyBundle.model_validate(row.bundle)
+        self._bundles[(journey_id, version)] = bundle
+        return bundle
+
+    def deployment(self) -> list[tuple[str, int, bool]]:
+        """(journey id, current version, paused) of every journey: a cheap read that
+        changes whenever a deploy, pause or resume does."""
+        with self._db.read() as s, s.begin():
+            rows = s.execute(
+                select(JourneyRow.id, JourneyRow.current_version, JourneyRow.paused).order_by(
+                    JourneyRow.id
+                )
+            )
+            return [(jid, version, bool(paused)) for jid, version, paused in rows]
 
     def deploy(self, bundle: JourneyBundle, *, at: datetime) -> JourneyVersionInfo:
         """Store a new version unless the content equals the current version's."""

@@ -16,6 +16,7 @@ from engine.store.sql.customers import CustomersPart
 from engine.store.sql.db import Sessions
 from engine.store.sql.enrollments import EnrollmentsPart
 from engine.store.sql.identity import IdentityPart
+from engine.store.sql.ingest import IngestPart
 from engine.store.sql.journeys import JourneysPart
 from engine.store.sql.keys import ApiKeysPart
 from engine.store.sql.tasks import DeliveriesPart, TasksPart
@@ -24,6 +25,7 @@ from engine.store.sql.tasks import DeliveriesPart, TasksPart
 class SqlStore(
     CustomersPart,
     IdentityPart,
+    IngestPart,
     JourneysPart,
     EnrollmentsPart,
     DeliveriesPart,
@@ -35,6 +37,7 @@ class SqlStore(
     def __init__(self, url: str) -> None:
         self.url = url
         self._db = Sessions(url)
+        self._bundles = {}
 
     def close(self) -> None:
         """Close the pooled connections."""

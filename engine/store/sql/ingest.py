@@ -1,0 +1,83 @@
+"""Ingest in one transaction: resolve each event's customer, store the event, and say
+whether anything needs to hear of it.
+
+One write per ``/v1/track`` request (a batch is all or nothing), where resolving,
+recording and marking took three. An event that no deployed trigger wants and whose
+customer has no running enrollment is stored already dispatched: there is nobody to
+tell, so the dispatcher (and its sweep) need not touch it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.store.service import Identities, NewEvent, StoredEvent
+from engine.store.sql.common import SqlPart
+from engine.store.sql.customers import stored_event
+from engine.store.sql.identity import _resolve
+from engine.store.sql.tables import EnrollmentRow, EventRow
+
+
+class IngestPart(SqlPart):
+    def ingest(
+        self,
+        items: Sequence[tuple[Identities, NewEvent]],
+        *,
+        at: datetime,
+        triggers: Callable[[NewEvent], bool],
+    ) -> list[StoredEvent]:
+        """Store events once per message_id, each under the customer its identities name
+        (created or merged as ``resolve`` does). ``triggers(event)`` says whether a
+        deployed trigger may start on it; new events that no trigger and no running
+        enrollment of their customer wants come back (and are stored) dispatched."""
+
+        def work(s: Session) -> list[StoredEvent]:
+            out: list[StoredEvent] = []
+            for identities, event in items:
+                # Resolved one by one: an earlier event of the batch may have merged.
+                customer_id = _resolve(s, identities, True, at).customer_id
+                running = _running(s, customer_id)
+                wanted = bool(running) or triggers(event)
+                stmt = (
+                    self._db.insert(EventRow)
+                    .values(
+                        message_id=event.message_id,
+                        customer_id=customer_id,
+                        name=event.name,
+                        properties=event.properties,
+                        at=event.at,
+                        received_at=at,
+                        dispatched_at=None if wanted else at,
+                    )
+                    .on_conflict_do_nothing(index_elements=["message_id"])
+                    .returning(EventRow.id)
+                )
+                if s.execute(stmt).first() is not None:
+                    out.append(
+                        StoredEvent(
+                            customer_id=customer_id,
+                            **event.model_dump(),
+                            new=True,
+                            dispatched=not wanted,
+                            running=running,
+                        )
+                    )
+                else:
+                    seen = s.scalars(
+                        select(EventRow).where(EventRow.message_id == event.message_id)
+                    ).one()
+                    out.append(stored_event(seen, new=False))
+            return out
+
+        return self._write_retrying(work)
+
+
+def _running(s: Session, customer_id: str) -> list[str]:
+    query = select(EnrollmentRow.id).where(
+        EnrollmentRow.customer_id == customer_id, EnrollmentRow.status == "running"
+    )
+    return list(s.scalars(query))
