@@ -352,6 +352,7 @@ async def main(n: int, concurrency: int, database_url: str | None, phases: str) 
         if "b" in phases:
             print("(b) carepath journeys through the API", flush=True)
             done.append(await carepath(stack, ours, concurrency, watcher))
+            print("  API answer times:\n" + stack.route_report(), flush=True)
         if "c" in phases:
             print("(c) HandWrittenJourney through the SDK", flush=True)
             done.append(await handwritten(stack, theirs, version, concurrency, watcher, tag))

@@ -75,6 +75,17 @@ class Stack:
     api: Child
     database: str = field(repr=False)
     failures: list[str] = field(default_factory=list)  # API errors that were retried
+    timings: dict[str, list[float]] = field(default_factory=dict)  # route -> seconds
+
+    def route_report(self) -> str:
+        """Answer times per route since the last report (then forgotten)."""
+        lines = [
+            f"    {route:<40} n={len(times):5d}  p50 {percentile(times, 50) * 1000:5.0f} ms  "
+            f"p99 {percentile(times, 99) * 1000:5.0f} ms"
+            for route, times in sorted(self.timings.items())
+        ]
+        self.timings.clear()
+        return "\n".join(lines)
 
     async def call(
         self,
@@ -86,12 +97,15 @@ class Stack:
         """An API request with the admin key; 5xx and connection errors are retried (every
         benchmark request is idempotent) and recorded in ``failures``."""
         for attempt in range(RETRIES):
+            t0 = time.perf_counter()
             try:
                 r = await self.http.request(method, url, json, params)
             except TransportError as exc:
                 self.failures.append(str(exc))
             else:
                 if r.status_code < 400:
+                    route = f"{method} {_route(url)}"
+                    self.timings.setdefault(route, []).append(time.perf_counter() - t0)
                     return r
                 if r.status_code < 500:
                     raise RuntimeError(f"{method} {url}: {r.status_code} {r.text[:500]}")
@@ -316,6 +330,12 @@ async def _serving(
             await http.close()
             api.stop()
             worker.stop()
+
+
+def _route(url: str) -> str:
+    """``/v1/handoffs/T-1/complete`` -> ``/v1/handoffs/{id}/complete``."""
+    parts = url.split("?")[0].split("/")
+    return "/".join("{id}" if i == 3 and len(parts) > 4 else p for i, p in enumerate(parts))
 
 
 def _answers(url: str) -> bool:

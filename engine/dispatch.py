@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -209,22 +209,28 @@ class Dispatcher:
         return report
 
     async def enroll_api(
-        self, journey_id: str, customer_id: str, context: dict[str, Any]
-    ) -> Enrolled:
-        """``POST /v1/journeys/{id}/enrollments``; NotFound for an unknown journey or
-        customer (``enroll`` reads the customer)."""
-        current = {jid: (v, p) for jid, v, p in await asyncio.to_thread(self.store.deployment)}
-        if journey_id not in current:
-            raise NotFound(f"no journey {journey_id!r} deployed")
-        version, paused = current[journey_id]
-        if paused:
-            raise JourneyClosed(f"journey {journey_id} is paused")
-        bundle = await asyncio.to_thread(self.store.get_bundle, journey_id, version)
+        self, journey_id: str, identities: Identities, context: dict[str, Any]
+    ) -> tuple[str, Enrolled]:
+        """``POST /v1/journeys/{id}/enrollments``: the customer's id and what enrolling
+        did. NotFound for an unknown customer or journey; JourneyClosed when paused or
+        ``api: false``."""
+
+        def look_up() -> tuple[str, JourneyBundle]:  # one trip to a thread for the reads
+            customer_id = self.store.resolve(identities, create=False, at=utcnow()).customer_id
+            current = {jid: (v, p) for jid, v, p in self.store.deployment()}
+            if journey_id not in current:
+                raise NotFound(f"no journey {journey_id!r} deployed")
+            version, paused = current[journey_id]
+            if paused:
+                raise JourneyClosed(f"journey {journey_id} is paused")
+            return customer_id, self.store.get_bundle(journey_id, version)
+
+        customer_id, bundle = await asyncio.to_thread(look_up)
         if not bundle.journey.api:
             raise JourneyClosed(
                 f"journey {journey_id} does not accept API enrollments (api: false)"
             )
-        return await enroll(
+        enrolled = await enroll(
             self.client,
             self.store,
             bundle,
@@ -233,6 +239,7 @@ class Dispatcher:
             now=utcnow(),
             task_queue=self.task_queue,
         )
+        return customer_id, enrolled
 
     async def _enroll(
         self, bundle: JourneyBundle, customer_id: str, context: dict[str, Any]
@@ -287,9 +294,22 @@ class Dispatcher:
 
     # ---- staff, receipts, operators --------------------------------------------------
 
-    async def complete_handoff(self, task_id: str, outcome: str, note: str | None) -> HandoffTask:
-        """Record a handoff outcome and resume the waiting enrollment."""
-        task = await asyncio.to_thread(self.store.complete_task, task_id, outcome)
+    async def complete_handoff(
+        self,
+        task_id: str,
+        outcome: str,
+        note: str | None,
+        check: Callable[[HandoffTask], None] | None = None,
+    ) -> HandoffTask:
+        """Record a handoff outcome and resume the waiting enrollment; ``check(task)``
+        (the caller's permission and outcome checks) runs first, in the same thread."""
+
+        def record() -> HandoffTask:
+            if check is not None:
+                check(self.store.get_task(task_id))
+            return self.store.complete_task(task_id, outcome)
+
+        task = await asyncio.to_thread(record)
         await self._signal(
             task.enrollment_id,
             "handoff_outcome",

@@ -267,12 +267,17 @@ class JourneyWorkflow:
     async def run(self, input: EnrollmentInput) -> EnrollmentResult:
         order = [s.id for s in self.journey.steps]
         next_id: str | None = self.step_id or order[0]
+        first = True
         try:
             while next_id is not None and self.status == "running":
                 self.step_id = next_id
                 self._maybe_continue_as_new()
                 self.visits[next_id] = self.visits.get(next_id, 0) + 1
-                self.prev_mark, self.mark = self.mark, self.events_seen
+                # Events that came before this run's first step (a signal can reach a
+                # new enrollment before its first workflow task) count as arriving
+                # during that step, like the events that come while it sends.
+                self.prev_mark, self.mark = self.mark, 0 if first else self.events_seen
+                first = False
                 jump = await self.run_step(next_id)
                 if self.status != "running":
                     break

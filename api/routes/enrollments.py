@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from functools import partial
-
 from fastapi import APIRouter, HTTPException, Response, status
-from fastapi.concurrency import run_in_threadpool
 
 from api.deps import AdminKey, DispatcherDep, StoreDep
 from api.errors import problem_responses
@@ -35,15 +31,10 @@ async def enroll(
     body: EnrollmentCreate,
     response: Response,
     key: AdminKey,
-    store: StoreDep,
     dispatcher: DispatcherDep,
 ) -> EnrollmentStarted:
     """Enroll a known customer; 409 when paused, not eligible or not allowed again."""
-    found = await run_in_threadpool(
-        partial(store.resolve, body.customer, create=False, at=datetime.now(UTC))
-    )
-    customer_id = found.customer_id
-    result = await dispatcher.enroll_api(journey_id, customer_id, body.context)
+    customer_id, result = await dispatcher.enroll_api(journey_id, body.customer, body.context)
     if result.status in ("not_eligible", "not_again") or result.enrollment_id is None:
         raise HTTPException(409, f"{result.status}: {result.detail}")
     if result.status == "already_active":

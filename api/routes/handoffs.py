@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
-from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 
 from api.deps import DispatcherDep, StaffKey, StoreDep, check_task_clinic, clinics_of, source_of
@@ -55,12 +54,15 @@ async def complete(
     dispatcher: DispatcherDep,
 ) -> HandoffPublic:
     """Report the outcome; the enrollment continues at the step the outcome names."""
-    await run_in_threadpool(_check_outcome, store, key, task_id, body.outcome)
-    return _public(await dispatcher.complete_handoff(task_id, body.outcome, body.note))
+
+    def check(task: HandoffTask) -> None:
+        check_task_clinic(key, task)
+        _check_outcome(store, task, body.outcome)
+
+    return _public(await dispatcher.complete_handoff(task_id, body.outcome, body.note, check))
 
 
-def _check_outcome(store: ServiceStore, key: ApiKeyRecord, task_id: str, outcome: str) -> None:
-    task = _task_of(store, key, task_id)
+def _check_outcome(store: ServiceStore, task: HandoffTask, outcome: str) -> None:
     allowed = _outcomes(store, task)
     if allowed and outcome not in allowed:
         reason = f"{outcome!r} is not an outcome of step {task.step}: {', '.join(allowed)}"

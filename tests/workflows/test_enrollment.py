@@ -206,3 +206,28 @@ async def test_an_event_during_the_send_before_a_wait_for_counts(rig: Rig) -> No
     assert result.exit_reason == "paid_seen"
     sent = [m for m in rig.sims.sms.messages if "+8613800000000" in m.recipient]
     assert len(sent) == 1
+
+
+async def test_an_event_before_the_first_step_counts_for_the_wait_for_after_it(rig: Rig) -> None:
+    # The enrollment's queue has no worker yet, so the event is in the workflow before
+    # its first step runs (a signal can overtake a new enrollment's first task).
+    steps = [
+        {"id": "s", "send": {"message": "notice", "channels": ["sms"]}},
+        {
+            "id": "wf",
+            "wait_for": {"event": "paid", "timeout": "1d"},
+            "on_event": "yes",
+            "on_timeout": "no",
+        },
+        {"id": "yes", "exit": "paid_seen"},
+        {"id": "no", "exit": "missed"},
+    ]
+    idle = f"idle-{uuid.uuid4().hex[:8]}"
+    b = bundle(steps, suffix="before")
+    rig.store.put_bundle(b)
+    started = await enroll(rig.env.client, rig.store, b, "c-1", {}, now=NOW, task_queue=idle)
+    await started.handle.signal("event", EventSignal(name="paid", message_id="p-0"))
+    adapters = build_adapters(rig.sims.channel_settings())
+    async with build_worker(rig.env.client, rig.store, adapters, idle):
+        result: EnrollmentResult = await started.handle.result()
+    assert result.exit_reason == "paid_seen"

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,6 +39,28 @@ def follow(session: Session, customer_id: str, *, lock: bool = False) -> Custome
         if row.merged_into is None:
             return row
         row = session.get(CustomerRow, row.merged_into, with_for_update=lock)
+    raise RuntimeError(f"customer {customer_id!r}: merged_into forms a cycle")
+
+
+_CUSTOMERS = CustomerRow.__table__.c
+
+
+def follow_id(session: Session, customer_id: str, *, lock: bool = False) -> str:
+    """The id of the survivor behind ``customer_id`` (NotFound when unknown).
+
+    A Core read of two columns: ``follow`` loads whole ORM rows (JSON attributes
+    included), which ingest and enrolling, on every request, do not need.
+    ``lock`` locks the survivor's row (FOR UPDATE on PostgreSQL) against a merge.
+    """
+    current = customer_id
+    for _ in range(100):
+        query = select(_CUSTOMERS.merged_into).where(_CUSTOMERS.id == current)
+        row = session.execute(query.with_for_update() if lock else query).first()
+        if row is None:
+            raise NotFound(f"no customer {customer_id!r}")
+        if row.merged_into is None:
+            return current
+        current = row.merged_into
     raise RuntimeError(f"customer {customer_id!r}: merged_into forms a cycle")
 
 

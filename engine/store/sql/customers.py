@@ -19,7 +19,7 @@ from engine.store.service import (
     StoredEvent,
     TagChange,
 )
-from engine.store.sql.common import SqlPart, follow, utcnow
+from engine.store.sql.common import SqlPart, follow, follow_id, utcnow
 from engine.store.sql.tables import (
     ConsentRow,
     CustomerRow,
@@ -83,7 +83,10 @@ class CustomersPart(SqlPart):
     def customer_timezone(self, customer_id: str) -> str | None:
         """The customer's own timezone (None: the workspace default); NotFound if unknown."""
         with self._db.read() as s, s.begin():
-            return follow(s, customer_id).timezone
+            survivor = follow_id(s, customer_id)
+            return s.execute(
+                select(CustomerRow.__table__.c.timezone).where(CustomerRow.id == survivor)
+            ).scalar()
 
     def put_customer(self, customer: Customer) -> None:
         """Write a profile as given (seeding, imports); listed identities move to it."""

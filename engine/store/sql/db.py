@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -16,6 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.store.sql.tables import Base
 
 UpsertInsert = postgresql.Insert | sqlite.Insert
+#: How long a statement waits for a lock SQLite holds (rare in WAL mode) and a writer
+#: waits for the write lock (``_begin``) before "database is locked".
+BUSY_TIMEOUT_MS = 5000
+WRITE_WAIT_SECONDS = BUSY_TIMEOUT_MS / 1000
 #: Execution option marking connections that will write (see ``_begin``).
 WRITE_OPTION = "carepath_write"
 
@@ -60,7 +66,7 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     for pragma in (
         "journal_mode=WAL",
         "synchronous=NORMAL",
-        "busy_timeout=5000",
+        f"busy_timeout={BUSY_TIMEOUT_MS}",
         "foreign_keys=ON",
     ):
         cursor.execute(f"PRAGMA {pragma}")
@@ -68,11 +74,35 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin(conn: Connection) -> None:
-    # A writer takes SQLite's write lock up front (waiting up to busy_timeout): a
-    # deferred transaction that read first and then tries to write fails at once with
-    # SQLITE_BUSY when another writer got in between. Readers keep a WAL snapshot.
+    # A writer takes SQLite's write lock up front: a deferred transaction that read
+    # first and then tries to write fails at once with SQLITE_BUSY when another writer
+    # got in between. Readers keep a WAL snapshot and never wait.
     immediate = conn.get_execution_options().get(WRITE_OPTION, False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    if not immediate:
+        conn.exec_driver_sql("BEGIN")
+        return
+    # Waiting for the lock is done here, not by SQLite's busy handler: that one sleeps
+    # 1, 2, 5, 10, ... up to 100 ms between tries, so a writer of another process (the
+    # API beside a worker) often slept long after the lock was free, and activities
+    # took hundreds of milliseconds to write a row. Short, steady polls hand the lock
+    # over within a millisecond or two.
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        deadline = time.monotonic() + WRITE_WAIT_SECONDS
+        pause = 0.0002
+        while True:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.002)
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 class Sessions:

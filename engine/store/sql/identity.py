@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
 from engine.store.service import Identities, IdentityKind, MergeRecord, ResolveResult
-from engine.store.sql.common import Retry, SqlPart, follow
+from engine.store.sql.common import Retry, SqlPart, follow, follow_id
 from engine.store.sql.tables import (
     Base,
     ConsentRow,
@@ -89,6 +89,13 @@ def _resolve(s: Session, identities: Identities, create: bool, at: datetime) -> 
             missing.append(key)
         else:
             found.setdefault(owner, []).append(key)
+    if len(found) == 1 and not missing and not identities.wecom_owner_userid:
+        # The common case (a known customer named again): nothing to merge or attach.
+        # Lock the survivor against a concurrent merge, as the general path does.
+        (owner,) = found
+        if follow_id(s, owner, lock=True) != owner:
+            raise Retry  # merged by a concurrent request since we looked: look again
+        return ResolveResult(customer_id=owner)
     if not found:
         if not create:
             raise NotFound(f"no customer with {_describe(keys)}")
@@ -125,15 +132,23 @@ def _resolve(s: Session, identities: Identities, create: bool, at: datetime) -> 
     return ResolveResult(customer_id=survivor.id, merges=merges)
 
 
+_IDENTITIES = IdentityRow.__table__.c
+
+
 def _owner(s: Session, key: Key) -> str | None:
     kind, namespace, value = key
     if kind == "customer_id":
         # Our own id is the customer's primary key, not an identity row.
-        if s.get(CustomerRow, value) is None:
+        try:
+            return follow_id(s, value)
+        except NotFound:
             return None
-        return follow(s, value).id
-    ident = s.get(IdentityRow, (kind, namespace, value))
-    return None if ident is None else follow(s, ident.customer_id).id
+    owner = s.execute(
+        select(_IDENTITIES.customer_id).where(
+            _IDENTITIES.kind == kind, _IDENTITIES.namespace == namespace, _IDENTITIES.value == value
+        )
+    ).scalar()
+    return None if owner is None else follow_id(s, owner)
 
 
 def _attach(s: Session, customer_id: str, keys: list[Key], at: datetime) -> None:
