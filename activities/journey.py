@@ -79,8 +79,13 @@ class JourneyActivities:
 
     # helpers ------------------------------------------------------------------------------
 
-    def _begin(self, arg: ActivityBase) -> tuple[JourneyBundle, Customer]:
-        self.store.append_trace(arg.enrollment_id, arg.trace)
+    def _begin(
+        self, arg: ActivityBase, *, store_trace: bool = True
+    ) -> tuple[JourneyBundle, Customer]:
+        """The bundle and the customer; the pending trace is stored first unless the
+        activity stores it with its own write (``store_trace=False``)."""
+        if store_trace:
+            self.store.append_trace(arg.enrollment_id, arg.trace)
         return self.store.get_bundle(arg.journey_id, arg.version), self.store.get_customer(
             arg.customer_id
         )
@@ -96,13 +101,16 @@ class JourneyActivities:
     @activity.defn(name="send_channel")
     def send_channel(self, arg: SendInput) -> SendResult:
         """Send one message on one channel, at most once per idempotency key."""
-        bundle, customer = self._begin(arg)
+        # The pending trace is stored with the delivery record (one write), or on its
+        # own when no delivery is begun.
+        bundle, customer = self._begin(arg, store_trace=False)
         message = bundle.messages[arg.message]
         tz = customer.timezone or bundle.timezone
         verdict = eligibility.check(
             arg.channel, message, customer, arg.now, tz, bundle.journey.quiet_hours
         )
         if verdict is not None:
+            self.store.append_trace(arg.enrollment_id, arg.trace)
             return SendResult(
                 outcome=verdict.outcome, detail=verdict.reason, retry_at=verdict.retry_at
             )
@@ -113,6 +121,7 @@ class JourneyActivities:
                 self._scope(arg, bundle, customer),
             )
         except TemplateError as exc:
+            self.store.append_trace(arg.enrollment_id, arg.trace)
             return SendResult(outcome="config", detail=f"template: {exc}")
         existing = self.store.begin_delivery(
             DeliveryRecord(
@@ -121,7 +130,8 @@ class JourneyActivities:
                 step=arg.step,
                 channel=arg.channel,
                 at=arg.now,
-            )
+            ),
+            arg.trace,
         )
         if existing is not None:
             if existing.status == "done":
@@ -173,7 +183,7 @@ class JourneyActivities:
     @activity.defn(name="create_handoff")
     def create_handoff(self, arg: HandoffInput) -> HandoffResult:
         """Create (once) the task a human works: queue, clinic, call script, due time."""
-        bundle, customer = self._begin(arg)
+        bundle, customer = self._begin(arg, store_trace=False)  # stored with the task
         scope = self._scope(arg, bundle, customer)
         script = None
         if arg.message:
@@ -194,7 +204,7 @@ class JourneyActivities:
             created_at=arg.now,
             due_at=arg.due_at,
         )
-        return HandoffResult(task_id=self.store.create_task(task).id)
+        return HandoffResult(task_id=self.store.create_task(task, arg.trace).id)
 
     @activity.defn(name="escalate_handoff")
     def escalate_handoff(self, arg: EscalateInput) -> EscalateResult:

@@ -112,8 +112,11 @@ class Store(Protocol):
     def append_trace(self, enrollment_id: str, entries: list[TraceEntry]) -> None: ...
     def get_trace(self, enrollment_id: str) -> list[TraceEntry]: ...
 
-    def begin_delivery(self, record: DeliveryRecord) -> DeliveryRecord | None:
-        """Store ``record`` and return None, or return the record already under its key.
+    def begin_delivery(
+        self, record: DeliveryRecord, trace: list[TraceEntry] | None = None
+    ) -> DeliveryRecord | None:
+        """Store ``record`` and return None, or return the record already under its key;
+        ``trace`` (the enrollment's pending entries) is stored in the same write.
 
         A record whose outcome was ``transient`` (provably never reached the provider)
         is replaced, so the retry may call again.
@@ -127,7 +130,9 @@ class Store(Protocol):
         self, key: str, outcome: str, detail: str, provider_ref: str | None
     ) -> None: ...
 
-    def create_task(self, task: HandoffTask) -> HandoffTask: ...
+    def create_task(self, task: HandoffTask, trace: list[TraceEntry] | None = None) -> HandoffTask:
+        """Create the task once per id; ``trace`` is stored in the same write."""
+
     def get_task(self, task_id: str) -> HandoffTask: ...
     def escalate_task(self, task_id: str, queue: str) -> HandoffTask: ...
     def complete_task(self, task_id: str, outcome: str) -> HandoffTask: ...

@@ -137,7 +137,10 @@ class MemoryStore:
             return list(self.traces.get(enrollment_id, []))
 
     # deliveries --------------------------------------------------------------------------
-    def begin_delivery(self, record: DeliveryRecord) -> DeliveryRecord | None:
+    def begin_delivery(
+        self, record: DeliveryRecord, trace: list[TraceEntry] | None = None
+    ) -> DeliveryRecord | None:
+        self.append_trace(record.enrollment_id, trace or [])
         with self._lock:
             existing = self.deliveries.get(record.key)
             if existing is not None and existing.outcome != "transient":
@@ -167,7 +170,8 @@ class MemoryStore:
             return found[-1] if found else None
 
     # handoff tasks -----------------------------------------------------------------------
-    def create_task(self, task: HandoffTask) -> HandoffTask:
+    def create_task(self, task: HandoffTask, trace: list[TraceEntry] | None = None) -> HandoffTask:
+        self.append_trace(task.enrollment_id, trace or [])
         with self._lock:
             for existing in self.tasks.values():
                 # Idempotent under activity retries: one task per enrollment step visit.

@@ -11,6 +11,7 @@ from engine.contracts import EnrollmentStatusName, TraceEntry
 from engine.errors import NotFound
 from engine.store.base import EnrollmentRecord
 from engine.store.sql.common import SqlPart
+from engine.store.sql.db import Sessions
 from engine.store.sql.tables import EnrollmentRow, TraceRow
 
 #: Trace fields with their own column; the rest travel in ``payload``.
@@ -54,7 +55,7 @@ class EnrollmentsPart(SqlPart):
             if row is None:
                 raise NotFound(f"no enrollment {enrollment_id!r}")
             row.status, row.exit_reason, row.variant, row.ended_at = status, reason, variant, at
-            self._insert_trace(s, enrollment_id, trace or [])
+            insert_trace(self._db, s, enrollment_id, trace or [])
 
     def list_enrollments(
         self,
@@ -81,23 +82,7 @@ class EnrollmentsPart(SqlPart):
         if not entries:
             return
         with self._db.write() as s, s.begin():
-            self._insert_trace(s, enrollment_id, entries)
-
-    def _insert_trace(self, s: Session, enrollment_id: str, entries: list[TraceEntry]) -> None:
-        if not entries:
-            return
-        rows = [
-            {
-                "enrollment_id": enrollment_id,
-                "seq": e.seq,
-                "at": e.at,
-                "step": e.step,
-                "kind": e.kind,
-                "payload": e.model_dump(mode="json", exclude=_TRACE_COLUMNS, exclude_none=True),
-            }
-            for e in entries
-        ]
-        s.execute(self._db.insert(TraceRow).values(rows).on_conflict_do_nothing())
+            insert_trace(self._db, s, enrollment_id, entries)
 
     def get_trace(self, enrollment_id: str) -> list[TraceEntry]:
         with self._db.read() as s, s.begin():
@@ -128,3 +113,21 @@ class EnrollmentsPart(SqlPart):
 
 def _record(row: EnrollmentRow) -> EnrollmentRecord:
     return EnrollmentRecord.model_validate(row, from_attributes=True)
+
+
+def insert_trace(db: Sessions, s: Session, enrollment_id: str, entries: list[TraceEntry]) -> None:
+    """Insert trace entries in the caller's transaction; each (enrollment, seq) once."""
+    if not entries:
+        return
+    rows = [
+        {
+            "enrollment_id": enrollment_id,
+            "seq": e.seq,
+            "at": e.at,
+            "step": e.step,
+            "kind": e.kind,
+            "payload": e.model_dump(mode="json", exclude=_TRACE_COLUMNS, exclude_none=True),
+        }
+        for e in entries
+    ]
+    s.execute(db.insert(TraceRow).values(rows).on_conflict_do_nothing())

@@ -7,16 +7,20 @@ import secrets
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from engine.contracts import TraceEntry
 from engine.errors import Conflict, NotFound
 from engine.store.base import DeliveryRecord, HandoffTask
 from engine.store.sql.common import SqlPart
+from engine.store.sql.enrollments import insert_trace
 from engine.store.sql.tables import DeliveryRow, TaskRow
 
 OPEN_STATUSES = ("open", "claimed", "escalated")
 
 
 class DeliveriesPart(SqlPart):
-    def begin_delivery(self, record: DeliveryRecord) -> DeliveryRecord | None:
+    def begin_delivery(
+        self, record: DeliveryRecord, trace: list[TraceEntry] | None = None
+    ) -> DeliveryRecord | None:
         """Store ``record`` and return None, or return the record already under its key.
 
         One statement decides the race: of two workers inserting the same key, exactly
@@ -25,6 +29,7 @@ class DeliveriesPart(SqlPart):
         """
         values = record.model_dump()
         with self._db.write() as s, s.begin():
+            insert_trace(self._db, s, record.enrollment_id, trace or [])
             if self._db.insert_ignore(s, DeliveryRow, [values]):
                 return None
             retake = s.execute(
@@ -65,11 +70,13 @@ class DeliveriesPart(SqlPart):
 
 
 class TasksPart(SqlPart):
-    def create_task(self, task: HandoffTask) -> HandoffTask:
-        """Create the task once per id (activity retries repeat it); the stored task."""
+    def create_task(self, task: HandoffTask, trace: list[TraceEntry] | None = None) -> HandoffTask:
+        """Create the task once per id (activity retries repeat it); the stored task.
+        ``trace``: the enrollment's pending trace entries, stored in the same write."""
         if not task.id:
             task = task.model_copy(update={"id": f"T-{secrets.token_hex(5)}"})
         with self._db.write() as s, s.begin():
+            insert_trace(self._db, s, task.enrollment_id, trace or [])
             self._db.insert_ignore(s, TaskRow, [task.model_dump()])
             return _task(s.get_one(TaskRow, task.id))
 
