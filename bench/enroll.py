@@ -330,12 +330,14 @@ def _runs(names: list[str]) -> str:
     return ", ".join(f"{kind} {n}" for kind, n in counts.items())
 
 
-async def main(n: int, concurrency: int, database_url: str | None, phases: str) -> None:
+async def main(
+    n: int, concurrency: int, database_url: str | None, phases: str, api_workers: int
+) -> None:
     tag = uuid.uuid4().hex[:6]
     print(f"bench.enroll: n={n}, concurrency={concurrency}, {machine()}; starting ...", flush=True)
     done: list[Phase] = []
     async with (
-        running_stack(database_url) as stack,
+        running_stack(database_url, api_workers) as stack,
         SmsWatcher(stack.sims) as watcher,
     ):
         version = stack.deploy(write_workspace(stack.tmp / "workspace"))[JOURNEY]
@@ -363,7 +365,10 @@ async def main(n: int, concurrency: int, database_url: str | None, phases: str) 
 
     print()
     store = store_name(database_url)
-    print(f"== bench.enroll  n={n}  concurrency={concurrency}  store={store}")
+    print(
+        f"== bench.enroll  n={n}  concurrency={concurrency}  store={store}  "
+        f"api processes={api_workers}"
+    )
     for phase in done:
         events, tasks, size, kinds = counts[phase.label]
         print(
@@ -393,10 +398,13 @@ def cli() -> None:
         "--database-url", default=None, help="PostgreSQL URL (default: a SQLite temp file)"
     )
     parser.add_argument(
+        "--api-workers", type=int, default=1, help="API processes (uvicorn --workers)"
+    )
+    parser.add_argument(
         "--phases", default="abc", help="which measurements, e.g. b to profile carepath alone"
     )
     args = parser.parse_args()
-    asyncio.run(main(args.n, args.concurrency, args.database_url, args.phases))
+    asyncio.run(main(args.n, args.concurrency, args.database_url, args.phases, args.api_workers))
 
 
 if __name__ == "__main__":

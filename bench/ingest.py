@@ -169,10 +169,14 @@ async def main(
     seconds: float,
     batch: int,
     database_url: str | None,
+    api_workers: int,
 ) -> None:
-    print(f"bench.ingest: {machine()}; store={store_name(database_url)}", flush=True)
+    print(
+        f"bench.ingest: {machine()}; store={store_name(database_url)}, api processes={api_workers}",
+        flush=True,
+    )
     async with (
-        running_stack(database_url) as stack,
+        running_stack(database_url, api_workers) as stack,
         SmsWatcher(stack.sims) as watcher,
     ):
         deployed = stack.deploy(write_workspace(stack.tmp / "workspace"))
@@ -212,6 +216,9 @@ def cli() -> None:
     parser.add_argument(
         "--database-url", default=None, help="PostgreSQL URL (default: a SQLite temp file)"
     )
+    parser.add_argument(
+        "--api-workers", type=int, default=1, help="API processes (uvicorn --workers)"
+    )
     args = parser.parse_args()
     asyncio.run(
         main(
@@ -221,6 +228,7 @@ def cli() -> None:
             args.seconds,
             args.batch,
             args.database_url,
+            args.api_workers,
         )
     )
 

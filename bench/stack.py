@@ -185,13 +185,25 @@ class SmsWatcher:
             await asyncio.sleep(self.interval)
 
 
-def _cpu_seconds(pid: int) -> float | None:
-    """utime + stime of a process from /proc (Linux), in seconds."""
+def _cpu_seconds(pid: int, tree: bool = False) -> float | None:
+    """utime + stime of a process (``tree``: and of its living children, such as
+    uvicorn's workers), from /proc (Linux), in seconds."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    for child in _children(pid) if tree else []:
+        total += _cpu_seconds(child, tree=True) or 0.0
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    kids: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            kids += [int(c) for c in (task / "children").read_text().split()]
+    return kids
 
 
 class CpuMeter:
@@ -203,7 +215,9 @@ class CpuMeter:
         self._wall = 0.0
 
     def start(self) -> CpuMeter:
-        self._start = {name: _cpu_seconds(pid) for name, pid in self.pids.items()}
+        self._start = {
+            name: _cpu_seconds(pid, tree=name == "api") for name, pid in self.pids.items()
+        }
         self._wall = time.perf_counter()
         return self
 
@@ -212,7 +226,7 @@ class CpuMeter:
         wall = max(time.perf_counter() - self._wall, 1e-9)
         parts = []
         for name, pid in self.pids.items():
-            now, then = _cpu_seconds(pid), self._start.get(name)
+            now, then = _cpu_seconds(pid, tree=name == "api"), self._start.get(name)
             if now is not None and then is not None:
                 parts.append(f"{name} {(now - then) / wall:.2f}")
         return "cores: " + ", ".join(parts)
@@ -258,7 +272,9 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 @contextlib.asynccontextmanager
-async def running_stack(database_url: str | None = None) -> AsyncIterator[Stack]:
+async def running_stack(
+    database_url: str | None = None, api_workers: int = 1
+) -> AsyncIterator[Stack]:
     """Start every part, yield the stack, then stop everything in reverse order."""
     with (
         tempfile.TemporaryDirectory(prefix="carepath-bench-") as folder,
@@ -271,7 +287,7 @@ async def running_stack(database_url: str | None = None) -> AsyncIterator[Stack]
         client = await dev.start()
         store = SqlStore(database)
         try:
-            async with _serving(tmp, dev, client, store, database) as stack:
+            async with _serving(tmp, dev, client, store, database, api_workers) as stack:
                 yield stack
         finally:
             store.close()
@@ -280,7 +296,7 @@ async def running_stack(database_url: str | None = None) -> AsyncIterator[Stack]
 
 @contextlib.asynccontextmanager
 async def _serving(
-    tmp: Path, dev: DevServer, client: Client, store: SqlStore, database: str
+    tmp: Path, dev: DevServer, client: Client, store: SqlStore, database: str, api_workers: int
 ) -> AsyncIterator[Stack]:
     port = free_port()
     task_queue = f"bench-{uuid.uuid4().hex[:6]}"
@@ -304,6 +320,7 @@ async def _serving(
                 *(sys.executable, "-m", "uvicorn", "--factory", "api.main:app"),
                 *("--host", "127.0.0.1", "--port", str(port)),
                 *("--log-level", "warning", "--no-access-log"),
+                *(("--workers", str(api_workers)) if api_workers > 1 else ()),
             ],
             env,
             tmp,
