@@ -1,13 +1,18 @@
 """Eligibility of one channel for one customer and message, checked before any call.
 
 Each check returns a recorded reason: ``skip`` (pass over this channel) or ``defer``
-(marketing inside quiet hours: try again when the window ends, never drop).
+(marketing inside quiet hours: try again when the window ends, never drop). In order:
+the identity the channel needs; following the Official Account (template and
+customer-service messages; a subscribe message reaches whoever gave the consent);
+marketing consent for the channel; an open circuit; the subscribe-message balance;
+the customer-service window; quiet hours.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from engine.clock import in_local_window
 from engine.models.common import ChannelName
@@ -28,6 +33,26 @@ _IDENTITY: dict[ChannelName, tuple[str, ...]] = {
     "sms": ("phone",),
     "phone": ("phone",),
 }
+
+
+#: Customer actions that open the customer-service window: how long it stays open and
+#: how many messages it allows (the platform's rule: 5 within 48 hours of a message
+#: from the customer, 3 within a minute of a follow, a scan or a menu click).
+CS_WINDOW_OPENERS: dict[str, tuple[timedelta, int]] = {
+    "wechat.message_received": (timedelta(hours=48), 5),
+    "wechat.subscribed": (timedelta(minutes=1), 3),
+    "wechat.qr_scanned": (timedelta(minutes=1), 3),
+    "wechat.menu_clicked": (timedelta(minutes=1), 3),
+}
+
+
+@dataclass(frozen=True)
+class ChannelState:
+    """What the store knows of the channel, and of this customer on it."""
+
+    circuit: tuple[datetime, str] | None = None  # (open until, why)
+    subscribe_balance: int | None = None  # the message's template; None: never recorded
+    sent_since: Callable[[datetime], int] | None = None  # this channel's sends since then
 
 
 @dataclass(frozen=True)
@@ -53,17 +78,29 @@ def check(
     now: datetime,
     timezone: str,
     quiet_hours: QuietHours | None,
+    state: ChannelState | None = None,
 ) -> Verdict | None:
     """None when the channel may be tried now, else why not."""
+    state = state or ChannelState()
     for needed in _IDENTITY[channel]:
         if not identity(customer, needed):
             return Verdict("skipped", f"no {needed}")
-    if channel.startswith("wechat_") and not customer.follows_wechat:
+    if channel in ("wechat_template", "wechat_text") and not customer.follows_wechat:
         return Verdict("skipped", "does not follow the Official Account")
     if message.purpose == "marketing":
         rule = ConsentRule.model_validate({"consent": {"purpose": "marketing", "channel": channel}})
         if not evaluate(rule, customer.view(), now=now):
             return Verdict("skipped", f"no marketing consent for {channel}")
+    if state.circuit is not None:
+        until, why = state.circuit
+        return Verdict("skipped", f"circuit open until {until.isoformat()} ({why})")
+    if channel == "wechat_subscribe" and state.subscribe_balance == 0:
+        return Verdict("skipped", "no subscribe-message consent left for the template")
+    if channel == "wechat_text":
+        closed = _cs_window_closed(customer, now, state.sent_since)
+        if closed is not None:
+            return Verdict("skipped", closed)
+    if message.purpose == "marketing":
         window = quiet_hours or DEFAULT_QUIET_HOURS
         ends = in_local_window(
             now, timezone, parse_time_of_day(window.start), parse_time_of_day(window.end)
@@ -72,3 +109,21 @@ def check(
             local = ends.astimezone(now.tzinfo)
             return Verdict("deferred", f"quiet hours until {window.end}", retry_at=local)
     return None
+
+
+def _cs_window_closed(
+    customer: Customer, now: datetime, sent_since: Callable[[datetime], int] | None
+) -> str | None:
+    """Why a customer-service message cannot go now, or None when a window has room."""
+    opened = False
+    for event in reversed(customer.events):
+        spec = CS_WINDOW_OPENERS.get(event.name)
+        if spec is None or not event.at <= now < event.at + spec[0]:
+            continue
+        opened = True
+        limit = spec[1]
+        if sent_since is None or sent_since(event.at) < limit:
+            return None
+    if opened:
+        return "customer-service window used up (5 in 48 h, 3 in a minute)"
+    return "customer-service window closed (no message, follow, scan or click recently)"

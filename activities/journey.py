@@ -15,7 +15,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities import eligibility
+from activities import channel_state, eligibility
 from activities.channels.base import ChannelAdapter, ChannelRequest, ChannelResult, Recipient
 from engine.clock import parse_when
 from engine.context_refs import resolve
@@ -106,8 +106,9 @@ class JourneyActivities:
         bundle, customer = self._begin(arg, store_trace=False)
         message = bundle.messages[arg.message]
         tz = customer.timezone or bundle.timezone
+        state = channel_state.read(self.store, arg.channel, message, customer.id, arg.now)
         verdict = eligibility.check(
-            arg.channel, message, customer, arg.now, tz, bundle.journey.quiet_hours
+            arg.channel, message, customer, arg.now, tz, bundle.journey.quiet_hours, state
         )
         if verdict is not None:
             self.store.append_trace(arg.enrollment_id, arg.trace)
@@ -130,6 +131,7 @@ class JourneyActivities:
                 step=arg.step,
                 channel=arg.channel,
                 at=arg.now,
+                customer_id=customer.id,
             ),
             arg.trace,
         )
@@ -153,6 +155,9 @@ class JourneyActivities:
         result: ChannelResult = self.adapters[arg.channel].send(request)
         self.store.end_delivery(
             arg.idempotency_key, result.outcome.value, result.detail, result.provider_ref
+        )
+        channel_state.record(
+            self.store, arg.channel, message, customer.id, result, arg.now, bundle.timezone
         )
         if result.outcome.value == "transient":
             raise ApplicationError(

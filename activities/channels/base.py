@@ -14,7 +14,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engine.models.common import CHANNELS, ChannelName
 
-__all__ = ["CHANNELS", "ChannelName", "Outcome", "Recipient", "ChannelRequest", "ChannelResult"]
+__all__ = [
+    "CHANNELS",
+    "ChannelName",
+    "ChannelRequest",
+    "ChannelResult",
+    "Effect",
+    "Outcome",
+    "Recipient",
+]
 
 
 class Outcome(StrEnum):
@@ -29,6 +37,17 @@ class Outcome(StrEnum):
     UNKNOWN = "unknown"  # may or may not have been sent: never resend blindly
     SKIPPED = "skipped"  # not eligible: not called
     DEFERRED = "deferred"  # not now (quiet hours): try again later
+
+
+class Effect(StrEnum):
+    """What a provider's answer says about the customer or the channel, beyond this
+    attempt; the send activity records it (``activities.journey``)."""
+
+    NOT_FOLLOWING = "not_following"  # 40003 / 43004: mark the customer as not following
+    SUBSCRIBE_SPENT = "subscribe_spent"  # 43101: no subscribe balance for the template
+    SMS_OPT_OUT = "sms_opt_out"  # on the SMS blacklist: marketing consent withdrawn
+    CIRCUIT_TODAY = "circuit_today"  # daily quota: stop calling until the next day
+    CIRCUIT = "circuit"  # stop calling for ``circuit_seconds``
 
 
 class Recipient(BaseModel):
@@ -62,6 +81,8 @@ class ChannelResult(BaseModel):
     detail: str = Field("", description="provider code and text, e.g. '43004 require subscribe'")
     provider_ref: str | None = Field(None, description="msgid / SerialNo / msgid of the WeCom task")
     retry_after_seconds: float | None = None
+    effect: Effect | None = None
+    circuit_seconds: float | None = None
 
 
 class ChannelAdapter(Protocol):

@@ -17,7 +17,7 @@ from typing import Final
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from activities.channels.base import ChannelName, ChannelResult, Outcome
+from activities.channels.base import ChannelName, ChannelResult, Effect, Outcome
 
 
 @dataclass(frozen=True)
@@ -27,9 +27,12 @@ class Rule:
     outcome: Outcome
     retry_after_seconds: float | None = None
     refresh_token: bool = False  # refresh the access token once and retry once first
+    effect: Effect | None = None  # what it says beyond this attempt
+    circuit_seconds: float | None = None  # with Effect.CIRCUIT
 
 
 O = Outcome  # noqa: E741 - short alias keeps the table readable
+E = Effect
 
 # --- WeChat Official Account and WeCom errcodes ------------------------------------------
 
@@ -48,14 +51,15 @@ WECHAT_ERRCODES: Final[dict[int, Rule]] = {
     40001: Rule(O.CONFIG, refresh_token=True),  # invalid credential
     40014: Rule(O.CONFIG, refresh_token=True),  # invalid access_token
     42001: Rule(O.CONFIG, refresh_token=True),  # access_token expired
-    40003: Rule(O.RECIPIENT),  # invalid openid (not of this account)
-    43004: Rule(O.RECIPIENT),  # require subscribe: the customer does not follow
-    43101: Rule(O.RECIPIENT),  # user refuse to accept the msg: no subscribe balance
+    40003: Rule(O.RECIPIENT, effect=E.NOT_FOLLOWING),  # invalid openid (not of this account)
+    43004: Rule(O.RECIPIENT, effect=E.NOT_FOLLOWING),  # require subscribe: does not follow
+    43101: Rule(O.RECIPIENT, effect=E.SUBSCRIBE_SPENT),  # refuse to accept: no balance
     43019: Rule(O.RECIPIENT),  # require remove blacklist
     45015: Rule(O.RECIPIENT),  # customer-service window closed (48 h)
     45047: Rule(O.RECIPIENT),  # customer-service message count used up in the window
-    45009: Rule(O.QUOTA),  # daily API quota reached
-    45011: Rule(O.QUOTA, retry_after_seconds=60),  # minute quota: retry next minute
+    45009: Rule(O.QUOTA, effect=E.CIRCUIT_TODAY),  # daily API quota reached
+    # minute quota: retry next minute, and call nobody on it until then
+    45011: Rule(O.QUOTA, retry_after_seconds=60, effect=E.CIRCUIT, circuit_seconds=60),
     40037: Rule(O.CONFIG),  # invalid template_id
     47003: Rule(O.CONFIG),  # argument invalid (template data)
     48001: Rule(O.CONFIG),  # api unauthorized
@@ -79,6 +83,8 @@ def wechat_result(errcode: int, errmsg: str | None) -> ChannelResult:
         outcome=rule.outcome,
         detail=f"{errcode} {text}".strip(),
         retry_after_seconds=rule.retry_after_seconds,
+        effect=rule.effect,
+        circuit_seconds=rule.circuit_seconds,
     )
 
 
@@ -94,8 +100,13 @@ SMS_CODES: Final[dict[str, Rule]] = {
     "LimitExceeded.PhoneNumberOneHourLimit": Rule(O.QUOTA, retry_after_seconds=3600),
     "LimitExceeded.PhoneNumberDailyLimit": Rule(O.QUOTA),
     "LimitExceeded.PhoneNumberSameContentDailyLimit": Rule(O.QUOTA),
-    "FailedOperation.InsufficientBalanceInSmsPackage": Rule(O.QUOTA),
-    "FailedOperation.PhoneNumberInBlacklist": Rule(O.RECIPIENT),  # unsubscribed / DND
+    # The SMS package is empty: nobody gets an SMS until it is topped up; try again
+    # (one call) after an hour.
+    "FailedOperation.InsufficientBalanceInSmsPackage": Rule(
+        O.QUOTA, effect=E.CIRCUIT, circuit_seconds=3600
+    ),
+    # The number replied an opt-out (or asked the carrier): record it as a withdrawal.
+    "FailedOperation.PhoneNumberInBlacklist": Rule(O.RECIPIENT, effect=E.SMS_OPT_OUT),
     "FailedOperation.PhoneNumberParseFail": Rule(O.RECIPIENT),
     "InvalidParameterValue.IncorrectPhoneNumber": Rule(O.RECIPIENT),
     "FailedOperation.MarketingSendTimeConstraint": Rule(O.DEFERRED),  # 08:00-22:00 only
@@ -152,6 +163,8 @@ def sms_result(
         detail=f"{code} {message or ''}".strip(),
         provider_ref=provider_ref,
         retry_after_seconds=rule.retry_after_seconds,
+        effect=rule.effect,
+        circuit_seconds=rule.circuit_seconds,
     )
 
 

@@ -11,6 +11,7 @@ from engine.contracts import EnrollmentStatusName, TraceEntry
 from engine.errors import NotFound
 from engine.models.workspace import JourneyBundle
 from engine.store.base import Customer, DeliveryRecord, EnrollmentRecord, HandoffTask
+from rules.view import ConsentRecord
 
 
 class MemoryStore:
@@ -25,6 +26,8 @@ class MemoryStore:
         self.deliveries: dict[str, DeliveryRecord] = {}
         self.tasks: dict[str, HandoffTask] = {}
         self._task_ids = itertools.count(1)
+        self.circuits: dict[str, tuple[datetime, str]] = {}
+        self.balances: dict[tuple[str, str], int] = {}
 
     # customers ---------------------------------------------------------------------------
     def get_customer(self, customer_id: str) -> Customer:
@@ -206,3 +209,58 @@ class MemoryStore:
     def list_tasks(self, queue: str | None = None) -> list[HandoffTask]:
         with self._lock:
             return [t for t in self.tasks.values() if queue is None or t.queue == queue]
+
+    # channel state -----------------------------------------------------------------------
+    def circuit(self, channel: str, now: datetime) -> tuple[datetime, str] | None:
+        with self._lock:
+            state = self.circuits.get(channel)
+            return state if state is not None and state[0] > now else None
+
+    def open_circuit(self, channel: str, until: datetime, reason: str, at: datetime) -> None:
+        with self._lock:
+            current = self.circuits.get(channel)
+            if current is None or current[0] < until:
+                self.circuits[channel] = (until, reason)
+
+    def close_circuit(self, channel: str) -> None:
+        with self._lock:
+            self.circuits.pop(channel, None)
+
+    def subscribe_balance(self, customer_id: str, template_id: str) -> int | None:
+        with self._lock:
+            return self.balances.get((customer_id, template_id))
+
+    def change_subscribe_balance(
+        self,
+        customer_id: str,
+        template_id: str,
+        *,
+        delta: int = 0,
+        set_to: int | None = None,
+        at: datetime,
+    ) -> int:
+        with self._lock:
+            current = self.balances.get((customer_id, template_id), 0)
+            balance = max(0, set_to if set_to is not None else current + delta)
+            self.balances[(customer_id, template_id)] = balance
+            return balance
+
+    def count_deliveries(self, customer_id: str, channel: str, since: datetime) -> int:
+        with self._lock:
+            return sum(
+                1
+                for d in self.deliveries.values()
+                if d.customer_id == customer_id and d.channel == channel and d.at >= since
+            )
+
+    def set_follows_wechat(self, customer_id: str, follows: bool) -> None:
+        with self._lock:
+            self._customer(customer_id).follows_wechat = follows
+
+    def withdraw_consent(
+        self, customer_id: str, purpose: str, channel: str | None, source: str, at: datetime
+    ) -> None:
+        with self._lock:
+            self._customer(customer_id).consents.append(
+                ConsentRecord(purpose=purpose, channel=channel, granted=False, at=at)
+            )

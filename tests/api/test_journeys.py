@@ -14,7 +14,14 @@ from tests.factories import workspace
 
 pytestmark = pytest.mark.db
 
-JOURNEYS = ["livestream_group", "orthok_followup", "payment_recovery", "school_screening_parents"]
+JOURNEYS = [
+    "glasses_ready",
+    "livestream_group",
+    "orthok_followup",
+    "payment_recovery",
+    "school_screening_parents",
+    "summer_myopia_check",
+]
 RECOVERY = {"appointment_id": "A-7", "package_name": "验光", "appointment_at": "明天"}
 
 
@@ -33,7 +40,7 @@ async def test_deploy_list_and_read_journeys(api: Api) -> None:
         (j, 1) for j in JOURNEYS
     ]
     again = await deploy(api)
-    assert [d["version"] for d in again["deployed"]] == [1, 1, 1, 1]
+    assert [d["version"] for d in again["deployed"]] == [1] * len(JOURNEYS)
 
     listed = (await api.admin.get("/v1/journeys")).json()
     assert [(j["id"], j["current_version"], j["paused"]) for j in listed] == [

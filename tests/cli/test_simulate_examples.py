@@ -101,6 +101,64 @@ async def test_orthok_checks_relative_to_the_fitting_date(time_env: WorkflowEnvi
     assert out["exit_reason"] == "followed_up"
 
 
+async def test_wechat_43004_falls_back_to_sms(time_env: WorkflowEnvironment) -> None:
+    out = await trace_of(time_env, "channel_43004_to_sms")
+    # The first reminder: the template is refused (not following) and the SMS carries
+    # it. 43004 marks the customer as not following, so the later reminders skip the
+    # template without calling WeChat.
+    sms = ("sms", "accepted", "Ok send success")
+    unfollowed = ("wechat_template", "skipped", "does not follow the Official Account")
+    assert pick(out, "attempt", "step", "channel", "outcome", "detail") == [
+        ("day1_remind", "wechat_template", "recipient", "43004 require subscribe"),
+        ("day1_remind", *sms),
+        ("week1_remind", *unfollowed),
+        ("week1_remind", *sms),
+        ("month1_remind", *unfollowed),
+        ("month1_remind", *sms),
+    ]
+    assert pick(out, "receipt", "channel") == []  # no receipt_timeout: accepted is sent
+    assert pick(out, "handoff", "outcome") == []
+    assert (out["status"], out["exit_reason"]) == ("completed", "followed_up")
+
+
+async def test_sms_receipt_fail_falls_back_to_a_phone_handoff(
+    time_env: WorkflowEnvironment,
+) -> None:
+    result = await simulate(SCENARIOS / "sms_receipt_fail_to_phone.yaml", keep_env=time_env)
+    out = result.as_json()
+    assert pick(out, "attempt", "channel", "outcome", "at") == [
+        ("sms", "accepted", "2026-03-10T15:00:00+08:00"),
+        ("phone", "accepted", "2026-03-10T15:00:20+08:00"),
+    ]
+    assert pick(out, "receipt", "channel", "outcome", "detail", "at") == [
+        ("sms", "failed", "FAIL", "2026-03-10T15:00:20+08:00")
+    ]
+    [(outcome, task_id, at)] = pick(out, "handoff", "outcome", "detail", "at")
+    assert (outcome, at) == ("created", "2026-03-10T15:00:20+08:00")
+    # The phone channel counts as the step's delivery: the journey goes on at once.
+    assert [e["kind"] for e in out["trace"]][-2:] == ["handoff", "exit"]
+    assert (out["status"], out["exit_reason"]) == ("completed", "notified")
+    assert result.store is not None
+    task = result.store.get_task(task_id)
+    assert (task.queue, task.customer_id, task.step) == ("phone", "c-6001", "notify")
+    assert task.script is not None and "G-2026-0310-17" in task.script
+
+
+async def test_marketing_sms_in_quiet_hours_waits_for_0800(
+    time_env: WorkflowEnvironment,
+) -> None:
+    out = await trace_of(time_env, "marketing_sms_quiet_hours")
+    assert pick(out, "send", "at") == [("2026-07-03T22:30:00+08:00",)]
+    assert pick(out, "attempt", "channel", "outcome", "detail", "at") == [
+        ("sms", "deferred", "quiet hours until 08:00", "2026-07-03T22:30:00+08:00"),
+        ("sms", "accepted", "Ok send success", "2026-07-04T08:00:00+08:00"),
+    ]
+    assert pick(out, "receipt", "channel", "outcome", "at") == [
+        ("sms", "delivered", "2026-07-04T08:00:05+08:00")
+    ]
+    assert (out["status"], out["exit_reason"]) == ("completed", "invited")
+
+
 def test_cli_prints_the_trace_and_json() -> None:
     path = str(SCENARIOS / "payment_recovery_paid.yaml")
     human = subprocess.run([*CARE, "simulate", path], capture_output=True, text=True, check=True)

@@ -7,9 +7,11 @@ from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
-from tests.factories import SERVICE_MESSAGE, entries, run, scenario, workspace
+from tests.factories import CUSTOMER, SERVICE_MESSAGE, entries, run, scenario, workspace
 
 GO = {"after": "0s", "event": "go", "properties": {"item": "验光"}}
+# A message from the customer an hour ago: the customer-service window is open.
+CHATTED = {**CUSTOMER, "history": [{"event": "wechat.message_received", "ago": "1h"}]}
 
 
 def send_journey(channels: list[str], **send: Any) -> dict[str, Any]:
@@ -81,10 +83,11 @@ async def test_all_channels_refused_takes_on_failure(
 ) -> None:
     ws = workspace(tmp_path, [send_journey(["wechat_text", "sms"])])
     providers = {
-        "wechat_text": {"result": 45015},
+        "wechat_text": {"result": 45015},  # the platform says the window closed
         "sms": {"result": "FailedOperation.PhoneNumberInBlacklist"},
     }
-    result = await run(time_env, scenario(ws, "j", events=[GO], providers=providers))
+    path = scenario(ws, "j", events=[GO], providers=providers, customer=CHATTED)
+    result = await run(time_env, path)
     assert attempts(result) == [("wechat_text", "recipient"), ("sms", "recipient")]
     assert result.as_json()["exit_reason"] == "nobody_reached"
 
@@ -106,7 +109,7 @@ async def test_missing_variable_is_an_error_for_that_channel_only(
 ) -> None:
     message = dict(SERVICE_MESSAGE, wechat_text={"text": "{{ context.no_such_field }}"})
     ws = workspace(tmp_path, [send_journey(["wechat_text", "sms"])], messages=[message])
-    result = await run(time_env, scenario(ws, "j", events=[GO]))
+    result = await run(time_env, scenario(ws, "j", events=[GO], customer=CHATTED))
     attempt = entries(result, "attempt")
     assert (attempt[0]["channel"], attempt[0]["outcome"]) == ("wechat_text", "config")
     assert "no_such_field" in attempt[0]["detail"]

@@ -26,6 +26,7 @@ from engine.store.sql.tables import (
     EventRow,
     IdentityRow,
     MergeRow,
+    SubscribeBalanceRow,
     TagHistoryRow,
     TagRow,
     TaskRow,
@@ -171,6 +172,7 @@ def _merge(
     for model in (IdentityRow, EventRow, ConsentRow, TagHistoryRow, EnrollmentRow, TaskRow):
         _move(s, model, other.id, survivor.id)
     _merge_tags(s, survivor.id, other.id)
+    _merge_balances(s, survivor.id, other.id)
     # The survivor's profile wins; the other fills what it lacks.
     survivor.attributes = {**other.attributes, **survivor.attributes}
     survivor.source = survivor.source or other.source
@@ -216,6 +218,34 @@ def _merge_tags(s: Session, survivor_id: str, other_id: str) -> None:
         elif theirs.at < kept.at:
             kept.source, kept.at = theirs.source, theirs.at
         s.delete(theirs)
+    s.flush()
+
+
+def _merge_balances(s: Session, survivor_id: str, other_id: str) -> None:
+    """Subscribe-message consents of both add up, per template."""
+    mine = {
+        b.template_id: b
+        for b in s.scalars(
+            select(SubscribeBalanceRow).where(SubscribeBalanceRow.customer_id == survivor_id)
+        )
+    }
+    theirs = s.scalars(
+        select(SubscribeBalanceRow).where(SubscribeBalanceRow.customer_id == other_id)
+    ).all()
+    for row in theirs:
+        kept = mine.get(row.template_id)
+        if kept is None:
+            s.add(
+                SubscribeBalanceRow(
+                    customer_id=survivor_id,
+                    template_id=row.template_id,
+                    balance=row.balance,
+                    updated_at=row.updated_at,
+                )
+            )
+        else:
+            kept.balance += row.balance
+        s.delete(row)
     s.flush()
 
 

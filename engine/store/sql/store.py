@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from engine.store.sql.channels import ChannelStatePart
 from engine.store.sql.customers import CustomersPart
 from engine.store.sql.db import Sessions
 from engine.store.sql.enrollments import EnrollmentsPart
@@ -31,6 +32,7 @@ class SqlStore(
     DeliveriesPart,
     TasksPart,
     ApiKeysPart,
+    ChannelStatePart,
 ):
     """The persistent store; the schema must be migrated first (``migrate.upgrade``)."""
 

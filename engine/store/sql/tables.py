@@ -200,6 +200,37 @@ class DeliveryRow(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
     provider_ref: Mapped[str | None] = mapped_column(String(255), index=True)
     at: Mapped[datetime]
+    customer_id: Mapped[str | None] = mapped_column(String(64))
+
+
+Index(
+    "ix_deliveries_customer_id_channel_at",
+    DeliveryRow.customer_id,
+    DeliveryRow.channel,
+    DeliveryRow.at,
+)
+
+
+class CircuitRow(Base):
+    """A channel not to be called until ``open_until`` (quota, empty SMS package)."""
+
+    __tablename__ = "channel_circuits"
+
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    open_until: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime]
+
+
+class SubscribeBalanceRow(Base):
+    """One-time subscribe-message consents a customer holds for one template."""
+
+    __tablename__ = "subscribe_balances"
+
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    template_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    balance: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime]
 
 
 class TaskRow(Base):

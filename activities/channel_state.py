@@ -1,0 +1,82 @@
+"""Channel state around a send: read before it (eligibility), recorded after it.
+
+Before: an open circuit, the customer's subscribe-message balance for the template,
+and (for customer-service messages) what was sent since a window opened. After: what
+the provider's answer says beyond the attempt (``Effect``): the customer does not
+follow (40003/43004), has no subscribe consent left (43101), is on the SMS blacklist
+(a marketing-consent withdrawal); the channel's quota is used up (circuit open until
+the next day, the next minute, or an hour for an empty SMS package). A circuit closes
+by itself when its time passes: the next send is the probe, and a refusal opens it
+again. A subscribe balance that was never recorded is unknown, not zero: the send is
+tried and the platform's 43101 sets it to zero.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from functools import partial
+from zoneinfo import ZoneInfo
+
+from activities.channels.base import ChannelResult, Effect, Outcome
+from activities.eligibility import ChannelState
+from engine.models.common import ChannelName
+from engine.models.message import Message
+from engine.store import Store
+
+
+def read(
+    store: Store, channel: ChannelName, message: Message, customer_id: str, now: datetime
+) -> ChannelState:
+    """What eligibility needs to know about this channel for this customer."""
+    balance = None
+    template = _subscribe_template(message) if channel == "wechat_subscribe" else None
+    if template is not None:
+        balance = store.subscribe_balance(customer_id, template)
+    sent_since = (
+        partial(store.count_deliveries, customer_id, channel) if channel == "wechat_text" else None
+    )
+    return ChannelState(
+        circuit=store.circuit(channel, now), subscribe_balance=balance, sent_since=sent_since
+    )
+
+
+def record(
+    store: Store,
+    channel: ChannelName,
+    message: Message,
+    customer_id: str,
+    result: ChannelResult,
+    now: datetime,
+    timezone: str,
+) -> None:
+    """Keep what the answer says beyond this attempt."""
+    template = _subscribe_template(message) if channel == "wechat_subscribe" else None
+    if template is not None and result.outcome in (Outcome.ACCEPTED, Outcome.DELIVERED):
+        if store.subscribe_balance(customer_id, template) is not None:
+            store.change_subscribe_balance(customer_id, template, delta=-1, at=now)
+    match result.effect:
+        case Effect.NOT_FOLLOWING:
+            store.set_follows_wechat(customer_id, False)
+        case Effect.SUBSCRIBE_SPENT if template is not None:
+            store.change_subscribe_balance(customer_id, template, set_to=0, at=now)
+        case Effect.SMS_OPT_OUT:
+            store.withdraw_consent(customer_id, "marketing", "sms", "sms blacklist", now)
+        case Effect.CIRCUIT_TODAY:
+            store.open_circuit(channel, next_local_midnight(now, timezone), result.detail, now)
+        case Effect.CIRCUIT:
+            until = now + timedelta(seconds=result.circuit_seconds or 60)
+            store.open_circuit(channel, until, result.detail, now)
+        case _:
+            pass
+
+
+def next_local_midnight(now: datetime, timezone: str) -> datetime:
+    """The start of the next day where the account's quota is counted."""
+    local = now.astimezone(ZoneInfo(timezone))
+    tomorrow = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=local.tzinfo)
+    return tomorrow.astimezone(now.tzinfo)
+
+
+def _subscribe_template(message: Message) -> str | None:
+    content = message.wechat_subscribe
+    return None if content is None else content.template_id
