@@ -144,7 +144,10 @@ class JourneyActivities:
                 )
             if arg.channel != "wechat_template":
                 # A previous attempt died during the call: it may have reached the provider.
-                return SendResult(outcome="unknown", detail="earlier attempt outcome unknown")
+                # Never call again; close the record so it explains itself.
+                detail = "earlier attempt outcome unknown"
+                self.store.end_delivery(arg.idempotency_key, "unknown", detail, None)
+                return SendResult(outcome="unknown", detail=detail)
             # wechat_template carries client_msg_id: the platform drops a repeat itself.
         request = ChannelRequest(
             channel=arg.channel,
