@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from engine.store.sql.callbacks import CallbacksPart
 from engine.store.sql.channels import ChannelStatePart
 from engine.store.sql.customers import CustomersPart
 from engine.store.sql.db import Sessions
@@ -21,6 +22,7 @@ from engine.store.sql.ingest import IngestPart
 from engine.store.sql.journeys import JourneysPart
 from engine.store.sql.keys import ApiKeysPart
 from engine.store.sql.tasks import DeliveriesPart, TasksPart
+from engine.store.sql.tokens import TokensPart
 
 
 class SqlStore(
@@ -33,6 +35,8 @@ class SqlStore(
     TasksPart,
     ApiKeysPart,
     ChannelStatePart,
+    TokensPart,
+    CallbacksPart,
 ):
     """The persistent store; the schema must be migrated first (``migrate.upgrade``)."""
 

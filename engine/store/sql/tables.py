@@ -268,3 +268,23 @@ class ApiKeyRow(Base):
     scopes: Mapped[list[str]] = mapped_column(JSONType)
     clinics: Mapped[list[str]] = mapped_column(JSONType)
     created_at: Mapped[datetime]
+
+
+class AccessTokenRow(Base):
+    """A platform account's access token, shared by every worker process."""
+
+    __tablename__ = "access_tokens"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    token: Mapped[str | None] = mapped_column(Text)
+    expires_at: Mapped[datetime | None]
+    refreshed_at: Mapped[datetime | None]
+
+
+class CallbackReceiptRow(Base):
+    """A platform callback already acted on (WeChat and Tencent retry them)."""
+
+    __tablename__ = "callback_receipts"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    at: Mapped[datetime]

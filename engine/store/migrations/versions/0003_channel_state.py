@@ -9,6 +9,9 @@ Create Date: 2026-11-29
 one-time subscribe-message consents a customer gave per template (filled by the
 consent callbacks and the API, spent by sends, zeroed by a 43101 refusal).
 ``deliveries.customer_id`` lets the customer-service window count what was sent.
+``access_tokens`` shares each platform account's access token between worker
+processes (refreshed once, under the row's lock). ``callback_receipts`` remembers
+the platforms' callbacks already acted on (they retry).
 """
 
 from __future__ import annotations
@@ -39,6 +42,18 @@ def upgrade() -> None:
         sa.Column("balance", sa.Integer(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
+    op.create_table(
+        "access_tokens",
+        sa.Column("name", sa.String(128), primary_key=True),
+        sa.Column("token", sa.Text(), nullable=True),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("refreshed_at", sa.DateTime(timezone=True), nullable=True),
+    )
+    op.create_table(
+        "callback_receipts",
+        sa.Column("key", sa.String(255), primary_key=True),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    )
     with op.batch_alter_table("deliveries") as batch:
         batch.add_column(sa.Column("customer_id", sa.String(64), nullable=True))
     op.create_index(
@@ -50,5 +65,7 @@ def downgrade() -> None:
     op.drop_index("ix_deliveries_customer_id_channel_at", table_name="deliveries")
     with op.batch_alter_table("deliveries") as batch:
         batch.drop_column("customer_id")
+    op.drop_table("callback_receipts")
+    op.drop_table("access_tokens")
     op.drop_table("subscribe_balances")
     op.drop_table("channel_circuits")
