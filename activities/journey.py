@@ -198,7 +198,10 @@ class JourneyActivities:
             phone = bundle.messages[arg.message].phone
             if phone is not None:
                 script = render(phone.script, scope)
-        clinic = render(arg.clinic, scope) if arg.clinic else None
+        # A step without a clinic (the phone channel's call task, a handoff that names
+        # none) goes to the customer's own clinic, so its clinic's staff see it.
+        own = customer.attributes.get("clinic_id")
+        clinic = render(arg.clinic, scope) if arg.clinic else (str(own) if own else None)
         digest = hashlib.sha1(f"{arg.enrollment_id}|{arg.step}|{arg.now.isoformat()}".encode())
         task = HandoffTask(
             id=f"T-{digest.hexdigest()[:10]}",

@@ -102,6 +102,7 @@ async def test_phone_channel_becomes_a_call_task(
     assert result.store is not None
     task = result.store.list_tasks("phone")[0]
     assert task.script == "请致电张三"
+    assert task.clinic == "sz-01"  # the customer's clinic: its staff see the call
 
 
 async def test_missing_variable_is_an_error_for_that_channel_only(
