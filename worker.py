@@ -78,7 +78,8 @@ async def run(settings: Settings | None = None, extra_workflows: Sequence[type] 
     worker = build_worker(
         client,
         store,
-        build_adapters(settings.channels),
+        # The store shares access tokens between worker processes (one refresh for all).
+        build_adapters(settings.channels, tokens=store),
         settings.temporal.task_queue,
         extra_workflows=extra_workflows,
     )

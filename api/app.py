@@ -15,7 +15,9 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from activities.channels.clients import WeComClient
 from api import errors
+from api.pollers import wecom_results_forever
 from api.routes import callbacks, customers, enrollments, handoffs, health, ingest, journeys
 from engine.dispatch import SWEEP_INTERVAL, Dispatcher
 from engine.settings import Settings
@@ -39,7 +41,11 @@ TAGS: list[dict[str, Any]] = [
     {"name": "journeys", "description": "Deployed journeys, deploys, pausing, step counts."},
     {"name": "enrollments", "description": "API enrollments, traces, cancelling."},
     {"name": "handoffs", "description": "Staff work queues and task outcomes."},
-    {"name": "callbacks", "description": "Delivery receipts pushed by WeChat and Tencent SMS."},
+    {
+        "name": "callbacks",
+        "description": "WeChat, WeCom and Tencent SMS callbacks: receipts, follows, scans, "
+        "consents, customer messages, contacts (signed; each acted on once).",
+    },
     {"name": "health", "description": "Liveness, without auth."},
 ]
 
@@ -51,28 +57,32 @@ def create_app(
     *,
     sweep_interval: float | None = SWEEP_INTERVAL,
     on_shutdown: Callable[[], None] | None = None,
+    wecom_results: WeComClient | None = None,
 ) -> FastAPI:
     """The API over ``store`` and ``dispatcher``, which the caller builds and closes
     (or hands to ``on_shutdown``, called when the server stops).
 
     While it serves, the dispatcher's sweep retries events whose dispatch never
-    completed (``sweep_interval`` seconds apart; None turns it off).
+    completed (``sweep_interval`` seconds apart; None turns it off), and with a
+    ``wecom_results`` client the WeCom send results are read back (``api.pollers``).
     """
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        sweeping = (
-            asyncio.create_task(dispatcher.sweep_forever(sweep_interval))
-            if sweep_interval
-            else None
-        )
+        loops: list[asyncio.Task[None]] = []
+        if sweep_interval:
+            loops.append(asyncio.create_task(dispatcher.sweep_forever(sweep_interval)))
+        if wecom_results is not None:
+            loops.append(
+                asyncio.create_task(wecom_results_forever(store, dispatcher, wecom_results))
+            )
         try:
             yield
         finally:
-            if sweeping is not None:
-                sweeping.cancel()
+            for loop in loops:
+                loop.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await sweeping
+                    await loop
             if on_shutdown is not None:
                 on_shutdown()
 

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from activities.channels.clients import build_wecom_client
 from api.app import create_app
 from engine.dispatch import Dispatcher
 from engine.settings import Settings, get_settings
@@ -30,7 +31,8 @@ def app(settings: Settings | None = None) -> FastAPI:
     upgrade(settings.database.url)
     store = SqlStore(settings.database.url)
     dispatcher = Dispatcher(lazy_client(settings), store, settings.temporal.task_queue)
-    return create_app(store, dispatcher, settings, on_shutdown=store.close)
+    wecom = build_wecom_client(settings.channels, tokens=store)
+    return create_app(store, dispatcher, settings, on_shutdown=store.close, wecom_results=wecom)
 
 
 def lazy_client(settings: Settings) -> Client:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import uvicorn
 
+from activities.channels.clients import build_wecom_client
 from activities.channels.registry import build_adapters
 from api.app import create_app
 from cli.devserver import DevServer
@@ -101,7 +102,9 @@ async def up(args: argparse.Namespace, settings: Settings) -> int:
         _, secret = store.create_api_key(
             "carepath up (development)", ["admin"], [], at=datetime.now(UTC)
         )
-        app = create_app(store, dispatcher, settings)
+        app = create_app(
+            store, dispatcher, settings, wecom_results=build_wecom_client(channels, tokens=store)
+        )
         if sims is not None:  # receipts come back the way the platforms send them
             api = f"http://127.0.0.1:{args.port}"
             sims.wechat.configure(callback_url=f"{api}/callbacks/wechat")

@@ -36,6 +36,8 @@ class WeComSettings(BaseModel):
     corp_id: str = "ww0000000000000dev"
     corp_secret: str = "dev-corp-secret"
     api_base: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+    token: str | None = Field(None, description="callback Token (external-contact events)")
+    aes_key: str | None = Field(None, description="callback EncodingAESKey (WeCom always encrypts)")
 
 
 class SmsSettings(BaseModel):

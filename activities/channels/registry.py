@@ -9,6 +9,7 @@ from activities.channels.clients import (
     build_wecom_client,
 )
 from activities.channels.sms import SmsAdapter
+from activities.channels.tokens import TokenCache
 from activities.channels.wechat_subscribe import WeChatSubscribeAdapter
 from activities.channels.wechat_template import WeChatTemplateAdapter
 from activities.channels.wechat_text import WeChatTextAdapter
@@ -16,14 +17,17 @@ from activities.channels.wecom import WeComAdapter
 from engine.settings import ChannelSettings
 
 
-def build_adapters(settings: ChannelSettings) -> dict[ChannelName, ChannelAdapter]:
+def build_adapters(
+    settings: ChannelSettings, tokens: TokenCache | None = None
+) -> dict[ChannelName, ChannelAdapter]:
     """Adapters for every channel but ``phone`` (the workflow turns a phone step into a
-    handoff). The three WeChat adapters share one client, so one token cache."""
-    official_account = build_official_account_client(settings)
+    handoff). The three WeChat adapters share one client, so one token cache; with
+    ``tokens`` (the SQL store) the tokens are shared with every other worker process."""
+    official_account = build_official_account_client(settings, tokens)
     return {
         "wechat_template": WeChatTemplateAdapter(official_account),
         "wechat_subscribe": WeChatSubscribeAdapter(official_account),
         "wechat_text": WeChatTextAdapter(official_account),
-        "wecom": WeComAdapter(build_wecom_client(settings)),
+        "wecom": WeComAdapter(build_wecom_client(settings, tokens)),
         "sms": SmsAdapter(build_sms_client(settings.sms, settings.timeout_seconds), settings.sms),
     }

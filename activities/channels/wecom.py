@@ -65,3 +65,24 @@ class WeComAdapter:
                     provider_ref=result.provider_ref,
                 )
         return result
+
+
+#: ``get_groupmsg_send_result`` statuses: 0 not sent yet (the staff member has not
+#: confirmed), 1 sent, 2 not a friend any more, 3 the customer's receive limit reached.
+SEND_STATUS: dict[int, tuple[bool, str]] = {
+    1: (True, "sent by the staff member"),
+    2: (False, "not a friend of the staff member"),
+    3: (False, "the customer's receive limit is reached"),
+}
+
+
+def send_result(client: WeComClient, msgid: str, sender: str, external_userid: str) -> int:
+    """The status of one queued message for one customer (0 while unconfirmed)."""
+    answer = client.post(
+        "externalcontact/get_groupmsg_send_result",
+        data={"msgid": msgid, "userid": sender, "limit": 1000},
+    )
+    for row in answer.get("send_list") or []:
+        if row.get("external_userid") == external_userid:
+            return int(row.get("status") or 0)
+    return 0

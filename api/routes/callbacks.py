@@ -1,41 +1,40 @@
-"""Provider callbacks: delivery receipts pushed by WeChat and Tencent Cloud SMS.
+"""Provider callbacks: what customers do on WeChat and WeCom, and delivery receipts.
 
 These carry no API key (the platforms cannot send one). WeChat callbacks are checked
-against the configured token's signature and rejected otherwise; expose the SMS
-callback path only to Tencent's addresses at the edge. Each receipt is matched to
-its delivery by the provider's reference and reaches the waiting enrollment as a
-signal; a repeated callback sets the same receipt again, which changes nothing.
+against the configured token's signature (in safe mode also decrypted) and WeCom
+callbacks decrypted with the app's key; anything else is refused with 403 and changes
+nothing. Expose the SMS callback path only to Tencent's addresses at the edge.
+Customers' actions become events (which start journeys and open the customer-service
+window), profile changes and subscribe-message balances; receipts reach the waiting
+enrollment as a signal. The platforms retry: each callback is acted on once.
 """
 
 from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from api.deps import DispatcherDep, SettingsDep, StoreDep
-from engine.contracts import ReceiptSignal
-from engine.dispatch import Dispatcher
-from engine.receipts import ForgedCallback, Receipt, sms_receipts, verify_wechat, wechat_receipts
-from engine.store.service import ServiceStore
+from engine.callbacks import act, deliver
+from engine.receipts import CallbackNotConfigured, ForgedCallback, sms_receipts, verify_wechat
+from engine.wechat_events import open_wechat, read_wechat
+from engine.wecom_events import open_wecom, read_wecom, verify_wecom_url
+
+log = logging.getLogger("carepath.callbacks")
 
 router = APIRouter(prefix="/callbacks", tags=["callbacks"])
 
 
-async def _deliver(store: ServiceStore, dispatcher: Dispatcher, receipts: list[Receipt]) -> int:
-    delivered = 0
-    for receipt in receipts:
-        delivery = store.find_delivery(receipt.provider_ref, receipt.channel)
-        if delivery is None:
-            continue  # not ours (or sent outside journeys)
-        signal = ReceiptSignal(
-            provider_ref=receipt.provider_ref,
-            channel=receipt.channel,
-            delivered=receipt.delivered,
-            detail=receipt.detail,
-        )
-        if await dispatcher.receipt(delivery.enrollment_id, signal):
-            delivered += 1
-    return delivered
+def _refused(exc: ForgedCallback | CallbackNotConfigured) -> PlainTextResponse:
+    if isinstance(exc, CallbackNotConfigured):
+        # Our setup is missing: an error the platform retries (and its console shows).
+        log.error("%s", exc)
+        return PlainTextResponse(str(exc), status_code=503)
+    log.warning("refused a callback: %s", exc)
+    return PlainTextResponse("invalid signature", status_code=403)
 
 
 @router.get("/wechat", response_class=PlainTextResponse)
@@ -49,8 +48,8 @@ async def wechat_verify(
     """Answer WeChat's server-address check (echo ``echostr`` when the signature is valid)."""
     try:
         verify_wechat(settings.channels.wechat.token, signature, timestamp, nonce)
-    except ForgedCallback:
-        return PlainTextResponse("invalid signature", status_code=403)
+    except ForgedCallback as exc:
+        return _refused(exc)
     return PlainTextResponse(echostr)
 
 
@@ -60,17 +59,81 @@ async def wechat_event(
     store: StoreDep,
     dispatcher: DispatcherDep,
     settings: SettingsDep,
-    signature: str = Query(description="sha1 of token, timestamp and nonce"),
+    timestamp: str = Query(),
+    nonce: str = Query(),
+    signature: str | None = Query(None, description="sha1 of token, timestamp and nonce"),
+    encrypt_type: str | None = Query(None, description="aes in safe mode"),
+    msg_signature: str | None = Query(None, description="safe mode: signature of the body"),
+) -> PlainTextResponse:
+    """Receive a WeChat callback: follows, scans, messages, consents and receipts."""
+    try:
+        xml = open_wechat(
+            await request.body(),
+            settings.channels.wechat,
+            timestamp=timestamp,
+            nonce=nonce,
+            signature=signature,
+            encrypt_type=encrypt_type,
+            msg_signature=msg_signature,
+        )
+    except (ForgedCallback, CallbackNotConfigured) as exc:
+        return _refused(exc)
+    now = datetime.now(UTC)
+    callback = read_wechat(xml, now=now)
+    if callback is not None:
+        await act(store, dispatcher, callback, now=now)
+    # Anything but "success" (or an empty answer) within 5 s makes WeChat retry and
+    # show the customer "该公众号暂时无法提供服务".
+    return PlainTextResponse("success")
+
+
+@router.get("/wecom", response_class=PlainTextResponse)
+async def wecom_verify(
+    settings: SettingsDep,
+    msg_signature: str = Query(description="sha1 of token, timestamp, nonce and echostr"),
+    timestamp: str = Query(),
+    nonce: str = Query(),
+    echostr: str = Query(description="encrypted; answered decrypted when valid"),
+) -> PlainTextResponse:
+    """Answer WeCom's callback-URL check (``echostr`` decrypted when the signature is valid)."""
+    try:
+        echo = verify_wecom_url(
+            settings.channels.wecom,
+            msg_signature=msg_signature,
+            timestamp=timestamp,
+            nonce=nonce,
+            echostr=echostr,
+        )
+    except (ForgedCallback, CallbackNotConfigured) as exc:
+        return _refused(exc)
+    return PlainTextResponse(echo)
+
+
+@router.post("/wecom", response_class=PlainTextResponse)
+async def wecom_event(
+    request: Request,
+    store: StoreDep,
+    dispatcher: DispatcherDep,
+    settings: SettingsDep,
+    msg_signature: str = Query(description="sha1 of token, timestamp, nonce and the body"),
     timestamp: str = Query(),
     nonce: str = Query(),
 ) -> PlainTextResponse:
-    """Receive a WeChat event (delivery receipts of template and subscribe messages)."""
+    """Receive a WeCom callback: external contacts added and removed."""
     try:
-        verify_wechat(settings.channels.wechat.token, signature, timestamp, nonce)
-    except ForgedCallback:
-        return PlainTextResponse("invalid signature", status_code=403)
-    body = (await request.body()).decode("utf-8", errors="replace")
-    await _deliver(store, dispatcher, wechat_receipts(body))
+        xml = open_wecom(
+            await request.body(),
+            settings.channels.wecom,
+            msg_signature=msg_signature,
+            timestamp=timestamp,
+            nonce=nonce,
+        )
+    except (ForgedCallback, CallbackNotConfigured) as exc:
+        return _refused(exc)
+    now = datetime.now(UTC)
+    callback = read_wecom(xml, now=now)
+    if callback is not None:
+        await act(store, dispatcher, callback, now=now)
     return PlainTextResponse("success")
 
 
@@ -79,5 +142,5 @@ async def tencent_sms_status(
     request: Request, store: StoreDep, dispatcher: DispatcherDep
 ) -> JSONResponse:
     """Receive Tencent Cloud SMS status reports (a JSON array keyed by ``sid``)."""
-    await _deliver(store, dispatcher, sms_receipts(await request.body()))
+    await deliver(store, dispatcher, sms_receipts(await request.body()), once=True)
     return JSONResponse({"result": 0, "errmsg": "OK"})

@@ -28,6 +28,7 @@ class MemoryStore:
         self._task_ids = itertools.count(1)
         self.circuits: dict[str, tuple[datetime, str]] = {}
         self.balances: dict[tuple[str, str], int] = {}
+        self.results: dict[str, datetime] = {}  # delivery key -> result read back
 
     # customers ---------------------------------------------------------------------------
     def get_customer(self, customer_id: str) -> Customer:
@@ -252,6 +253,25 @@ class MemoryStore:
                 for d in self.deliveries.values()
                 if d.customer_id == customer_id and d.channel == channel and d.at >= since
             )
+
+    def awaiting_results(
+        self, channel: str, since: datetime, limit: int = 200
+    ) -> list[DeliveryRecord]:
+        with self._lock:
+            found = [
+                d
+                for d in self.deliveries.values()
+                if d.channel == channel
+                and d.outcome == "accepted"
+                and d.provider_ref is not None
+                and d.key not in self.results
+                and d.at >= since
+            ]
+            return sorted(found, key=lambda d: d.at)[:limit]
+
+    def result_known(self, key: str, at: datetime) -> None:
+        with self._lock:
+            self.results.setdefault(key, at)
 
     def set_follows_wechat(self, customer_id: str, follows: bool) -> None:
         with self._lock:

@@ -57,6 +57,8 @@ async def test_every_route_is_documented_with_its_errors_and_auth(api: Api) -> N
         ("get", "/callbacks/wechat"),
         ("post", "/callbacks/wechat"),
         ("post", "/callbacks/tencent-sms"),
+        ("get", "/callbacks/wecom"),
+        ("post", "/callbacks/wecom"),
     }
     assert set(found) == ROUTES | callbacks | {("get", "/healthz")}
     for key in ROUTES:

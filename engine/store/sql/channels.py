@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from engine.store.base import DeliveryRecord
 from engine.store.sql.common import SqlPart, follow, follow_id
 from engine.store.sql.tables import CircuitRow, ConsentRow, DeliveryRow, SubscribeBalanceRow
 
@@ -77,6 +78,35 @@ class ChannelStatePart(SqlPart):
                 DeliveryRow.at >= since,
             )
             return int(s.execute(query).scalar_one())
+
+    def awaiting_results(
+        self, channel: str, since: datetime, limit: int = 200
+    ) -> list[DeliveryRecord]:
+        """Accepted sends on ``channel`` since ``since`` whose final result is not known
+        yet (WeCom tasks wait for the staff member), oldest first."""
+        query = (
+            select(DeliveryRow)
+            .where(
+                DeliveryRow.channel == channel,
+                DeliveryRow.outcome == "accepted",
+                DeliveryRow.provider_ref.is_not(None),
+                DeliveryRow.result_at.is_(None),
+                DeliveryRow.at >= since,
+            )
+            .order_by(DeliveryRow.at)
+            .limit(limit)
+        )
+        with self._db.read() as s, s.begin():
+            return [
+                DeliveryRecord.model_validate(r, from_attributes=True) for r in s.scalars(query)
+            ]
+
+    def result_known(self, key: str, at: datetime) -> None:
+        """The send's final result was read back: stop asking."""
+        with self._db.write() as s, s.begin():
+            row = s.get(DeliveryRow, key)
+            if row is not None and row.result_at is None:
+                row.result_at = at
 
     def set_follows_wechat(self, customer_id: str, follows: bool) -> None:
         with self._db.write() as s, s.begin():

@@ -201,6 +201,7 @@ class DeliveryRow(Base):
     provider_ref: Mapped[str | None] = mapped_column(String(255), index=True)
     at: Mapped[datetime]
     customer_id: Mapped[str | None] = mapped_column(String(64))
+    result_at: Mapped[datetime | None]
 
 
 Index(

@@ -8,7 +8,8 @@ Create Date: 2026-11-29
 (a provider quota or an empty SMS package). ``subscribe_balances`` counts the
 one-time subscribe-message consents a customer gave per template (filled by the
 consent callbacks and the API, spent by sends, zeroed by a 43101 refusal).
-``deliveries.customer_id`` lets the customer-service window count what was sent.
+``deliveries.customer_id`` lets the customer-service window count what was sent;
+``deliveries.result_at`` is when a send's final result was read back (WeCom tasks).
 ``access_tokens`` shares each platform account's access token between worker
 processes (refreshed once, under the row's lock). ``callback_receipts`` remembers
 the platforms' callbacks already acted on (they retry).
@@ -56,6 +57,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("deliveries") as batch:
         batch.add_column(sa.Column("customer_id", sa.String(64), nullable=True))
+        batch.add_column(sa.Column("result_at", sa.DateTime(timezone=True), nullable=True))
     op.create_index(
         "ix_deliveries_customer_id_channel_at", "deliveries", ["customer_id", "channel", "at"]
     )
@@ -64,6 +66,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_deliveries_customer_id_channel_at", table_name="deliveries")
     with op.batch_alter_table("deliveries") as batch:
+        batch.drop_column("result_at")
         batch.drop_column("customer_id")
     op.drop_table("callback_receipts")
     op.drop_table("access_tokens")
