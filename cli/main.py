@@ -114,6 +114,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="send through the configured providers instead of the local simulators",
     )
 
+    simulators = commands.add_parser(
+        "simulators",
+        help="run the WeChat, WeCom and Tencent SMS simulators on 127.0.0.1",
+        description="Run the provider simulators until Ctrl-C and print the "
+        "CAREPATH_CHANNELS value that points a worker and an API at them.",
+        epilog="example:\n  carepath simulators --api http://127.0.0.1:8000",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    simulators.add_argument(
+        "--api", default=None, help="push delivery receipts to this API's /callbacks/..."
+    )
+
     # keys: its parser lives with the command (cli/keys.py imports nothing heavy).
     keys_command.add_parser(commands)
     return parser

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import AdminKey, DispatcherDep, StaffKey, StoreDep, source_of
+from api.deps import AdminKey, DispatcherDep, IngestKey, StaffKey, StoreDep, source_of
 from api.errors import problem_responses
 from api.schemas.common import dispatch_fields
 from api.schemas.customers import (
@@ -17,6 +17,8 @@ from api.schemas.customers import (
     EventPublic,
     IdentityPublic,
     MergePublic,
+    SubscribeBalancePublic,
+    SubscribeConsentCreate,
     TagChangePublic,
     TagPublic,
     TagUpdate,
@@ -88,6 +90,25 @@ def record_consent(
     )
     store.record_consent(customer_id, change)
     return _profile(store, customer_id).consents
+
+
+@router.post(
+    "/customers/{customer_id}/subscribe-consents",
+    response_model=SubscribeBalancePublic,
+    responses=problem_responses(404),
+)
+def add_subscribe_consents(
+    customer_id: str, body: SubscribeConsentCreate, key: IngestKey, store: StoreDep
+) -> SubscribeBalancePublic:
+    """Add (or set) subscribe-message consents for a template; the new balance."""
+    balance = store.change_subscribe_balance(
+        customer_id,
+        body.template_id,
+        delta=0 if body.replace else body.count,
+        set_to=body.count if body.replace else None,
+        at=datetime.now(UTC),
+    )
+    return SubscribeBalancePublic(template_id=body.template_id, balance=balance)
 
 
 @router.get(

@@ -103,3 +103,21 @@ class ConsentCreate(BaseModel):
     granted: bool = Field(description="true: given; false: withdrawn")
     text_version: str | None = Field(None, description="version of the consent text shown")
     at: AwareDatetime | None = Field(None, description="when it was given (default: now)")
+
+
+class SubscribeConsentCreate(BaseModel):
+    """One-time subscribe-message consents the customer gave for a template (for
+    example in a mini-program popup that carepath's callbacks do not see)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    template_id: str = Field(min_length=1, description="subscribe-message template id")
+    count: int = Field(1, ge=0, le=100, description="consents given (added to the balance)")
+    replace: bool = Field(False, description="true: set the balance to count instead")
+
+
+class SubscribeBalancePublic(BaseModel):
+    """A customer's subscribe-message balance for one template."""
+
+    template_id: str = Field(description="subscribe-message template id")
+    balance: int = Field(description="subscribe messages that may still be sent")

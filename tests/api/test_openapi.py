@@ -18,6 +18,7 @@ ROUTES = {
     ("get", "/v1/customers/{customer_id}/identities"),
     ("post", "/v1/customers/{customer_id}/tags"),
     ("post", "/v1/customers/{customer_id}/consents"),
+    ("post", "/v1/customers/{customer_id}/subscribe-consents"),
     ("get", "/v1/customers/{customer_id}/events"),
     ("get", "/v1/customers/{customer_id}/enrollments"),
     ("get", "/v1/merges"),

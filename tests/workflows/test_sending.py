@@ -174,3 +174,25 @@ async def test_marketing_waits_for_quiet_hours_to_end(
     assert [(e["outcome"], e["detail"]) for e in skipped] == [
         ("skipped", "no marketing consent for sms")
     ]
+
+
+async def test_a_late_receipt_changes_nothing_after_the_fallback(
+    time_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    # The template's receipt would come 15 minutes after the send, past
+    # receipt_timeout: the step moves on to SMS at 10 minutes, and the SMS receipt
+    # (matched by its own provider reference) ends the step once.
+    ws = workspace(tmp_path, [send_journey(["wechat_template", "sms"], receipt_timeout="10m")])
+    providers = {
+        "wechat_template": {"result": "ok", "receipt": "success", "after": "15m"},
+        "sms": {"result": "Ok", "receipt": "SUCCESS", "after": "5s"},
+    }
+    result = await run(time_env, scenario(ws, "j", events=[GO], providers=providers))
+    receipts = [(e["channel"], e["outcome"], e["at"]) for e in entries(result, "receipt")]
+    assert receipts == [
+        ("wechat_template", "timeout", "2026-03-02T10:10:00+08:00"),
+        ("sms", "delivered", "2026-03-02T10:10:05+08:00"),
+    ]
+    assert attempts(result) == [("wechat_template", "accepted"), ("sms", "accepted")]
+    assert [e["kind"] for e in result.as_json()["trace"]].count("exit") == 1
+    assert result.as_json()["exit_reason"] == "sent"
