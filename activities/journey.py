@@ -174,12 +174,16 @@ class JourneyActivities:
 
     @activity.defn(name="channel_order")
     def channel_order(self, arg: OrderInput) -> OrderResult:
-        """Put the customer's preferred (or most recently active) channel first."""
+        """Put the customer's preferred channel first: the ``preferred_channel``
+        attribute, else ``last_active_channel``, else the channel of the customer's most
+        recent own action (a WeChat message or scan, a WeCom contact, an SMS reply)."""
         _, customer = self._begin(arg)
         preferred = customer.attributes.get("preferred_channel")
         if preferred is None:
             active = customer.attributes.get("last_active_channel")
             preferred = active if isinstance(active, str) else None
+        if preferred is None:
+            preferred = _most_recently_active(customer, arg.channels)
         channels = list(arg.channels)
         if preferred in channels:
             channels.remove(preferred)
@@ -278,6 +282,22 @@ class JourneyActivities:
             self.store.append_trace(arg.enrollment_id, arg.trace)
             return FinishResult(recorded=False)
         return FinishResult()
+
+
+#: The customer's own actions, by event-name prefix, and the channels they speak for.
+_ACTIVE_ON: tuple[tuple[str, tuple[ChannelName, ...]], ...] = (
+    ("wechat.", ("wechat_text", "wechat_template", "wechat_subscribe")),
+    ("wecom.", ("wecom",)),
+    ("sms.", ("sms",)),
+)
+
+
+def _most_recently_active(customer: Customer, channels: list[ChannelName]) -> str | None:
+    for event in reversed(customer.events):
+        for prefix, family in _ACTIVE_ON:
+            if event.name.startswith(prefix):
+                return next((c for c in family if c in channels), None)
+    return None
 
 
 def _recipient(customer: Customer) -> Recipient:

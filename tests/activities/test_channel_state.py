@@ -167,3 +167,28 @@ def test_customer_service_messages_need_an_open_window_with_room(rig: Rig) -> No
     assert rig.send("wechat_text", T0 + timedelta(hours=50), "livestream_group").outcome == (
         "skipped"
     )
+
+
+def test_preferred_order_follows_the_customers_latest_own_action(rig: Rig) -> None:
+    from engine.contracts import OrderInput
+
+    def order(channels: list[ChannelName]) -> list[ChannelName]:
+        arg = OrderInput(
+            enrollment_id="e-order",
+            journey_id="payment_recovery",
+            version=1,
+            customer_id="c-1",
+            step="remind",
+            now=T0,
+            channels=channels,
+        )
+        return rig.activities.channel_order(arg).channels
+
+    matrix: list[ChannelName] = ["sms", "wecom", "wechat_template"]
+    assert order(matrix) == matrix  # nothing known: as written
+    rig.store.add_event("c-1", EventRecord(name="wecom.contact_added", at=T0))
+    assert order(matrix) == ["wecom", "sms", "wechat_template"]
+    rig.store.add_event("c-1", EventRecord(name="wechat.message_received", at=T0))
+    assert order(matrix) == ["wechat_template", "sms", "wecom"]
+    rig.store.set_attributes("c-1", {"preferred_channel": "sms"})  # the customer's own say
+    assert order(matrix) == matrix
