@@ -29,7 +29,13 @@ from typing import Any
 from engine.contracts import ReceiptSignal
 from engine.dispatch import TEMPORAL_UNREACHABLE, Dispatcher
 from engine.receipts import Receipt
-from engine.store.service import Identities, NewEvent, ServiceStore, StoredEvent
+from engine.store.service import (
+    ConsentChange,
+    Identities,
+    NewEvent,
+    ServiceStore,
+    StoredEvent,
+)
 
 log = logging.getLogger("carepath.callbacks")
 
@@ -54,6 +60,7 @@ class Callback:
     first_touch: dict[str, Any] | None = None
     balances: tuple[BalanceChange, ...] = ()
     receipts: tuple[Receipt, ...] = ()
+    opt_out: tuple[str, ...] = ()  # channels whose marketing consent the reply withdraws
 
 
 async def act(
@@ -125,9 +132,17 @@ def _record(
     # Before the event is dispatched: a journey it starts sees the customer as is.
     if callback.follows_wechat is not None:
         store.set_follows_wechat(customer_id, callback.follows_wechat)
+    at = callback.event.at if callback.event is not None else now
     if callback.first_touch is not None:
-        at = callback.event.at if callback.event is not None else now
         store.set_source_once(customer_id, callback.first_touch, at=at)
+    for channel in callback.opt_out:
+        # An opt-out reply: appended to the consent ledger, so the next marketing send
+        # on this channel (of any journey) is skipped; service messages still go. It
+        # counts from when carepath heard of it (a reply's own clock may lag a grant).
+        change = ConsentChange(
+            purpose="marketing", channel=channel, granted=False, source="opt-out reply", at=now
+        )
+        store.record_consent(customer_id, change)
     return stored
 
 

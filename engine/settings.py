@@ -56,8 +56,22 @@ class ChannelSettings(BaseModel):
     timeout_seconds: float = Field(10.0, description="HTTP timeout of one provider call")
 
 
+#: Replies that withdraw marketing consent for the channel they came on (the usual
+#: Chinese SMS opt-outs; compared after trimming, case-insensitive).
+DEFAULT_OPT_OUT_KEYWORDS = ["T", "TD", "N", "R", "退订"]
+
+
 class ComplianceSettings(BaseModel):
     timezone: str = Field("Asia/Shanghai", description="customers' default timezone")
+    opt_out_keywords: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_OPT_OUT_KEYWORDS),
+        description="a customer message that is exactly one of these opts out of marketing",
+    )
+
+    def is_opt_out(self, text: str) -> bool:
+        """Whether a customer's message is an opt-out reply."""
+        reply = text.strip().upper()
+        return bool(reply) and reply in {k.strip().upper() for k in self.opt_out_keywords}
 
 
 class Settings(BaseSettings):

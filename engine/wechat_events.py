@@ -22,6 +22,7 @@ EncodingAESKey and signed as ``msg_signature``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -119,7 +120,13 @@ def open_wechat(
         ) from exc
 
 
-def read_wechat(xml: str, *, now: datetime) -> Callback | None:
+#: The channels of the Official Account an opt-out message withdraws marketing from.
+WECHAT_CHANNELS = ("wechat_template", "wechat_subscribe", "wechat_text")
+
+
+def read_wechat(
+    xml: str, *, now: datetime, is_opt_out: Callable[[str], bool] = lambda _: False
+) -> Callback | None:
     """What the callback asks of carepath; None when nothing (or unreadable: logged)."""
     try:
         message = parse_message(xml)
@@ -146,7 +153,10 @@ def read_wechat(xml: str, *, now: datetime) -> Callback | None:
             return None
         key = f"wechat:msg:{message.id}" if message.id else f"{base}:{message.type}"
         text = {"content": str(message.content or "")} if message.type == "text" else {}
-        return event("wechat.message_received", key, type=message.type, **text)
+        received = event("wechat.message_received", key, type=message.type, **text)
+        if text and is_opt_out(text["content"]):
+            return replace(received, opt_out=WECHAT_CHANNELS)
+        return received
     if customer is None:
         return None
     if isinstance(message, SubscribeScanEvent):

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from api.deps import DispatcherDep, SettingsDep, StoreDep
 from engine.callbacks import act, deliver
 from engine.receipts import CallbackNotConfigured, ForgedCallback, sms_receipts, verify_wechat
+from engine.sms_replies import sms_replies
 from engine.wechat_events import open_wechat, read_wechat
 from engine.wecom_events import open_wecom, read_wecom, verify_wecom_url
 
@@ -79,7 +80,7 @@ async def wechat_event(
     except (ForgedCallback, CallbackNotConfigured) as exc:
         return _refused(exc)
     now = datetime.now(UTC)
-    callback = read_wechat(xml, now=now)
+    callback = read_wechat(xml, now=now, is_opt_out=settings.compliance.is_opt_out)
     if callback is not None:
         await act(store, dispatcher, callback, now=now)
     # Anything but "success" (or an empty answer) within 5 s makes WeChat retry and
@@ -143,4 +144,16 @@ async def tencent_sms_status(
 ) -> JSONResponse:
     """Receive Tencent Cloud SMS status reports (a JSON array keyed by ``sid``)."""
     await deliver(store, dispatcher, sms_receipts(await request.body()), once=True)
+    return JSONResponse({"result": 0, "errmsg": "OK"})
+
+
+@router.post("/tencent-sms/replies")
+async def tencent_sms_replies(
+    request: Request, store: StoreDep, dispatcher: DispatcherDep, settings: SettingsDep
+) -> JSONResponse:
+    """Receive Tencent Cloud SMS replies (上行短信): each is stored as ``sms.replied``;
+    an opt-out reply (T, TD, N, R, 退订 by default) withdraws SMS marketing consent."""
+    now = datetime.now(UTC)
+    for callback in sms_replies(await request.body(), settings.compliance.is_opt_out, now=now):
+        await act(store, dispatcher, callback, now=now)
     return JSONResponse({"result": 0, "errmsg": "OK"})

@@ -58,6 +58,7 @@ async def test_every_route_is_documented_with_its_errors_and_auth(api: Api) -> N
         ("get", "/callbacks/wechat"),
         ("post", "/callbacks/wechat"),
         ("post", "/callbacks/tencent-sms"),
+        ("post", "/callbacks/tencent-sms/replies"),
         ("get", "/callbacks/wecom"),
         ("post", "/callbacks/wecom"),
     }
