@@ -9,10 +9,15 @@ the next day, the next minute, or an hour for an empty SMS package). A circuit c
 by itself when its time passes: the next send is the probe, and a refusal opens it
 again. A subscribe balance that was never recorded is unknown, not zero: the send is
 tried and the platform's 43101 sets it to zero.
+
+Frequency caps (``reserve``) are counted per customer over every journey: a send takes
+a slot in the store before the provider call, keyed by its idempotency key, and a
+definite refusal gives it back (``release``), since nothing reached the customer.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
@@ -21,7 +26,12 @@ from activities.channels.base import ChannelResult, Effect, Outcome
 from activities.eligibility import ChannelState
 from engine.models.common import ChannelName
 from engine.models.message import Message
+from engine.settings import FrequencyCap
 from engine.store import Store
+from engine.store.base import CapCheck, SendSlot
+
+#: Answers that prove the message never reached the customer: its slot is given back.
+_REFUSED = {Outcome.RECIPIENT.value, Outcome.CONFIG.value, Outcome.QUOTA.value}
 
 
 def read(
@@ -68,6 +78,49 @@ def record(
             store.open_circuit(channel, until, result.detail, now)
         case _:
             pass
+
+
+def reserve(
+    store: Store,
+    caps: Sequence[FrequencyCap],
+    timezone: str,
+    *,
+    key: str,
+    channel: ChannelName,
+    message: Message,
+    customer_id: str,
+    now: datetime,
+) -> str | None:
+    """Take the send's slot under the caps that cover it: None, or why not (the cap)."""
+    checks = [
+        CapCheck(
+            channel=cap.channel,
+            per=cap.per,
+            limit=cap.limit,
+            reason=f"frequency cap: {cap.describe()}",
+        )
+        for cap in caps
+        if cap.purpose == message.purpose and cap.channel in (None, channel)
+    ]
+    if not checks:
+        return None  # nothing counts this send: no slot to keep
+    local = now.astimezone(ZoneInfo(timezone))
+    slot = SendSlot(
+        key=key,
+        customer_id=customer_id,
+        purpose=message.purpose,
+        channel=channel,
+        day=local.date().isoformat(),
+        month=local.strftime("%Y-%m"),
+        at=now,
+    )
+    return store.reserve_send(slot, checks)
+
+
+def release(store: Store, key: str, outcome: str | None) -> None:
+    """Give the slot back when the provider refused the send outright."""
+    if outcome in _REFUSED:
+        store.release_send(key)
 
 
 def next_local_midnight(now: datetime, timezone: str) -> datetime:

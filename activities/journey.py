@@ -9,7 +9,7 @@ and a retry that finds a finished delivery returns its stored result.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from temporalio import activity
@@ -42,6 +42,7 @@ from engine.contracts import (
 from engine.errors import NotFound, TemplateError
 from engine.models.common import ChannelName
 from engine.models.workspace import JourneyBundle
+from engine.settings import FrequencyCap, get_settings
 from engine.store import Customer, DeliveryRecord, HandoffTask, Store
 from engine.templating import render, render_value, scope_for
 from rules.evaluate import evaluate
@@ -57,11 +58,25 @@ _IDENTITY_FIELDS = (
 
 
 class JourneyActivities:
-    """The interpreter's activities, bound to a store and the channel adapters."""
+    """The interpreter's activities, bound to a store and the channel adapters.
 
-    def __init__(self, store: Store, adapters: Mapping[ChannelName, ChannelAdapter]) -> None:
+    ``caps`` and ``timezone`` (where the caps' days and months are counted) default to
+    the settings' ``compliance`` section.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        adapters: Mapping[ChannelName, ChannelAdapter],
+        *,
+        caps: Sequence[FrequencyCap] | None = None,
+        timezone: str | None = None,
+    ) -> None:
         self.store = store
         self.adapters = adapters
+        compliance = get_settings().compliance
+        self.caps = list(compliance.frequency_caps if caps is None else caps)
+        self.timezone = timezone or compliance.timezone
 
     def all(self) -> list[Any]:
         """Every activity, for the worker to register."""
@@ -124,6 +139,20 @@ class JourneyActivities:
         except TemplateError as exc:
             self.store.append_trace(arg.enrollment_id, arg.trace)
             return SendResult(outcome="config", detail=f"template: {exc}")
+        # Reserved before the delivery record: a retry (same key) finds its own slot.
+        capped = channel_state.reserve(
+            self.store,
+            self.caps,
+            self.timezone,
+            key=arg.idempotency_key,
+            channel=arg.channel,
+            message=message,
+            customer_id=customer.id,
+            now=arg.now,
+        )
+        if capped is not None:
+            self.store.append_trace(arg.enrollment_id, arg.trace)
+            return SendResult(outcome="skipped", detail=capped)
         existing = self.store.begin_delivery(
             DeliveryRecord(
                 key=arg.idempotency_key,
@@ -137,6 +166,8 @@ class JourneyActivities:
         )
         if existing is not None:
             if existing.status == "done":
+                # A retry after a refusal took the given-back slot again: return it.
+                channel_state.release(self.store, arg.idempotency_key, existing.outcome)
                 return SendResult(
                     outcome=existing.outcome or "unknown",
                     detail=existing.detail,
@@ -162,6 +193,7 @@ class JourneyActivities:
         channel_state.record(
             self.store, arg.channel, message, customer.id, result, arg.now, bundle.timezone
         )
+        channel_state.release(self.store, arg.idempotency_key, result.outcome.value)
         if result.outcome.value == "transient":
             raise ApplicationError(
                 result.detail or "transient provider failure",

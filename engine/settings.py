@@ -9,9 +9,12 @@ credentials that only the provider simulators accept).
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from engine.models.common import ChannelName, Purpose
 
 
 class TemporalSettings(BaseModel):
@@ -61,8 +64,38 @@ class ChannelSettings(BaseModel):
 DEFAULT_OPT_OUT_KEYWORDS = ["T", "TD", "N", "R", "退订"]
 
 
+class FrequencyCap(BaseModel):
+    """At most ``limit`` messages of ``purpose`` on ``channel`` to one customer per
+    calendar day or month (in the workspace timezone), counted over every journey."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    purpose: Purpose = Field(description="the messages counted: marketing or service")
+    channel: ChannelName | None = Field(None, description="the channel counted; None: any")
+    limit: int = Field(ge=1, description="messages allowed in one period")
+    per: Literal["day", "month"] = Field(description="calendar day or month, workspace time")
+
+    def describe(self) -> str:
+        """The cap in words, as a skip names it: ``1 marketing sms a day``."""
+        return f"{self.limit} {self.purpose} {self.channel or 'messages'} a {self.per}"
+
+
+#: Marketing SMS: one a day and four a month; marketing on the Official Account's own
+#: messages: four a month per channel (the platform's rule for mass messages).
+DEFAULT_FREQUENCY_CAPS = [
+    FrequencyCap(purpose="marketing", channel="sms", limit=1, per="day"),
+    FrequencyCap(purpose="marketing", channel="sms", limit=4, per="month"),
+    FrequencyCap(purpose="marketing", channel="wechat_subscribe", limit=4, per="month"),
+    FrequencyCap(purpose="marketing", channel="wechat_text", limit=4, per="month"),
+]
+
+
 class ComplianceSettings(BaseModel):
     timezone: str = Field("Asia/Shanghai", description="customers' default timezone")
+    frequency_caps: list[FrequencyCap] = Field(
+        default_factory=lambda: list(DEFAULT_FREQUENCY_CAPS),
+        description="per-customer send caps over every journey; periods in ``timezone``",
+    )
     opt_out_keywords: list[str] = Field(
         default_factory=lambda: list(DEFAULT_OPT_OUT_KEYWORDS),
         description="a customer message that is exactly one of these opts out of marketing",

@@ -67,6 +67,28 @@ class DeliveryRecord(BaseModel):
     customer_id: str | None = None
 
 
+class SendSlot(BaseModel):
+    """One send counted against the frequency caps, under its delivery's key."""
+
+    key: str
+    customer_id: str
+    purpose: str
+    channel: str
+    day: str = Field(description="calendar day in the workspace timezone: 2026-03-02")
+    month: str = Field(description="calendar month in the workspace timezone: 2026-03")
+    at: datetime
+
+
+class CapCheck(BaseModel):
+    """One cap a slot must fit: sends of the slot's purpose on ``channel`` (None: any
+    channel) in the slot's day or month stay below ``limit``; ``reason`` names it."""
+
+    channel: str | None
+    per: Literal["day", "month"]
+    limit: int
+    reason: str
+
+
 class HandoffTask(BaseModel):
     id: str
     enrollment_id: str
@@ -159,6 +181,17 @@ class Store(Protocol):
     ) -> list[DeliveryRecord]: ...
     def result_known(self, key: str, at: datetime) -> None: ...
     def set_follows_wechat(self, customer_id: str, follows: bool) -> None: ...
+
+    # frequency caps: sends per customer, purpose, channel and period, over all journeys
+    def reserve_send(self, slot: SendSlot, checks: list[CapCheck]) -> str | None:
+        """Take ``slot`` and return None when every check has room, else the first full
+        check's reason; atomic, so racing sends cannot both take the last place. A slot
+        already held under ``slot.key`` (a retried activity) is None, not counted again.
+        """
+
+    def release_send(self, key: str) -> None:
+        """Give back the slot under ``key`` (the provider refused: nothing was sent)."""
+
     def withdraw_consent(
         self, customer_id: str, purpose: str, channel: str | None, source: str, at: datetime
     ) -> None: ...

@@ -10,7 +10,14 @@ from typing import Any
 from engine.contracts import EnrollmentStatusName, TraceEntry
 from engine.errors import NotFound
 from engine.models.workspace import JourneyBundle
-from engine.store.base import Customer, DeliveryRecord, EnrollmentRecord, HandoffTask
+from engine.store.base import (
+    CapCheck,
+    Customer,
+    DeliveryRecord,
+    EnrollmentRecord,
+    HandoffTask,
+    SendSlot,
+)
 from rules.view import ConsentRecord
 
 
@@ -29,6 +36,7 @@ class MemoryStore:
         self.circuits: dict[str, tuple[datetime, str]] = {}
         self.balances: dict[tuple[str, str], int] = {}
         self.results: dict[str, datetime] = {}  # delivery key -> result read back
+        self.slots: dict[str, SendSlot] = {}  # delivery key -> send counted by the caps
 
     # customers ---------------------------------------------------------------------------
     def get_customer(self, customer_id: str) -> Customer:
@@ -284,3 +292,27 @@ class MemoryStore:
             self._customer(customer_id).consents.append(
                 ConsentRecord(purpose=purpose, channel=channel, granted=False, at=at)
             )
+
+    # frequency caps ----------------------------------------------------------------------
+    def reserve_send(self, slot: SendSlot, checks: list[CapCheck]) -> str | None:
+        with self._lock:
+            if slot.key in self.slots:
+                return None
+            for check in checks:
+                period = slot.day if check.per == "day" else slot.month
+                used = sum(
+                    1
+                    for s in self.slots.values()
+                    if s.customer_id == slot.customer_id
+                    and s.purpose == slot.purpose
+                    and check.channel in (None, s.channel)
+                    and (s.day if check.per == "day" else s.month) == period
+                )
+                if used >= check.limit:
+                    return check.reason
+            self.slots[slot.key] = slot
+            return None
+
+    def release_send(self, key: str) -> None:
+        with self._lock:
+            self.slots.pop(key, None)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from engine.store.sql.callbacks import CallbacksPart
+from engine.store.sql.caps import CapsPart
 from engine.store.sql.channels import ChannelStatePart
 from engine.store.sql.customers import CustomersPart
 from engine.store.sql.db import Sessions
@@ -35,6 +36,7 @@ class SqlStore(
     TasksPart,
     ApiKeysPart,
     ChannelStatePart,
+    CapsPart,
     TokensPart,
     CallbacksPart,
 ):

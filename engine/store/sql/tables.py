@@ -289,3 +289,21 @@ class CallbackReceiptRow(Base):
 
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     at: Mapped[datetime]
+
+
+class SendSlotRow(Base):
+    """One send counted against the frequency caps, under its delivery's key; the
+    periods are the workspace's calendar day and month when it was reserved."""
+
+    __tablename__ = "frequency_slots"
+    __table_args__ = (
+        Index("ix_frequency_slots_customer_id_purpose_month", "customer_id", "purpose", "month"),
+    )
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    purpose: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(32))
+    day: Mapped[str] = mapped_column(String(10))
+    month: Mapped[str] = mapped_column(String(7))
+    at: Mapped[datetime]
