@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from api.deps import AdminKey, DispatcherDep, IngestKey, StaffKey, StoreDep, source_of
 from api.errors import problem_responses
@@ -25,7 +27,7 @@ from api.schemas.customers import (
     TagUpdateResult,
 )
 from api.schemas.enrollments import EnrollmentPublic
-from engine.store.service import ConsentChange, ServiceStore
+from engine.store.service import AuditEntry, ConsentChange, ServiceStore
 
 router = APIRouter(prefix="/v1", tags=["customers"], responses=problem_responses(401, 403, 422))
 
@@ -90,6 +92,58 @@ def record_consent(
     )
     store.record_consent(customer_id, change)
     return _profile(store, customer_id).consents
+
+
+@router.post(
+    "/customers/{customer_id}/refuse-automated-marketing",
+    response_model=list[ConsentPublic],
+    responses=problem_responses(404),
+)
+def refuse_automated_marketing(
+    customer_id: str, key: IngestKey, store: StoreDep
+) -> list[ConsentPublic]:
+    """Record the customer's refusal of automated marketing (PIPL art. 24): marketing
+    consent withdrawn on every channel, so no journey sends them marketing until a new
+    consent is recorded. Service messages still go."""
+    change = ConsentChange(
+        purpose="marketing",
+        channel=None,
+        granted=False,
+        source=f"PIPL refusal ({source_of(key)})",
+        at=datetime.now(UTC),
+    )
+    store.record_consent(customer_id, change)
+    return _profile(store, customer_id).consents
+
+
+@router.get(
+    "/customers/{customer_id}/audit",
+    response_model=list[AuditEntry],
+    responses={
+        **problem_responses(404),
+        200: {"content": {"text/csv": {}}, "description": "the trail (JSON, or CSV)"},
+    },
+)
+def audit_trail(
+    customer_id: str,
+    key: AdminKey,
+    store: StoreDep,
+    format: Annotated[
+        Literal["json", "csv"], Query(description="json (default) or csv for an export")
+    ] = "json",
+) -> Any:
+    """The customer's audit trail: every send, skip, receipt, handoff, consent and merge,
+    oldest first (the most recent 1,000)."""
+    entries = store.audit_trail(customer_id)
+    if format == "json":
+        return entries
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(AuditEntry.model_fields))
+    writer.writeheader()
+    for entry in entries:
+        writer.writerow(entry.model_dump(mode="json"))
+    headers = {"Content-Disposition": f'attachment; filename="audit-{customer_id}.csv"'}
+    return Response(out.getvalue(), media_type="text/csv", headers=headers)
 
 
 @router.post(

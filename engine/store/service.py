@@ -158,6 +158,22 @@ class ApiKeyRecord(BaseModel):
     created_at: datetime
 
 
+class AuditEntry(BaseModel):
+    """One line of a customer's audit trail."""
+
+    at: datetime = Field(description="when it happened")
+    kind: str = Field(
+        description="send, skip, defer, receipt, handoff, exit, goal, consent, "
+        "consent_withdrawn or merge"
+    )
+    enrollment_id: str | None = Field(None, description="the enrollment it belongs to")
+    journey_id: str | None = Field(None, description="that enrollment's journey")
+    step: str | None = Field(None, description="the journey step")
+    channel: str | None = Field(None, description="the channel (null on a consent: all)")
+    outcome: str | None = Field(None, description="the attempt's outcome, or the consent's purpose")
+    detail: str = Field("", description="the provider's answer, the skip's reason, the source")
+
+
 class ServiceStore(Store, Protocol):
     """The store as the API, the trigger dispatcher and the CLI use it."""
 
@@ -170,6 +186,7 @@ class ServiceStore(Store, Protocol):
     ) -> ResolveResult: ...
     def list_identities(self, customer_id: str) -> list[tuple[str, str, str]]: ...
     def list_merges(self, customer_id: str | None = None) -> list[MergeRecord]: ...
+    def audit_trail(self, customer_id: str, limit: int = 1000) -> list[AuditEntry]: ...
     def record_events(self, customer_id: str, events: list[NewEvent]) -> list[StoredEvent]: ...
     def ingest(
         self,

@@ -19,6 +19,8 @@ ROUTES = {
     ("post", "/v1/customers/{customer_id}/tags"),
     ("post", "/v1/customers/{customer_id}/consents"),
     ("post", "/v1/customers/{customer_id}/subscribe-consents"),
+    ("post", "/v1/customers/{customer_id}/refuse-automated-marketing"),
+    ("get", "/v1/customers/{customer_id}/audit"),
     ("get", "/v1/customers/{customer_id}/events"),
     ("get", "/v1/customers/{customer_id}/enrollments"),
     ("get", "/v1/merges"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from engine.store.sql.audit import AuditPart
 from engine.store.sql.callbacks import CallbacksPart
 from engine.store.sql.caps import CapsPart
 from engine.store.sql.channels import ChannelStatePart
@@ -39,6 +40,7 @@ class SqlStore(
     CapsPart,
     TokensPart,
     CallbacksPart,
+    AuditPart,
 ):
     """The persistent store; the schema must be migrated first (``migrate.upgrade``)."""
 
