@@ -57,6 +57,12 @@ class ComplianceFile(Strict):
     banned_phrases: list[str | _PhraseSpec] = Field(default_factory=list)
     allow: list[_Allowance] = Field(default_factory=list)
     sms_opt_out: str | None = Field(None, description="regex the end of a marketing SMS matches")
+    health_attributes: list[str] = Field(
+        default_factory=list,
+        description="profile attributes that are medical or vision data (PIPL sensitive "
+        "personal information): a journey whose rules read one needs health_data consent "
+        "in its entry",
+    )
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,7 @@ class ComplianceRules:
     banned: tuple[BannedPhrase, ...]
     allow: tuple[tuple[str, frozenset[str] | None], ...]
     sms_opt_out: re.Pattern[str]
+    health_attributes: frozenset[str] = frozenset()
 
 
 def _phrases(spec: ComplianceFile, laws: dict[str, str]) -> list[BannedPhrase]:
@@ -103,7 +110,12 @@ def _shipped() -> tuple[ComplianceFile, str]:
 def default_rules() -> ComplianceRules:
     """The shipped rules alone."""
     spec, pattern = _shipped()
-    return ComplianceRules(tuple(_phrases(spec, spec.laws)), (), re.compile(pattern))
+    return ComplianceRules(
+        tuple(_phrases(spec, spec.laws)),
+        (),
+        re.compile(pattern),
+        frozenset(spec.health_attributes),
+    )
 
 
 def load_rules(root: str | Path | None) -> tuple[ComplianceRules, list[Problem]]:
@@ -147,7 +159,8 @@ def load_rules(root: str | Path | None) -> tuple[ComplianceRules, list[Problem]]
             )
     laws = {**_shipped()[0].laws, **spec.laws}
     banned = base.banned + tuple(_phrases(spec, laws))
-    return ComplianceRules(banned, tuple(allow), pattern), problems
+    health = base.health_attributes | frozenset(spec.health_attributes)
+    return ComplianceRules(banned, tuple(allow), pattern, health), problems
 
 
 def banned_in(

@@ -26,6 +26,7 @@ from typing import Any
 
 from croniter import croniter
 
+from engine import health_data
 from engine.compliance import check_message, load_rules
 from engine.context_refs import unsupported_templates
 from engine.errors import Problem
@@ -326,13 +327,24 @@ def validate_workspace(
 
     rules, rule_problems = load_rules(ws.root)
     problems.extend(rule_problems)
+    seg_rules = {sid: seg.rule for sid, seg in ws.segments.items()}
     for jid, journey in ws.journeys.items():
-        _check_journey(ws, journey, report_for("journeys", jid), invalid)
+        report = report_for("journeys", jid)
+        _check_journey(ws, journey, report, invalid)
+        medical = health_data.check(journey, seg_rules, rules.health_attributes)
+        if medical is not None:
+            where, attributes = medical
+            report.add(
+                where,
+                f"the journey reads medical data ({attributes}) without health_data consent",
+                "require it in entry: entry: {all: [{consent: {purpose: health_data}}, ...]} "
+                "(PIPL: sensitive personal information needs separate consent)",
+                "C-health-data-consent",
+            )
     for mid, message in ws.messages.items():
         report = report_for("messages", mid)
         _check_message(message, report)
         problems.extend(check_message(message, rules, report.file, locate))
-    seg_rules = {sid: seg.rule for sid, seg in ws.segments.items()}
     for sid, segment in ws.segments.items():
         report = report_for("segments", sid)
         for path, ref in rule_segment_refs(segment.rule, ("rule",)):
