@@ -58,12 +58,14 @@ def record(
     result: ChannelResult,
     now: datetime,
     timezone: str,
+    state: ChannelState,
 ) -> None:
-    """Keep what the answer says beyond this attempt."""
+    """Keep what the answer says beyond this attempt (``state``: what ``read`` found
+    before it; a balance it found unknown is not spent)."""
     template = _subscribe_template(message) if channel == "wechat_subscribe" else None
-    if template is not None and result.outcome in (Outcome.ACCEPTED, Outcome.DELIVERED):
-        if store.subscribe_balance(customer_id, template) is not None:
-            store.change_subscribe_balance(customer_id, template, delta=-1, at=now)
+    sent = result.outcome in (Outcome.ACCEPTED, Outcome.DELIVERED)
+    if template is not None and sent and state.subscribe_balance is not None:
+        store.change_subscribe_balance(customer_id, template, delta=-1, at=now)
     match result.effect:
         case Effect.NOT_FOLLOWING:
             store.set_follows_wechat(customer_id, False)

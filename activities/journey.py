@@ -191,7 +191,7 @@ class JourneyActivities:
             arg.idempotency_key, result.outcome.value, result.detail, result.provider_ref
         )
         channel_state.record(
-            self.store, arg.channel, message, customer.id, result, arg.now, bundle.timezone
+            self.store, arg.channel, message, customer.id, result, arg.now, bundle.timezone, state
         )
         channel_state.release(self.store, arg.idempotency_key, result.outcome.value)
         if result.outcome.value == "transient":

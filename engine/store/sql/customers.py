@@ -20,6 +20,7 @@ from engine.store.service import (
     TagChange,
 )
 from engine.store.sql.common import SqlPart, follow, follow_id, utcnow
+from engine.store.sql.db import Sessions
 from engine.store.sql.tables import (
     ConsentRow,
     CustomerRow,
@@ -207,24 +208,7 @@ class CustomersPart(SqlPart):
             out: list[StoredEvent] = []
             now = datetime.now(UTC)
             for e in events:
-                stmt = (
-                    self._db.insert(EventRow)
-                    .values(
-                        message_id=e.message_id,
-                        customer_id=cid,
-                        name=e.name,
-                        properties=e.properties,
-                        at=e.at,
-                        received_at=now,
-                    )
-                    .on_conflict_do_nothing(index_elements=["message_id"])
-                    .returning(EventRow.id)
-                )
-                if s.execute(stmt).first() is not None:
-                    out.append(StoredEvent(customer_id=cid, **e.model_dump(), new=True))
-                    continue
-                seen = s.scalars(select(EventRow).where(EventRow.message_id == e.message_id)).one()
-                out.append(stored_event(seen, new=False))
+                out.append(insert_event(self._db, s, cid, e, received_at=now))
             return out
 
     def list_events(self, customer_id: str, limit: int = 100) -> list[StoredEvent]:
@@ -291,6 +275,44 @@ class CustomersPart(SqlPart):
                 )
                 for m in s.scalars(stmt)
             ]
+
+
+def insert_event(
+    db: Sessions,
+    s: Session,
+    customer_id: str,
+    event: NewEvent,
+    *,
+    received_at: datetime,
+    dispatched_at: datetime | None = None,
+    running: list[str] | None = None,
+) -> StoredEvent:
+    """Store an event once per message_id in the caller's transaction; a repeat comes
+    back as stored before, with ``new=False``."""
+    stmt = (
+        db.insert(EventRow)
+        .values(
+            message_id=event.message_id,
+            customer_id=customer_id,
+            name=event.name,
+            properties=event.properties,
+            at=event.at,
+            received_at=received_at,
+            dispatched_at=dispatched_at,
+        )
+        .on_conflict_do_nothing(index_elements=["message_id"])
+        .returning(EventRow.id)
+    )
+    if s.execute(stmt).first() is not None:
+        return StoredEvent(
+            customer_id=customer_id,
+            **event.model_dump(),
+            new=True,
+            dispatched=dispatched_at is not None,
+            running=running,
+        )
+    seen = s.scalars(select(EventRow).where(EventRow.message_id == event.message_id)).one()
+    return stored_event(seen, new=False)
 
 
 def stored_event(row: EventRow, *, new: bool) -> StoredEvent:

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from engine.store.service import Identities, NewEvent, StoredEvent
 from engine.store.sql.common import SqlPart
-from engine.store.sql.customers import stored_event
+from engine.store.sql.customers import insert_event
 from engine.store.sql.identity import _resolve
-from engine.store.sql.tables import EnrollmentRow, EventRow
+from engine.store.sql.tables import EnrollmentRow
 
 
 class IngestPart(SqlPart):
@@ -42,35 +42,17 @@ class IngestPart(SqlPart):
                 customer_id = _resolve(s, identities, True, at).customer_id
                 running = _running(s, customer_id)
                 wanted = bool(running) or triggers(event)
-                stmt = (
-                    self._db.insert(EventRow)
-                    .values(
-                        message_id=event.message_id,
-                        customer_id=customer_id,
-                        name=event.name,
-                        properties=event.properties,
-                        at=event.at,
+                out.append(
+                    insert_event(
+                        self._db,
+                        s,
+                        customer_id,
+                        event,
                         received_at=at,
                         dispatched_at=None if wanted else at,
+                        running=running,
                     )
-                    .on_conflict_do_nothing(index_elements=["message_id"])
-                    .returning(EventRow.id)
                 )
-                if s.execute(stmt).first() is not None:
-                    out.append(
-                        StoredEvent(
-                            customer_id=customer_id,
-                            **event.model_dump(),
-                            new=True,
-                            dispatched=not wanted,
-                            running=running,
-                        )
-                    )
-                else:
-                    seen = s.scalars(
-                        select(EventRow).where(EventRow.message_id == event.message_id)
-                    ).one()
-                    out.append(stored_event(seen, new=False))
             return out
 
         return self._write_retrying(work)
