@@ -121,6 +121,8 @@ class Dispatcher:
         else:
             workspace = load_workspace(root)
         ids = [journey_id] if journey_id else sorted(workspace.journeys)
+        for name, document in sorted(workspace.documents.items()):
+            self.store.put_document(name, document, at=utcnow())
         infos = []
         for jid in ids:
             if jid not in workspace.journeys:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 from engine.models.journey import Journey, Segment
@@ -27,6 +29,11 @@ class Workspace(BaseModel):
     segments: dict[str, Segment] = Field(default_factory=dict)
     files: dict[str, str] = Field(default_factory=dict, description="id -> file it came from")
     timezone: str = "Asia/Shanghai"
+    documents: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="workspace-wide documents a deploy stores by name (e.g. tagging), "
+        "validated and as JSON",
+    )
 
     def bundle(self, journey_id: str, version: int = 1) -> JourneyBundle:
         """The bundle of one journey: it and every message and segment it can reach."""

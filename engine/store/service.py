@@ -177,6 +177,10 @@ class AuditEntry(BaseModel):
 class ServiceStore(Store, Protocol):
     """The store as the API, the trigger dispatcher and the CLI use it."""
 
+    # deployed workspace-wide documents (tagging, compliance, holidays)
+    def put_document(self, name: str, document: dict[str, Any], *, at: datetime) -> bool: ...
+    def get_document(self, name: str) -> dict[str, Any] | None: ...
+
     # customers and identities
     def resolve(
         self, identities: Identities, *, create: bool = True, at: datetime

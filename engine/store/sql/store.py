@@ -18,6 +18,7 @@ from engine.store.sql.caps import CapsPart
 from engine.store.sql.channels import ChannelStatePart
 from engine.store.sql.customers import CustomersPart
 from engine.store.sql.db import Sessions
+from engine.store.sql.documents import DocumentsPart
 from engine.store.sql.enrollments import EnrollmentsPart
 from engine.store.sql.identity import IdentityPart
 from engine.store.sql.ingest import IngestPart
@@ -41,6 +42,7 @@ class SqlStore(
     TokensPart,
     CallbacksPart,
     AuditPart,
+    DocumentsPart,
 ):
     """The persistent store; the schema must be migrated first (``migrate.upgrade``)."""
 

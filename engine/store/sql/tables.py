@@ -307,3 +307,14 @@ class SendSlotRow(Base):
     day: Mapped[str] = mapped_column(String(10))
     month: Mapped[str] = mapped_column(String(7))
     at: Mapped[datetime]
+
+
+class WorkspaceDocumentRow(Base):
+    """A deployed workspace-wide document (``tagging``, ``compliance``, ...) as JSON."""
+
+    __tablename__ = "workspace_documents"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    document: Mapped[dict[str, Any]]
+    checksum: Mapped[str] = mapped_column(String(64))
+    deployed_at: Mapped[datetime]

@@ -1,4 +1,4 @@
-"""Guardians of minors and clinic holidays (filled in with compliance).
+"""Attribution touches and QR codes (filled in with attribution).
 
 Revision ID: 0008
 Revises: 0007
