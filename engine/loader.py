@@ -243,6 +243,12 @@ def load_workspace(root: str | Path) -> Workspace:
         segments={k: v for k, v in found["segments"].items() if isinstance(v, Segment)},
         files=files,
     )
+    from engine.tagging import DOCUMENT, load_tagging  # tagging reads files with this module
+
+    tagging, tagging_problems = load_tagging(base)
+    problems.extend(tagging_problems)
+    if tagging is not None:
+        workspace.documents[DOCUMENT] = tagging
 
     def locate(file: str, path: tuple[PathPart, ...]) -> int | None:
         item = loaded.get(file)
