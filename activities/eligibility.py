@@ -5,17 +5,23 @@ Each check returns a recorded reason: ``skip`` (pass over this channel) or ``def
 the identity the channel needs; following the Official Account (template and
 customer-service messages; a subscribe message reaches whoever gave the consent);
 marketing consent for the channel; an open circuit; the subscribe-message balance;
-the customer-service window; quiet hours.
+the customer-service window; quiet hours (the journey's, else the workspace's, else
+21:00-08:00, in the customer's timezone) and the holidays of the customer's clinic
+(``clinic_id``), which a marketing send waits out as one window.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from engine.clock import in_local_window
+from engine.compliance_policy import DEFAULT_QUIET_HOURS, Policy
+from engine.holidays import holiday_at
 from engine.models.common import ChannelName
+from engine.models.compliance import Holiday
 from engine.models.journey import QuietHours
 from engine.models.message import Message
 from engine.store import Customer
@@ -23,7 +29,7 @@ from rules.durations import parse_time_of_day
 from rules.evaluate import evaluate
 from rules.models import ConsentRule
 
-DEFAULT_QUIET_HOURS = QuietHours(start="21:00", end="08:00")
+__all__ = ["DEFAULT_QUIET_HOURS", "ChannelState", "Verdict", "check", "identity", "quiet_until"]
 
 _IDENTITY: dict[ChannelName, tuple[str, ...]] = {
     "wechat_template": ("wechat_openid",),
@@ -79,8 +85,10 @@ def check(
     timezone: str,
     quiet_hours: QuietHours | None,
     state: ChannelState | None = None,
+    policy: Policy | None = None,
 ) -> Verdict | None:
-    """None when the channel may be tried now, else why not."""
+    """None when the channel may be tried now, else why not (``policy``: the workspace's
+    default quiet hours and clinic holidays)."""
     state = state or ChannelState()
     for needed in _IDENTITY[channel]:
         if not identity(customer, needed):
@@ -100,15 +108,46 @@ def check(
         closed = _cs_window_closed(customer, now, state.sent_since)
         if closed is not None:
             return Verdict("skipped", closed)
-    if message.purpose == "marketing":
-        window = quiet_hours or DEFAULT_QUIET_HOURS
-        ends = in_local_window(
-            now, timezone, parse_time_of_day(window.start), parse_time_of_day(window.end)
-        )
-        if ends is not None and channel != "phone":
-            local = ends.astimezone(now.tzinfo)
-            return Verdict("deferred", f"quiet hours until {window.end}", retry_at=local)
+    if message.purpose == "marketing" and channel != "phone":
+        window = quiet_hours or (policy.quiet_hours if policy else DEFAULT_QUIET_HOURS)
+        clinic = customer.attributes.get("clinic_id")
+        holidays = policy.holidays if policy else ()
+        quiet = quiet_until(now, timezone, window, holidays, str(clinic) if clinic else None)
+        if quiet is not None:
+            return Verdict("deferred", quiet[1], retry_at=quiet[0])
     return None
+
+
+def quiet_until(
+    now: datetime,
+    timezone: str,
+    window: QuietHours,
+    holidays: Sequence[Holiday] = (),
+    clinic: str | None = None,
+) -> tuple[datetime, str] | None:
+    """When a marketing send at ``now`` may go, and why it waits; None: it may go now.
+
+    Quiet hours and the clinic's holidays are one window: a holiday that ends inside
+    quiet hours waits for those too, and quiet hours that end on a holiday wait for it.
+    """
+    start, end = parse_time_of_day(window.start), parse_time_of_day(window.end)
+    at, why, holiday_seen = now, None, None
+    for _ in range(800):  # each round moves ``at`` forward; a year of holidays at most
+        ends = in_local_window(at, timezone, start, end)
+        if ends is not None:
+            at, why = ends.astimezone(now.tzinfo), why or f"quiet hours until {window.end}"
+            continue
+        found = holiday_at(at, timezone, clinic, holidays)
+        if found is None:
+            break
+        at, holiday_seen = found[0], found[1]
+    if at == now:
+        return None
+    if holiday_seen is not None:
+        local = at.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+        name = f" {holiday_seen.name}" if holiday_seen.name else ""
+        return at, f"clinic holiday{name}: quiet until {local}"
+    return at, why or ""
 
 
 def _cs_window_closed(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from temporalio import activity
@@ -17,7 +18,10 @@ from temporalio.exceptions import ApplicationError
 
 from activities import channel_state, eligibility
 from activities.channels.base import ChannelAdapter, ChannelRequest, ChannelResult, Recipient
+from activities.eligibility import Verdict
+from engine import guardians
 from engine.clock import parse_when
+from engine.compliance_policy import read_policy
 from engine.context_refs import resolve
 from engine.contracts import (
     ActivityBase,
@@ -60,8 +64,8 @@ _IDENTITY_FIELDS = (
 class JourneyActivities:
     """The interpreter's activities, bound to a store and the channel adapters.
 
-    ``caps`` and ``timezone`` (where the caps' days and months are counted) default to
-    the settings' ``compliance`` section.
+    ``caps`` (default: the deployed ``compliance`` document's, else the settings') and
+    ``timezone`` (where the caps' days and months are counted; default: the settings').
     """
 
     def __init__(
@@ -75,7 +79,7 @@ class JourneyActivities:
         self.store = store
         self.adapters = adapters
         compliance = get_settings().compliance
-        self.caps = list(compliance.frequency_caps if caps is None else caps)
+        self.caps = None if caps is None else list(caps)
         self.timezone = timezone or compliance.timezone
 
     def all(self) -> list[Any]:
@@ -121,14 +125,20 @@ class JourneyActivities:
         bundle, customer = self._begin(arg, store_trace=False)
         message = bundle.messages[arg.message]
         tz = customer.timezone or bundle.timezone
-        state = channel_state.read(self.store, arg.channel, message, customer.id, arg.now)
-        verdict = eligibility.check(
-            arg.channel, message, customer, arg.now, tz, bundle.journey.quiet_hours, state
+        policy = read_policy(self.store)
+        # A minor's message goes to a guardian with consent, never to the child: every
+        # check below is of the guardian (``to``); the content is still the child's.
+        to, verdict = self._addressee(customer, arg.channel, message.purpose, arg.now, tz)
+        state = channel_state.read(self.store, arg.channel, message, to.id, arg.now)
+        verdict = verdict or eligibility.check(
+            arg.channel, message, to, arg.now, tz, bundle.journey.quiet_hours, state, policy
         )
         if verdict is not None:
             self.store.append_trace(arg.enrollment_id, arg.trace)
             return SendResult(
-                outcome=verdict.outcome, detail=verdict.reason, retry_at=verdict.retry_at
+                outcome=verdict.outcome,
+                detail=_for(to, customer, verdict.reason),
+                retry_at=verdict.retry_at,
             )
         content_model = getattr(message, arg.channel)
         try:
@@ -142,17 +152,17 @@ class JourneyActivities:
         # Reserved before the delivery record: a retry (same key) finds its own slot.
         capped = channel_state.reserve(
             self.store,
-            self.caps,
+            policy.frequency_caps if self.caps is None else self.caps,
             self.timezone,
             key=arg.idempotency_key,
             channel=arg.channel,
             message=message,
-            customer_id=customer.id,
+            customer_id=to.id,
             now=arg.now,
         )
         if capped is not None:
             self.store.append_trace(arg.enrollment_id, arg.trace)
-            return SendResult(outcome="skipped", detail=capped)
+            return SendResult(outcome="skipped", detail=_for(to, customer, capped))
         existing = self.store.begin_delivery(
             DeliveryRecord(
                 key=arg.idempotency_key,
@@ -183,15 +193,16 @@ class JourneyActivities:
         request = ChannelRequest(
             channel=arg.channel,
             idempotency_key=arg.idempotency_key,
-            recipient=_recipient(customer),
+            recipient=_recipient(to),
             content=content,
         )
         result: ChannelResult = self.adapters[arg.channel].send(request)
+        detail = _for(to, customer, result.detail)
         self.store.end_delivery(
-            arg.idempotency_key, result.outcome.value, result.detail, result.provider_ref
+            arg.idempotency_key, result.outcome.value, detail, result.provider_ref
         )
         channel_state.record(
-            self.store, arg.channel, message, customer.id, result, arg.now, bundle.timezone, state
+            self.store, arg.channel, message, to.id, result, arg.now, bundle.timezone, state
         )
         channel_state.release(self.store, arg.idempotency_key, result.outcome.value)
         if result.outcome.value == "transient":
@@ -201,8 +212,22 @@ class JourneyActivities:
                 next_retry_delay=_delay(result.retry_after_seconds),
             )
         return SendResult(
-            outcome=result.outcome.value, detail=result.detail, provider_ref=result.provider_ref
+            outcome=result.outcome.value, detail=detail, provider_ref=result.provider_ref
         )
+
+    def _addressee(
+        self, customer: Customer, channel: ChannelName, purpose: str, now: datetime, tz: str
+    ) -> tuple[Customer, Verdict | None]:
+        """Who a send for ``customer`` goes to: themselves, or a minor's guardian (with a
+        skip when no guardian can take it)."""
+        if not guardians.is_minor(customer, now, tz):
+            return customer, None
+        linked = [self.store.get_customer(g) for g in self.store.guardians_of(customer.id)]
+        guardian = guardians.addressee(channel, purpose, linked)
+        if guardian is None:
+            why = guardians.no_guardian_reason(purpose, channel, len(linked))
+            return customer, Verdict("skipped", why)
+        return guardian, None
 
     @activity.defn(name="channel_order")
     def channel_order(self, arg: OrderInput) -> OrderResult:
@@ -330,6 +355,11 @@ def _most_recently_active(customer: Customer, channels: list[ChannelName]) -> st
             if event.name.startswith(prefix):
                 return next((c for c in family if c in channels), None)
     return None
+
+
+def _for(to: Customer, customer: Customer, detail: str) -> str:
+    """A detail that names the guardian when the send was addressed to one."""
+    return detail if to.id == customer.id else f"to guardian {to.id}: {detail}"
 
 
 def _recipient(customer: Customer) -> Recipient:

@@ -29,6 +29,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.channels.registry import build_adapters
 from engine.binaries import find_binary
+from engine.compliance_policy import opt_out_channels, read_policy
 from engine.contracts import (
     CancelSignal,
     EnrollmentState,
@@ -44,8 +45,10 @@ from engine.errors import ScenarioError, ValidationFailed
 from engine.loader import load_model, load_workspace
 from engine.models.journey import EventTrigger, TagAddedTrigger
 from engine.models.scenario import Scenario, ScenarioEvent
-from engine.models.workspace import JourneyBundle
+from engine.models.workspace import JourneyBundle, Workspace
+from engine.settings import get_settings
 from engine.store import Customer, MemoryStore
+from engine.store.base import SendSlot
 from rules.conditions import dump_where
 from rules.match import match_where
 from rules.view import ConsentRecord, EventRecord
@@ -90,6 +93,13 @@ class SimulationResult:
 
 def load_scenario(path: Path) -> tuple[Scenario, JourneyBundle]:
     """Read a scenario and the workspace its journey lives in; raise on any problem."""
+    scenario, bundle, _ = load_scenario_workspace(path)
+    return scenario, bundle
+
+
+def load_scenario_workspace(path: Path) -> tuple[Scenario, JourneyBundle, Workspace]:
+    """The scenario, its journey's bundle and the whole workspace (its documents: the
+    compliance settings and holidays the simulated engine uses)."""
     scenario, problems = load_model(path, Scenario)
     if problems or scenario is None:
         raise ValidationFailed(problems)
@@ -102,8 +112,53 @@ def load_scenario(path: Path) -> tuple[Scenario, JourneyBundle]:
     for name, file in workspace.files.items():
         journey_id = name.removeprefix("journeys/")
         if Path(file).resolve() == journey_path and journey_id in workspace.journeys:
-            return scenario, workspace.bundle(journey_id, version=1)
+            for sent in scenario.customer.sent:
+                if sent.journey not in workspace.journeys:
+                    raise ScenarioError(
+                        f"{path}: customer.sent names journey {sent.journey!r}, which is not "
+                        f"in {journey_path.parent}"
+                    )
+            return scenario, workspace.bundle(journey_id, version=1), workspace
     raise ScenarioError(f"{path}: no journey was read from {journey_path}")
+
+
+def _prepare(store: MemoryStore, scenario: Scenario, workspace: Workspace) -> None:
+    """The sandbox as a deploy and the customer's past leave it: the workspace's
+    documents, the customer, their guardians, and what other journeys sent them."""
+    for name, document in sorted(workspace.documents.items()):
+        store.put_document(name, document, at=scenario.start)
+    store.put_customer(_customer(scenario, scenario.start))
+    for guardian in scenario.customer.guardians:
+        consents = [
+            ConsentRecord(
+                purpose=x.purpose, channel=x.channel, granted=x.granted, at=scenario.start
+            )
+            for x in guardian.consents
+        ]
+        store.put_customer(
+            Customer(
+                id=guardian.id,
+                attributes=dict(guardian.attributes),
+                identities=dict(guardian.identities),
+                follows_wechat=guardian.follows_wechat,
+                consents=consents,
+            )
+        )
+        store.link_guardian(scenario.customer.id, guardian.id)
+    tz = ZoneInfo(get_settings().compliance.timezone)  # where the caps count days
+    for i, sent in enumerate(scenario.customer.sent):
+        at = scenario.start - sent.ago
+        local = at.astimezone(tz)
+        slot = SendSlot(
+            key=f"journey:{sent.journey}:customer:{scenario.customer.id}:scenario-sent:{i}",
+            customer_id=scenario.customer.id,
+            purpose=sent.purpose,
+            channel=sent.channel,
+            day=local.date().isoformat(),
+            month=local.strftime("%Y-%m"),
+            at=at,
+        )
+        store.reserve_send(slot, [])
 
 
 def _customer(scenario: Scenario, start: datetime) -> Customer:
@@ -191,6 +246,12 @@ class _Run:
                     self.scenario.customer.id,
                     EventRecord(name=item.name, properties=item.properties, at=now),
                 )
+                # An opt-out reply withdraws marketing consent, as the callbacks do.
+                policy = read_policy(self.store)
+                for channel in opt_out_channels(item.name, item.properties, policy):
+                    self.store.withdraw_consent(
+                        self.scenario.customer.id, "marketing", channel, "opt-out reply", now
+                    )
             elif item.kind in ("tag_added", "tag_removed"):
                 add = [item.name] if item.kind == "tag_added" else []
                 remove = [item.name] if item.kind == "tag_removed" else []
@@ -355,10 +416,10 @@ async def simulate(
     record_history: bool = False,
 ) -> SimulationResult:
     """Run the scenario at ``path`` and return its trace."""
-    scenario, bundle = load_scenario(path)
+    scenario, bundle, workspace = load_scenario_workspace(path)
     store = MemoryStore()
     store.put_bundle(bundle)
-    store.put_customer(_customer(scenario, scenario.start))
+    _prepare(store, scenario, workspace)
     with ProviderSimulators() as sims:
         configure_providers(sims, scenario.providers)
         adapters = build_adapters(sims.channel_settings())

@@ -4,6 +4,11 @@ The shipped rules live in ``engine/data/compliance.yaml``; a workspace may add b
 phrases and allow phrases (each with a written reason) in its own ``compliance.yaml``.
 Every text a customer can read is checked, in every channel of every message.
 
+The same file also holds what the running engine uses in place of the settings
+(``opt_out_keywords``, ``frequency_caps``, ``quiet_hours``: see
+:class:`engine.models.compliance.CompliancePolicy`); :func:`load_rules` validates them
+and returns them as the ``compliance`` document a deploy stores.
+
 Rule codes: ``C-banned-phrase``, ``C-sms-opt-out``, ``C-marketing-template``,
 ``C-allow-no-reason``, ``C-config``.
 """
@@ -23,6 +28,7 @@ from pydantic import Field
 from engine.errors import Problem
 from engine.loader import Locate, read_model
 from engine.models.common import Strict
+from engine.models.compliance import CompliancePolicy
 from engine.models.message import Message
 
 __all__ = [
@@ -50,7 +56,7 @@ class _Allowance(Strict):
     messages: list[str] | None = Field(None, description="only in these messages (default: all)")
 
 
-class ComplianceFile(Strict):
+class ComplianceFile(CompliancePolicy):
     """A compliance.yaml file (shipped defaults or a workspace's additions)."""
 
     laws: dict[str, str] = Field(default_factory=dict, description="law key -> citation")
@@ -62,6 +68,16 @@ class ComplianceFile(Strict):
         description="profile attributes that are medical or vision data (PIPL sensitive "
         "personal information): a journey whose rules read one needs health_data consent "
         "in its entry",
+    )
+    school_screening_attributes: list[str] = Field(
+        default_factory=list,
+        description="profile attributes that come from school screenings: a journey whose "
+        "rules read one needs guardian_consent",
+    )
+    school_screening_events: list[str] = Field(
+        default_factory=list,
+        description="events of school screenings: a journey triggered by or reading one "
+        "needs guardian_consent",
     )
 
 
@@ -82,6 +98,9 @@ class ComplianceRules:
     allow: tuple[tuple[str, frozenset[str] | None], ...]
     sms_opt_out: re.Pattern[str]
     health_attributes: frozenset[str] = frozenset()
+    school_attributes: frozenset[str] = frozenset()
+    school_events: frozenset[str] = frozenset()
+    policy: dict[str, Any] | None = None  # the ``compliance`` document (None: none written)
 
 
 def _phrases(spec: ComplianceFile, laws: dict[str, str]) -> list[BannedPhrase]:
@@ -115,6 +134,8 @@ def default_rules() -> ComplianceRules:
         (),
         re.compile(pattern),
         frozenset(spec.health_attributes),
+        frozenset(spec.school_screening_attributes),
+        frozenset(spec.school_screening_events),
     )
 
 
@@ -160,7 +181,15 @@ def load_rules(root: str | Path | None) -> tuple[ComplianceRules, list[Problem]]
     laws = {**_shipped()[0].laws, **spec.laws}
     banned = base.banned + tuple(_phrases(spec, laws))
     health = base.health_attributes | frozenset(spec.health_attributes)
-    return ComplianceRules(banned, tuple(allow), pattern, health), problems
+    school = base.school_attributes | frozenset(spec.school_screening_attributes)
+    events = base.school_events | frozenset(spec.school_screening_events)
+    policy = CompliancePolicy.model_validate(
+        spec.model_dump(include=set(CompliancePolicy.model_fields), exclude_none=True)
+    ).model_dump(mode="json", exclude_none=True)
+    return (
+        ComplianceRules(banned, tuple(allow), pattern, health, school, events, policy),
+        problems,
+    )
 
 
 def banned_in(

@@ -20,8 +20,9 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from engine.context_refs import resolve
 from engine.contracts import WORKFLOW_NAME, EnrollmentInput, EnrollmentResult, RunOptions
+from engine.guardians import guardian_consent_missing
 from engine.models.workspace import JourneyBundle
-from engine.store import EnrollmentRecord, Store
+from engine.store import Customer, EnrollmentRecord, Store
 from engine.templating import render, scope_for
 from rules.evaluate import evaluate
 from rules.models import dump_rule, parse_rule
@@ -35,6 +36,14 @@ class Enrolled:
     enrollment_id: str | None = None
     handle: WorkflowHandle[Any, Any] | None = None
     detail: str = ""
+
+
+def _guardian_consent_missing(
+    store: Store, purposes: list[str], customer: Customer, now: datetime, bundle: JourneyBundle
+) -> str | None:
+    """Why the journey's ``guardian_consent`` is not met (engine.guardians), or None."""
+    linked = [store.get_customer(g) for g in store.guardians_of(customer.id)]
+    return guardian_consent_missing(purposes, customer, linked, now, bundle.timezone)
 
 
 def workflow_id(journey_id: str, customer_id: str, key: str | None) -> str:
@@ -60,7 +69,7 @@ async def enroll(
     # whole profile (tags, consents, recent events) is read only when the entry rule or
     # the key needs it; otherwise the timezone is all enrolling uses.
     key: str | None = None
-    if journey.entry or journey.key:
+    if journey.entry or journey.key or journey.guardian_consent:
         customer = await asyncio.to_thread(store.get_customer, customer_id)
         timezone = customer.timezone
         segments = {sid: seg.rule for sid, seg in bundle.segments.items()}
@@ -69,6 +78,12 @@ async def enroll(
             entry, customer.view(), now=now, segments=segments, context=context
         ):
             return Enrolled("not_eligible", detail="entry rule not met")
+        if journey.guardian_consent:
+            missing = await asyncio.to_thread(
+                _guardian_consent_missing, store, journey.guardian_consent, customer, now, bundle
+            )
+            if missing is not None:
+                return Enrolled("not_eligible", detail=missing)
         scope = scope_for(
             customer.template_scope(), context, {"id": journey.id, "version": bundle.version}
         )

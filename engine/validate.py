@@ -26,10 +26,11 @@ from typing import Any
 
 from croniter import croniter
 
-from engine import health_data
+from engine import guardians, health_data
 from engine.compliance import check_message, load_rules
 from engine.context_refs import unsupported_templates
 from engine.errors import Problem
+from engine.holidays import load_holidays
 from engine.loader import Locate
 from engine.models.journey import EventTrigger, Journey, ScheduleTrigger
 from engine.models.message import Message
@@ -327,6 +328,11 @@ def validate_workspace(
 
     rules, rule_problems = load_rules(ws.root)
     problems.extend(rule_problems)
+    holiday_doc, holiday_problems = load_holidays(ws.root)
+    problems.extend(holiday_problems)
+    # Validated here, deployed by the Dispatcher and read by the API, worker and simulator.
+    ws.documents["compliance"] = rules.policy or {}
+    ws.documents["holidays"] = holiday_doc
     seg_rules = {sid: seg.rule for sid, seg in ws.segments.items()}
     for jid, journey in ws.journeys.items():
         report = report_for("journeys", jid)
@@ -340,6 +346,18 @@ def validate_workspace(
                 "require it in entry: entry: {all: [{consent: {purpose: health_data}}, ...]} "
                 "(PIPL: sensitive personal information needs separate consent)",
                 "C-health-data-consent",
+            )
+        school = guardians.check_journey(
+            journey, seg_rules, rules.school_attributes, rules.school_events
+        )
+        if school is not None:
+            where, read = school
+            report.add(
+                where,
+                f"the journey uses school-screening data ({read}) without guardian_consent",
+                "name the guardian's consent it relies on: guardian_consent: marketing "
+                "(student screening data needs the guardian's own consent)",
+                "C-guardian-consent",
             )
     for mid, message in ws.messages.items():
         report = report_for("messages", mid)

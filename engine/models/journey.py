@@ -128,12 +128,23 @@ class Journey(Strict):
     goal: Goal | None = None
     exit_when: list[ExitCondition] = Field(default_factory=list)
     quiet_hours: QuietHours | None = None
+    guardian_consent: list[str] = Field(
+        default_factory=list,
+        description="consent purposes a guardian must have given for the customer to enter "
+        "(a minor: a linked guardian's; an adult on school-screening data: their own); "
+        "required for journeys on school-screening data",
+    )
     steps: list[Step] = Field(min_length=1)
 
     @field_validator("exit_when", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, dict) else value
+
+    @field_validator("guardian_consent", mode="before")
+    @classmethod
+    def _one_or_more(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _unique_step_ids(self) -> Journey:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -25,6 +25,25 @@ class HistoryEvent(Strict):
     ago: Duration = Field(description="how long before start, e.g. 10d")
 
 
+class PriorSend(Strict):
+    """A message another journey sent the customer before start (counted by the caps)."""
+
+    journey: str = Field(description="id of the journey (in this workspace) that sent it")
+    channel: ChannelName
+    purpose: Literal["service", "marketing"] = "marketing"
+    ago: Duration = Field(description="how long before start, e.g. 3h")
+
+
+class ScenarioGuardian(Strict):
+    """A guardian of the (minor) customer: a customer of their own, linked to them."""
+
+    id: str
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    identities: dict[str, str] = Field(default_factory=dict)
+    follows_wechat: bool = False
+    consents: list[ScenarioConsent] = Field(default_factory=list)
+
+
 class ScenarioCustomer(Strict):
     id: str
     attributes: dict[str, Any] = Field(default_factory=dict)
@@ -35,6 +54,12 @@ class ScenarioCustomer(Strict):
     source: dict[str, Any] = Field(default_factory=dict, description="first-touch attribution")
     timezone: str | None = None
     history: list[HistoryEvent] = Field(default_factory=list)
+    sent: list[PriorSend] = Field(
+        default_factory=list, description="messages other journeys sent before start"
+    )
+    guardians: list[ScenarioGuardian] = Field(
+        default_factory=list, description="guardians of a minor, in the order they were linked"
+    )
 
 
 class ProviderAnswer(Strict):

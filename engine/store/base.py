@@ -195,3 +195,7 @@ class Store(Protocol):
     def withdraw_consent(
         self, customer_id: str, purpose: str, channel: str | None, source: str, at: datetime
     ) -> None: ...
+
+    # guardians of minors (engine.guardians)
+    def guardians_of(self, customer_id: str) -> list[str]:
+        """Ids of the customer's current guardians, in the order they were linked."""

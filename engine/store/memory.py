@@ -37,6 +37,8 @@ class MemoryStore:
         self.balances: dict[tuple[str, str], int] = {}
         self.results: dict[str, datetime] = {}  # delivery key -> result read back
         self.slots: dict[str, SendSlot] = {}  # delivery key -> send counted by the caps
+        self.documents: dict[str, dict[str, Any]] = {}  # deployed workspace documents
+        self.guardians: dict[str, list[str]] = {}  # minor -> guardians, in link order
 
     # customers ---------------------------------------------------------------------------
     def get_customer(self, customer_id: str) -> Customer:
@@ -316,3 +318,24 @@ class MemoryStore:
     def release_send(self, key: str) -> None:
         with self._lock:
             self.slots.pop(key, None)
+
+    # workspace documents and guardians ---------------------------------------------------
+    def put_document(self, name: str, document: dict[str, Any], *, at: datetime) -> bool:
+        with self._lock:
+            changed = self.documents.get(name) != document
+            self.documents[name] = document
+            return changed
+
+    def get_document(self, name: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self.documents.get(name)
+
+    def link_guardian(self, customer_id: str, guardian_id: str) -> None:
+        with self._lock:
+            linked = self.guardians.setdefault(customer_id, [])
+            if guardian_id not in linked:
+                linked.append(guardian_id)
+
+    def guardians_of(self, customer_id: str) -> list[str]:
+        with self._lock:
+            return list(self.guardians.get(customer_id, []))

@@ -20,6 +20,7 @@ from engine.store.sql.customers import CustomersPart
 from engine.store.sql.db import Sessions
 from engine.store.sql.documents import DocumentsPart
 from engine.store.sql.enrollments import EnrollmentsPart
+from engine.store.sql.guardians import GuardiansPart
 from engine.store.sql.identity import IdentityPart
 from engine.store.sql.ingest import IngestPart
 from engine.store.sql.journeys import JourneysPart
@@ -43,6 +44,7 @@ class SqlStore(
     CallbacksPart,
     AuditPart,
     DocumentsPart,
+    GuardiansPart,
 ):
     """The persistent store; the schema must be migrated first (``migrate.upgrade``)."""
 

@@ -320,6 +320,20 @@ class WorkspaceDocumentRow(Base):
     deployed_at: Mapped[datetime]
 
 
+class GuardianLinkRow(Base):
+    """A minor linked to a guardian (both customers); kept when unlinked (history)."""
+
+    __tablename__ = "guardian_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    guardian_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    relation: Mapped[str | None] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(255))
+    linked_at: Mapped[datetime]
+    unlinked_at: Mapped[datetime | None]
+
+
 # segments ----------------------------------------------------------------------------------
 
 
