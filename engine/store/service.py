@@ -7,13 +7,14 @@ implements both protocols on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from engine.contracts import TraceEntry
+from engine.models.journey import Segment
 from engine.models.workspace import JourneyBundle
 from engine.store.base import EnrollmentRecord, HandoffTask, Store
 
@@ -93,6 +94,25 @@ class NewEvent(BaseModel):
     at: datetime
 
 
+class SegmentChange(BaseModel):
+    """A customer entered (or left) a deployed segment; ``id`` is its outbox row."""
+
+    id: int
+    segment_id: str
+    customer_id: str
+    entered: bool
+    at: datetime
+
+
+class SegmentDeploy(BaseModel):
+    """What deploying a workspace's segments changed."""
+
+    added: list[str] = Field(default_factory=list)
+    changed: list[str] = Field(default_factory=list)
+    removed: list[str] = Field(default_factory=list)
+    unchanged: list[str] = Field(default_factory=list)
+
+
 class StoredEvent(BaseModel):
     customer_id: str
     message_id: str
@@ -103,6 +123,9 @@ class StoredEvent(BaseModel):
     dispatched: bool = Field(False, description="triggers and enrollments have been told")
     running: list[str] | None = Field(
         None, description="the customer's running enrollments when stored (None: not read)"
+    )
+    segments: list[SegmentChange] = Field(
+        default_factory=list, description="segments the customer entered or left by it"
     )
 
 
@@ -207,6 +230,24 @@ class ServiceStore(Store, Protocol):
     ) -> list[TagChange]: ...
     def record_consent(self, customer_id: str, change: ConsentChange) -> None: ...
 
+    # segments (engine/store/sql/segments.py)
+    def deploy_segments(
+        self, segments: Mapping[str, Segment], *, at: datetime
+    ) -> SegmentDeploy: ...
+    def deployed_segments(self) -> dict[str, Segment]: ...
+    def refresh_segment(self, segment_id: str, *, now: datetime) -> int: ...
+    def pending_segment_changes(
+        self,
+        *,
+        customer_ids: Sequence[str] | None = None,
+        segment_id: str | None = None,
+        before: datetime | None = None,
+        limit: int = 500,
+    ) -> list[SegmentChange]: ...
+    def mark_segment_changes(self, ids: Sequence[int], *, at: datetime) -> None: ...
+    def segment_members(self, segment_id: str) -> list[str]: ...
+    def customer_segments(self, customer_id: str) -> set[str]: ...
+
     # journeys
     def deploy(self, bundle: JourneyBundle, *, at: datetime) -> JourneyVersionInfo: ...
     def current_bundle(self, journey_id: str) -> JourneyBundle: ...
@@ -258,6 +299,8 @@ __all__ = [
     "NewEvent",
     "ResolveResult",
     "Scope",
+    "SegmentChange",
+    "SegmentDeploy",
     "ServiceStore",
     "StoredEvent",
     "TagChange",

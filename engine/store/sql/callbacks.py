@@ -15,7 +15,9 @@ from typing import Any
 
 from sqlalchemy import delete
 
+from engine.segments.index import Touch
 from engine.store.sql.common import SqlPart, follow
+from engine.store.sql.segments import reevaluate
 from engine.store.sql.tables import CallbackReceiptRow
 
 #: The key column's width; longer keys are kept as their sha256.
@@ -41,9 +43,13 @@ class CallbacksPart(SqlPart):
     def set_source_once(self, customer_id: str, source: dict[str, Any], *, at: datetime) -> bool:
         """Set the customer's first-touch attribution (with ``at``) unless one is set
         already; True when this touch became it. Later touches never overwrite it."""
+        segments = self.segment_index()
         with self._db.write() as s, s.begin():
             row = follow(s, customer_id, lock=True)
             if row.source:
                 return False
             row.source = {**source, "at": at.isoformat()}
+            if segments.source:
+                s.flush()
+                reevaluate(s, segments, row.id, Touch(source=True), at)
             return True

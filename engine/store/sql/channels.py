@@ -7,8 +7,10 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from engine.segments.index import Touch
 from engine.store.base import DeliveryRecord
 from engine.store.sql.common import SqlPart, follow, follow_id
+from engine.store.sql.segments import reevaluate
 from engine.store.sql.tables import CircuitRow, ConsentRow, DeliveryRow, SubscribeBalanceRow
 
 
@@ -116,10 +118,12 @@ class ChannelStatePart(SqlPart):
         self, customer_id: str, purpose: str, channel: str | None, source: str, at: datetime
     ) -> None:
         """Append a withdrawal (the ledger is never rewritten)."""
+        segments = self.segment_index()
         with self._db.write() as s, s.begin():
+            cid = follow_id(s, customer_id)
             s.add(
                 ConsentRow(
-                    customer_id=follow_id(s, customer_id),
+                    customer_id=cid,
                     purpose=purpose,
                     channel=channel,
                     granted=False,
@@ -127,3 +131,6 @@ class ChannelStatePart(SqlPart):
                     at=at,
                 )
             )
+            if segments.consent:
+                s.flush()
+                reevaluate(s, segments, cid, Touch(consent=True), at)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -13,6 +13,9 @@ from sqlalchemy.orm import Session
 from engine.errors import NotFound
 from engine.store.sql.db import Sessions
 from engine.store.sql.tables import CustomerRow
+
+if TYPE_CHECKING:
+    from engine.segments.index import SegmentIndex
 
 T = TypeVar("T")
 
@@ -68,6 +71,10 @@ class SqlPart:
     """Base of the store's parts; each part is a mixin of ``SqlStore``."""
 
     _db: Sessions
+
+    def segment_index(self) -> SegmentIndex:
+        """The deployed segments' index (``SegmentsPart`` provides it)."""
+        raise NotImplementedError
 
     def _write_retrying(self, work: Callable[[Session], T]) -> T:
         """Run ``work`` in a write transaction, again from scratch if it lost a race.

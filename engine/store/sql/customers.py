@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from engine.segments.index import EVERYTHING, Touch
 from engine.store.base import Customer
 from engine.store.service import (
     IDENTITY_KINDS,
@@ -21,6 +22,7 @@ from engine.store.service import (
 )
 from engine.store.sql.common import SqlPart, follow, follow_id, utcnow
 from engine.store.sql.db import Sessions
+from engine.store.sql.segments import reevaluate
 from engine.store.sql.tables import (
     ConsentRow,
     CustomerRow,
@@ -91,6 +93,7 @@ class CustomersPart(SqlPart):
 
     def put_customer(self, customer: Customer) -> None:
         """Write a profile as given (seeding, imports); listed identities move to it."""
+        segments = self.segment_index()
 
         def work(s: Session) -> None:
             now = utcnow()
@@ -158,6 +161,9 @@ class CustomersPart(SqlPart):
                 for e in customer.events
             ]
             self._db.insert_ignore(s, EventRow, rows)
+            if segments:
+                s.flush()  # the segments read the profile back with queries
+                reevaluate(s, segments, row.id, EVERYTHING, now)
 
         self._write_retrying(work)
 
@@ -171,6 +177,7 @@ class CustomersPart(SqlPart):
         self, customer_id: str, add: list[str], remove: list[str], source: str, *, at: datetime
     ) -> list[TagChange]:
         """Add and remove tags; only real changes come back (and go into the history)."""
+        segments = self.segment_index()
         with self._db.write() as s, s.begin():
             cid = follow(s, customer_id).id
             changes: list[TagChange] = []
@@ -190,25 +197,34 @@ class CustomersPart(SqlPart):
                 TagHistoryRow(customer_id=cid, tag=c.tag, added=c.added, source=source, at=at)
                 for c in changes
             )
+            if changes:
+                reevaluate(s, segments, cid, Touch(tags=[c.tag for c in changes]), utcnow())
             return changes
 
     def set_attributes(self, customer_id: str, values: dict[str, Any]) -> list[str]:
         """Shallow update of the attributes; the keys whose value changed."""
+        segments = self.segment_index()
         with self._db.write() as s, s.begin():
             row = follow(s, customer_id, lock=True)
             changed = [k for k, v in values.items() if row.attributes.get(k) != v]
             if changed:
                 row.attributes = {**row.attributes, **values}
+                s.flush()  # the segments below read the attributes with a query
+                reevaluate(s, segments, row.id, Touch(attributes=changed), utcnow())
             return changed
 
     def record_events(self, customer_id: str, events: list[NewEvent]) -> list[StoredEvent]:
         """Store events once per message_id; a repeat comes back with ``new=False``."""
+        segments = self.segment_index()
         with self._db.write() as s, s.begin():
             cid = follow(s, customer_id).id
             out: list[StoredEvent] = []
             now = datetime.now(UTC)
             for e in events:
-                out.append(insert_event(self._db, s, cid, e, received_at=now))
+                stored = insert_event(self._db, s, cid, e, received_at=now)
+                if stored.new and segments.reads_event(e.name):
+                    stored.segments = reevaluate(s, segments, cid, Touch(events=(e.name,)), now)
+                out.append(stored)
             return out
 
     def list_events(self, customer_id: str, limit: int = 100) -> list[StoredEvent]:
@@ -247,8 +263,13 @@ class CustomersPart(SqlPart):
 
     def record_consent(self, customer_id: str, change: ConsentChange) -> None:
         """Append a consent record (history is never rewritten)."""
+        segments = self.segment_index()
         with self._db.write() as s, s.begin():
-            s.add(ConsentRow(customer_id=follow(s, customer_id).id, **change.model_dump()))
+            cid = follow(s, customer_id).id
+            s.add(ConsentRow(customer_id=cid, **change.model_dump()))
+            if segments.consent:
+                s.flush()
+                reevaluate(s, segments, cid, Touch(consent=True), utcnow())
 
     def list_identities(self, customer_id: str) -> list[tuple[str, str, str]]:
         """(kind, namespace, value) of every identity of the customer (its survivor)."""

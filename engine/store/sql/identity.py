@@ -16,8 +16,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
+from engine.segments.index import EVERYTHING, Touch
 from engine.store.service import Identities, IdentityKind, MergeRecord, ResolveResult
 from engine.store.sql.common import Retry, SqlPart, follow, follow_id
+from engine.store.sql.segments import merge_memberships, reevaluate
 from engine.store.sql.tables import (
     Base,
     ConsentRow,
@@ -43,7 +45,15 @@ class IdentityPart(SqlPart):
         known = self._known(identities)
         if known is not None:
             return ResolveResult(customer_id=known)
-        return self._write_retrying(lambda s: _resolve(s, identities, create, at))
+        segments = self.segment_index()
+
+        def work(s: Session) -> ResolveResult:
+            result = _resolve(s, identities, create, at)
+            if (result.created or result.merges) and segments:
+                reevaluate(s, segments, result.customer_id, EVERYTHING, at)
+            return result
+
+        return self._write_retrying(work)
 
     def _known(self, identities: Identities) -> str | None:
         """The one customer every given identity already names, read without the write
@@ -68,11 +78,21 @@ class IdentityPart(SqlPart):
     ) -> ResolveResult:
         """Resolve (creating when new), then shallow-update the customer's attributes."""
 
+        segments = self.segment_index()
+
         def work(s: Session) -> ResolveResult:
             result = _resolve(s, identities, True, at)
             if attributes:
                 row = follow(s, result.customer_id)
                 row.attributes = {**row.attributes, **attributes}
+                s.flush()  # the segments below read the attributes with a query
+            if segments:
+                touch = (
+                    EVERYTHING
+                    if result.created or result.merges
+                    else Touch(attributes=list(attributes))
+                )
+                reevaluate(s, segments, result.customer_id, touch, at)
             return result
 
         return self._write_retrying(work)
@@ -169,10 +189,14 @@ def _merge(
     at: datetime,
 ) -> MergeRecord:
     """Move everything of ``other`` to ``survivor`` and mark ``other`` merged."""
+    from engine.store.sql.touches import merge_touches  # touches import nothing of this
+
+    merge_touches(s, survivor.id, other.id, bool(survivor.source))
     for model in (IdentityRow, EventRow, ConsentRow, TagHistoryRow, EnrollmentRow, TaskRow):
         _move(s, model, other.id, survivor.id)
     _merge_tags(s, survivor.id, other.id)
     _merge_balances(s, survivor.id, other.id)
+    merge_memberships(s, survivor.id, other.id)
     # The survivor's profile wins; the other fills what it lacks.
     survivor.attributes = {**other.attributes, **survivor.attributes}
     survivor.source = survivor.source or other.source

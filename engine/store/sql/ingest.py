@@ -15,10 +15,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.segments.index import EVERYTHING, Touch
 from engine.store.service import Identities, NewEvent, StoredEvent
 from engine.store.sql.common import SqlPart
 from engine.store.sql.customers import insert_event
 from engine.store.sql.identity import _resolve
+from engine.store.sql.segments import reevaluate
 from engine.store.sql.tables import EnrollmentRow
 
 
@@ -35,24 +37,35 @@ class IngestPart(SqlPart):
         deployed trigger may start on it; new events that no trigger and no running
         enrollment of their customer wants come back (and are stored) dispatched."""
 
+        segments = self.segment_index()  # may read: before the write lock
+
         def work(s: Session) -> list[StoredEvent]:
             out: list[StoredEvent] = []
             for identities, event in items:
                 # Resolved one by one: an earlier event of the batch may have merged.
-                customer_id = _resolve(s, identities, True, at).customer_id
+                resolved = _resolve(s, identities, True, at)
+                customer_id = resolved.customer_id
                 running = _running(s, customer_id)
                 wanted = bool(running) or triggers(event)
-                out.append(
-                    insert_event(
-                        self._db,
-                        s,
-                        customer_id,
-                        event,
-                        received_at=at,
-                        dispatched_at=None if wanted else at,
-                        running=running,
-                    )
+                stored = insert_event(
+                    self._db,
+                    s,
+                    customer_id,
+                    event,
+                    received_at=at,
+                    dispatched_at=None if wanted else at,
+                    running=running,
                 )
+                # Segment enters and exits go to their own outbox: an event nobody else
+                # wants stays stored as dispatched. A name no segment reads costs nothing.
+                if (resolved.created or resolved.merges) and segments:
+                    # A new customer may match already (a rule with ``not``); a merged
+                    # one holds the data of two.
+                    stored.segments += reevaluate(s, segments, customer_id, EVERYTHING, at)
+                elif stored.new and segments.reads_event(event.name):
+                    touch = Touch(events=(event.name,))
+                    stored.segments += reevaluate(s, segments, customer_id, touch, at)
+                out.append(stored)
             return out
 
         return self._write_retrying(work)

@@ -25,6 +25,7 @@ from engine.store.sql.identity import IdentityPart
 from engine.store.sql.ingest import IngestPart
 from engine.store.sql.journeys import JourneysPart
 from engine.store.sql.keys import ApiKeysPart
+from engine.store.sql.segments import SegmentsPart
 from engine.store.sql.tasks import DeliveriesPart, TasksPart
 from engine.store.sql.tokens import TokensPart
 
@@ -45,6 +46,7 @@ class SqlStore(
     AuditPart,
     DocumentsPart,
     GuardiansPart,
+    SegmentsPart,
 ):
     """The persistent store; the schema must be migrated first (``migrate.upgrade``)."""
 
