@@ -6,6 +6,7 @@ import asyncio
 import compileall
 import contextlib
 import signal
+import sys
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,10 +18,12 @@ from temporalio.worker import Worker
 import workflows
 from activities.channels.base import ChannelAdapter
 from activities.journey import JourneyActivities
+from engine import heap
 from engine.models.common import ChannelName
 from engine.settings import Settings, get_settings
 from engine.store import Store
 from workflows.journey import JourneyWorkflow
+from workflows.scheduled import ScheduledEnrollWorkflow
 
 
 def build_worker(
@@ -41,11 +44,23 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[JourneyWorkflow, *extra_workflows],
-        activities=activities.all(),
+        workflows=[JourneyWorkflow, ScheduledEnrollWorkflow, *extra_workflows],
+        activities=activities.all() + _scheduled_activities(client, store, task_queue),
         activity_executor=ThreadPoolExecutor(max_workers=max_activity_threads),
         max_concurrent_activities=max_activity_threads,
     )
+
+
+def _scheduled_activities(client: Client, store: Store, task_queue: str) -> list[object]:
+    """The ticks of scheduled journeys (they page the SQL store's members). A
+    simulation's memory store has no segments to page: nothing to register, and
+    SQLAlchemy is not imported for it (a store of the SQL module would have been)."""
+    sql = sys.modules.get("engine.store.sql.store")
+    if sql is None or not isinstance(store, sql.SqlStore):
+        return []
+    from activities.scheduled import ScheduledActivities
+
+    return ScheduledActivities(client, store, task_queue).all()
 
 
 def _byte_compile_workflows() -> None:
@@ -83,6 +98,7 @@ async def run(settings: Settings | None = None, extra_workflows: Sequence[type] 
         settings.temporal.task_queue,
         extra_workflows=extra_workflows,
     )
+    heap.settle()  # start-up is done: out of the collector's way (engine/heap.py)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

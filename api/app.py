@@ -18,7 +18,17 @@ from fastapi.openapi.utils import get_openapi
 from activities.channels.clients import WeComClient
 from api import errors
 from api.pollers import wecom_results_forever
-from api.routes import callbacks, customers, enrollments, handoffs, health, ingest, journeys
+from api.routes import (
+    callbacks,
+    customers,
+    enrollments,
+    handoffs,
+    health,
+    ingest,
+    journey_runs,
+    journeys,
+    segments,
+)
 from engine.dispatch import SWEEP_INTERVAL, Dispatcher
 from engine.settings import Settings
 from engine.store.service import ServiceStore
@@ -39,6 +49,11 @@ TAGS: list[dict[str, Any]] = [
     {"name": "ingest", "description": "Events and identities from other systems."},
     {"name": "customers", "description": "Profiles, tags, consents, events and merges."},
     {"name": "journeys", "description": "Deployed journeys, deploys, pausing, step counts."},
+    {
+        "name": "segments",
+        "description": "Deployed segments with sizes, their members (pages, CSV), ad-hoc "
+        "previews of a rule.",
+    },
     {"name": "enrollments", "description": "API enrollments, traces, cancelling."},
     {"name": "handoffs", "description": "Staff work queues and task outcomes."},
     {
@@ -99,6 +114,8 @@ def create_app(
     app.state.settings = settings
     errors.install(app)
     for module in (ingest, customers, journeys, enrollments, handoffs, callbacks, health):
+        app.include_router(module.router)
+    for module in (journey_runs, segments):  # scheduled journeys' ticks; segments
         app.include_router(module.router)
 
     def openapi() -> dict[str, Any]:

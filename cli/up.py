@@ -99,6 +99,7 @@ async def up(args: argparse.Namespace, settings: Settings) -> int:
         store = SqlStore(settings.database.url)
         dispatcher = Dispatcher(client, store, settings.temporal.task_queue)
         deployed = dispatcher.deploy(Path(args.workspace))
+        await dispatcher.sync_schedules()
         _, secret = store.create_api_key(
             "carepath up (development)", ["admin"], [], at=datetime.now(UTC)
         )

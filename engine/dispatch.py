@@ -32,6 +32,7 @@ from engine.enrollment import Enrolled, enroll
 from engine.errors import CarepathError, NotFound
 from engine.loader import load_workspace
 from engine.models.workspace import JourneyBundle
+from engine.schedules import ScheduleSync, sync_schedules
 from engine.store.base import HandoffTask
 from engine.store.service import (
     Identities,
@@ -130,6 +131,11 @@ class Dispatcher:
             infos.append(self.store.deploy(workspace.bundle(jid), at=utcnow()))
         self.reload()
         return infos
+
+    async def sync_schedules(self, journey_ids: list[str] | None = None) -> ScheduleSync:
+        """Make Temporal's schedules match the deployed ``schedule`` triggers (after a
+        deploy, a pause or a resume); ``engine.schedules``."""
+        return await sync_schedules(self.client, self.store, self.task_queue, journey_ids)
 
     # ---- triggers --------------------------------------------------------------------
 

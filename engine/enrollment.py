@@ -62,8 +62,14 @@ async def enroll(
     task_queue: str,
     clock_offset_seconds: float = 0.0,
     options: RunOptions | None = None,
+    tick: str | None = None,
 ) -> Enrolled:
-    """Enroll one customer in one journey version, at most once per (customer, key)."""
+    """Enroll one customer in one journey version, at most once per (customer, key).
+
+    ``tick`` (a scheduled journey's tick key, see ``engine.schedules``) is appended to
+    the key; that id is never run twice (not even after it ended, nor with
+    ``reentry: always``), and ``reentry`` across ticks is the caller's to decide.
+    """
     journey = bundle.journey
     # Store calls run in a thread: the API's event loop also serves the worker. The
     # whole profile (tags, consents, recent events) is read only when the entry rule or
@@ -90,16 +96,20 @@ async def enroll(
         key = render(journey.key, scope) if journey.key else None
     else:
         timezone = await asyncio.to_thread(store.customer_timezone, customer_id)
-    if journey.reentry == "never" and await asyncio.to_thread(
-        store.ever_enrolled, journey.id, customer_id, key
+    if tick is not None:
+        key = f"{key}@{tick}" if key else tick
+    if (
+        tick is None
+        and journey.reentry == "never"
+        and await asyncio.to_thread(store.ever_enrolled, journey.id, customer_id, key)
     ):
         return Enrolled("not_again", detail="reentry: never, and enrolled before")
     wid = workflow_id(journey.id, customer_id, key)
-    if journey.reentry == "always":
+    if journey.reentry == "always" and tick is None:
         wid = f"{wid}:{uuid.uuid4().hex[:12]}"
     reuse = (
         WorkflowIDReusePolicy.REJECT_DUPLICATE
-        if journey.reentry == "never"
+        if journey.reentry == "never" or tick is not None
         else WorkflowIDReusePolicy.ALLOW_DUPLICATE
     )
     arg = EnrollmentInput(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,9 +33,11 @@ def list_journeys(key: AdminKey, store: StoreDep) -> list[JourneyPublic]:
 
 
 @router.post("/deploy", response_model=DeployResult)
-def deploy(body: DeployRequest, key: AdminKey, dispatcher: DispatcherDep) -> DeployResult:
-    """Validate a workspace folder on the server and deploy its journeys (or one)."""
-    infos = dispatcher.deploy(Path(body.path), body.journey)
+async def deploy(body: DeployRequest, key: AdminKey, dispatcher: DispatcherDep) -> DeployResult:
+    """Validate a workspace folder on the server and deploy its journeys (or one); the
+    Temporal schedules of scheduled journeys follow."""
+    infos = await asyncio.to_thread(dispatcher.deploy, Path(body.path), body.journey)
+    await dispatcher.sync_schedules([i.journey_id for i in infos])
     return DeployResult(
         deployed=[JourneyVersionPublic.model_validate(i.model_dump()) for i in infos]
     )
@@ -53,19 +56,23 @@ def get_journey(journey_id: str, key: AdminKey, store: StoreDep) -> JourneyDetai
 
 
 @router.post("/{journey_id}/pause", response_model=JourneyPublic, responses=problem_responses(404))
-def pause(
+async def pause(
     journey_id: str, key: AdminKey, store: StoreDep, dispatcher: DispatcherDep
 ) -> JourneyPublic:
-    """Stop enrolling (triggers and API); running enrollments carry on."""
-    return _set_paused(store, dispatcher.reload, journey_id, True)
+    """Stop enrolling (triggers, schedule and API); running enrollments carry on."""
+    public = await asyncio.to_thread(_set_paused, store, dispatcher.reload, journey_id, True)
+    await dispatcher.sync_schedules([journey_id])
+    return public
 
 
 @router.post("/{journey_id}/resume", response_model=JourneyPublic, responses=problem_responses(404))
-def resume(
+async def resume(
     journey_id: str, key: AdminKey, store: StoreDep, dispatcher: DispatcherDep
 ) -> JourneyPublic:
-    """Enroll again on triggers and through the API."""
-    return _set_paused(store, dispatcher.reload, journey_id, False)
+    """Enroll again on triggers, on schedule and through the API."""
+    public = await asyncio.to_thread(_set_paused, store, dispatcher.reload, journey_id, False)
+    await dispatcher.sync_schedules([journey_id])
+    return public
 
 
 @router.get("/{journey_id}/steps", response_model=StepCounts, responses=problem_responses(404))
