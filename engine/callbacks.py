@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from engine.attribution import CodeKind, TouchKind, resolve_touch
 from engine.contracts import ReceiptSignal
 from engine.dispatch import TEMPORAL_UNREACHABLE, Dispatcher
 from engine.receipts import Receipt
@@ -58,6 +59,7 @@ class Callback:
     event: NewEvent | None = None
     follows_wechat: bool | None = None
     first_touch: dict[str, Any] | None = None
+    touch: TouchKind | None = None  # with first_touch: a touch to keep (engine.attribution)
     balances: tuple[BalanceChange, ...] = ()
     receipts: tuple[Receipt, ...] = ()
     opt_out: tuple[str, ...] = ()  # channels whose marketing consent the reply withdraws
@@ -133,7 +135,15 @@ def _record(
     if callback.follows_wechat is not None:
         store.set_follows_wechat(customer_id, callback.follows_wechat)
     at = callback.event.at if callback.event is not None else now
-    if callback.first_touch is not None:
+    if callback.first_touch is not None and callback.touch is not None:
+        # Every touch is kept, with what its code attributes; the first one a customer
+        # has is their first touch, set once.
+        code_kind: CodeKind = "wecom_contact_me" if callback.touch == "contact_add" else "wechat"
+        touch = resolve_touch(
+            store, callback.touch, code_kind, callback.first_touch, at=at, message_id=callback.key
+        )
+        store.record_touch(customer_id, touch)
+    elif callback.first_touch is not None:
         store.set_source_once(customer_id, callback.first_touch, at=at)
     for channel in callback.opt_out:
         # An opt-out reply: appended to the consent ledger, so the next marketing send

@@ -4,7 +4,8 @@ WeChat posts XML to the callback URL for what customers do and for deliveries:
 
     subscribe (EventKey qrscene_X)  event wechat.subscribed {scene}, follows, first touch
     subscribe (no scene)            event wechat.subscribed, follows, first touch
-    SCAN (already following)        event wechat.qr_scanned {scene}
+    SCAN (already following)        event wechat.qr_scanned {scene}, a touch (first
+                                    touch of a follower who has none)
     unsubscribe                     event wechat.unsubscribed, no longer follows
     CLICK, scancode menu entries    event wechat.menu_clicked {key}
     a message (text, image, ...)    event wechat.message_received {type, content}
@@ -162,16 +163,19 @@ def read_wechat(
     if isinstance(message, SubscribeScanEvent):
         scene = str(message.scene_id or "")  # wechatpy removed the qrscene_ prefix
         found = event("wechat.subscribed", f"{base}:subscribe:{scene}", scene=scene)
-        return replace(
-            found, follows_wechat=True, first_touch={"channel": "wechat_qr", "scene": scene}
-        )
+        first = {"channel": "wechat_qr", "scene": scene}
+        return replace(found, follows_wechat=True, first_touch=first, touch="follow")
     if isinstance(message, SubscribeEvent):
         found = event("wechat.subscribed", f"{base}:subscribe")
-        return replace(found, follows_wechat=True, first_touch={"channel": "wechat_follow"})
+        first = {"channel": "wechat_follow"}
+        return replace(found, follows_wechat=True, first_touch=first, touch="follow")
     if isinstance(message, ScanEvent):
         scene = str(message.scene_id or "")
         found = event("wechat.qr_scanned", f"{base}:scan:{scene}", scene=scene)
-        return replace(found, follows_wechat=True)
+        # A touch; the first touch too of a follower who has none yet (followed before
+        # carepath was connected).
+        first = {"channel": "wechat_qr", "scene": scene}
+        return replace(found, follows_wechat=True, first_touch=first, touch="qr_scan")
     if isinstance(message, UnsubscribeEvent):
         return replace(event("wechat.unsubscribed", f"{base}:unsubscribe"), follows_wechat=False)
     if isinstance(message, ClickEvent | ScanCodePushEvent | ScanCodeWaitMsgEvent):

@@ -117,6 +117,7 @@ def read_wecom(xml: str, *, now: datetime) -> Callback | None:
             customer=Identities(wecom_external_userid=external, wecom_owner_userid=staff or None),
             event=event("wecom.contact_added", staff=staff, **({"state": state} if state else {})),
             first_touch=touch,
+            touch="contact_add",
         )
     by = "customer" if change == "del_follow_user" else "staff"
     return Callback(

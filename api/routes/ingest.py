@@ -21,6 +21,7 @@ from api.schemas.ingest import (
     TrackBody,
     TrackResult,
 )
+from engine.attribution import utm_touches
 from engine.dispatch import TEMPORAL_UNREACHABLE, DispatchReport
 from engine.store.service import ConsentChange, NewEvent
 
@@ -49,6 +50,11 @@ async def track(body: TrackBody, key: IngestKey, dispatcher: DispatcherDep) -> T
         for e in events
     ]
     stored = await run_in_threadpool(partial(dispatcher.ingest, items, at=now))
+    # Events carrying utm_source are touches (first touch once): one more transaction,
+    # only for them, before dispatch so the journeys they start see the first touch.
+    visits = utm_touches(stored)
+    if visits:
+        await run_in_threadpool(dispatcher.store.record_touches, visits)
     pending = False
     try:
         report = await dispatcher.events_accepted(stored)

@@ -13,6 +13,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from engine.attribution import CodeKind, NewTouch, QrCodeRecord, SourceRow
 from engine.contracts import TraceEntry
 from engine.models.journey import Segment
 from engine.models.workspace import JourneyBundle
@@ -285,6 +286,19 @@ class ServiceStore(Store, Protocol):
     def set_source_once(
         self, customer_id: str, source: dict[str, Any], *, at: datetime
     ) -> bool: ...
+
+    # attribution: codes, touches, the source report (engine/store/sql/touches.py)
+    def record_touch(self, customer_id: str, touch: NewTouch) -> bool | None: ...
+    def record_touches(self, touches: Sequence[tuple[str, NewTouch]]) -> int: ...
+    def list_touches(self, customer_id: str, limit: int = 100) -> list[NewTouch]: ...
+    def create_qrcode(self, code: QrCodeRecord) -> QrCodeRecord: ...
+    def find_qrcode(self, kind: CodeKind, scene: str) -> QrCodeRecord | None: ...
+    def list_qrcodes(
+        self, kind: CodeKind | None = None, limit: int = 100
+    ) -> list[tuple[QrCodeRecord, dict[str, int]]]: ...
+    def source_report(
+        self, by: Sequence[str], *, since: datetime | None = None
+    ) -> list[SourceRow]: ...
 
 
 __all__ = [

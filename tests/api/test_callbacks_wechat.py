@@ -173,18 +173,27 @@ async def test_a_qr_follow_sets_the_first_touch_once_and_starts_the_welcome(
     assert len(api.store.list_enrollments(customer_id=customer["id"])) == 1  # not sz-01
 
 
-async def test_a_scan_by_a_follower_is_an_event_not_a_first_touch(api: Api) -> None:
+async def test_a_scan_by_a_follower_is_a_touch_and_a_first_touch_only_once(api: Api) -> None:
     openid = "o-scanner"
     await identify(api, customer={"wechat_openid": openid})
     scanned = await post(api.anonymous, event(openid, "SCAN", EventKey="sz-01", Ticket="t"))
     assert scanned.text == "success"
     customer = await profile(api, openid)
-    assert customer["source"] == {} and customer["follows_wechat"] is True
+    # A follower from before carepath was connected has no first touch: the scan is it.
+    assert customer["source"] == {
+        "channel": "wechat_qr",
+        "scene": "sz-01",
+        "at": customer["source"]["at"],
+    }
+    assert customer["follows_wechat"] is True
     assert await events(api, openid) == [("wechat.qr_scanned", {"scene": "sz-01"})]
 
     clicked = await post(api.anonymous, event(openid, "CLICK", EventKey="ONLINE_DOCTOR"))
     assert clicked.text == "success"
     assert (await events(api, openid))[-1] == ("wechat.menu_clicked", {"key": "ONLINE_DOCTOR"})
+    later = event(openid, "SCAN", int(time.time()) + 5, EventKey="bj-02", Ticket="t2")
+    assert (await post(api.anonymous, later)).text == "success"
+    assert (await profile(api, openid))["source"]["scene"] == "sz-01"  # kept
 
 
 async def test_consent_popups_fill_and_empty_subscribe_balances_once(api: Api) -> None:

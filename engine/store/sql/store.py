@@ -28,6 +28,7 @@ from engine.store.sql.keys import ApiKeysPart
 from engine.store.sql.segments import SegmentsPart
 from engine.store.sql.tasks import DeliveriesPart, TasksPart
 from engine.store.sql.tokens import TokensPart
+from engine.store.sql.touches import TouchesPart
 
 
 class SqlStore(
@@ -44,6 +45,7 @@ class SqlStore(
     TokensPart,
     CallbacksPart,
     AuditPart,
+    TouchesPart,
     DocumentsPart,
     GuardiansPart,
     SegmentsPart,
