@@ -17,6 +17,7 @@ hours, until those end too). Validation reads the file with file and line errors
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -36,13 +37,38 @@ def load_holidays(root: str | Path | None) -> tuple[dict[str, Any], list[Problem
     path = Path(root, FILE) if root is not None else None
     if path is None or not path.is_file():
         return {"holidays": []}, []
-    loaded = read_model(path, HolidaysFile)
+    try:
+        loaded = read_model(path, HolidaysFile)
+    except ValueError as exc:  # the YAML reader builds dates itself: 2026-13-01 raises
+        return {"holidays": []}, [_bad_date(path, exc)]
     # The loader's codes name the kind of mistake; a holiday that makes no sense as a
     # holiday (no date, end before start) is C-holidays.
     problems = [_as_rule(p, "C-holidays") if p.rule == "E-value" else p for p in loaded.problems]
     if not isinstance(loaded.model, HolidaysFile) or problems:
         return {"holidays": []}, problems
     return loaded.model.model_dump(mode="json", by_alias=True, exclude_none=True), []
+
+
+_DATE = re.compile(r"\b\d{4}-\d{1,2}-\d{1,2}\b")
+
+
+def _bad_date(path: Path, exc: ValueError) -> Problem:
+    """The line of the first date that is not a calendar day."""
+    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        for found in _DATE.findall(text):
+            try:
+                dt.date.fromisoformat(found)
+            except ValueError:
+                return Problem(
+                    str(path),
+                    number,
+                    f"{found} is not a date ({exc})",
+                    "write a calendar day as YYYY-MM-DD",
+                    "C-holidays",
+                )
+    return Problem(
+        str(path), None, f"a date is not valid ({exc})", "write YYYY-MM-DD", "C-holidays"
+    )
 
 
 def _as_rule(problem: Problem, rule: str) -> Problem:

@@ -19,6 +19,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from api.deps import DispatcherDep, SettingsDep, StoreDep
 from engine.callbacks import act, deliver
+from engine.chats import tag_wechat_message
+from engine.compliance_policy import read_policy
 from engine.receipts import CallbackNotConfigured, ForgedCallback, sms_receipts, verify_wechat
 from engine.sms_replies import sms_replies
 from engine.wechat_events import open_wechat, read_wechat
@@ -80,9 +82,12 @@ async def wechat_event(
     except (ForgedCallback, CallbackNotConfigured) as exc:
         return _refused(exc)
     now = datetime.now(UTC)
-    callback = read_wechat(xml, now=now, is_opt_out=settings.compliance.is_opt_out)
-    if callback is not None:
-        await act(store, dispatcher, callback, now=now)
+    # The workspace's opt-out keywords (compliance.yaml, deployed), else the settings'.
+    opt_out = read_policy(store, settings.compliance).is_opt_out
+    callback = read_wechat(xml, now=now, is_opt_out=opt_out)
+    if callback is not None and await act(store, dispatcher, callback, now=now):
+        # Once acted on (a retry is not): a text message's keywords add tags.
+        await tag_wechat_message(store, dispatcher, callback, now=now)
     # Anything but "success" (or an empty answer) within 5 s makes WeChat retry and
     # show the customer "该公众号暂时无法提供服务".
     return PlainTextResponse("success")
@@ -152,8 +157,10 @@ async def tencent_sms_replies(
     request: Request, store: StoreDep, dispatcher: DispatcherDep, settings: SettingsDep
 ) -> JSONResponse:
     """Receive Tencent Cloud SMS replies (上行短信): each is stored as ``sms.replied``;
-    an opt-out reply (T, TD, N, R, 退订 by default) withdraws SMS marketing consent."""
+    an opt-out reply (the workspace's keywords; T, TD, N, R, 退订 by default) withdraws
+    SMS marketing consent."""
     now = datetime.now(UTC)
-    for callback in sms_replies(await request.body(), settings.compliance.is_opt_out, now=now):
+    opt_out = read_policy(store, settings.compliance).is_opt_out
+    for callback in sms_replies(await request.body(), opt_out, now=now):
         await act(store, dispatcher, callback, now=now)
     return JSONResponse({"result": 0, "errmsg": "OK"})

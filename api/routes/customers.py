@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
+from fastapi.concurrency import run_in_threadpool
 
 from api.deps import AdminKey, DispatcherDep, IngestKey, StaffKey, StoreDep, source_of
 from api.errors import problem_responses
@@ -17,6 +18,8 @@ from api.schemas.customers import (
     ConsentPublic,
     CustomerPublic,
     EventPublic,
+    GuardianCreate,
+    GuardianPublic,
     IdentityPublic,
     MergePublic,
     SubscribeBalancePublic,
@@ -27,6 +30,8 @@ from api.schemas.customers import (
     TagUpdateResult,
 )
 from api.schemas.enrollments import EnrollmentPublic
+from engine.errors import NotFound
+from engine.guardians import is_minor
 from engine.store.service import AuditEntry, ConsentChange, ServiceStore
 
 router = APIRouter(prefix="/v1", tags=["customers"], responses=problem_responses(401, 403, 422))
@@ -67,6 +72,8 @@ async def change_tags(
     """Add and remove tags; added tags start the journeys they trigger."""
     changes = store.tag(customer_id, body.add, body.remove, source_of(key), at=datetime.now(UTC))
     report = await dispatcher.tags_changed(changes, body.context)
+    if changes:  # segments the tags made them enter or leave
+        report.merge(await dispatcher.customers_changed([changes[0].customer_id]))
     return TagUpdateResult(
         changes=[TagChangePublic(tag=c.tag, added=c.added, source=c.source) for c in changes],
         **dispatch_fields(report),
@@ -78,8 +85,12 @@ async def change_tags(
     response_model=list[ConsentPublic],
     responses=problem_responses(404),
 )
-def record_consent(
-    customer_id: str, body: ConsentCreate, key: AdminKey, store: StoreDep
+async def record_consent(
+    customer_id: str,
+    body: ConsentCreate,
+    key: AdminKey,
+    store: StoreDep,
+    dispatcher: DispatcherDep,
 ) -> list[ConsentPublic]:
     """Record a consent given or withdrawn; answer with all of the customer's consents."""
     change = ConsentChange(
@@ -90,8 +101,10 @@ def record_consent(
         source=source_of(key),
         at=body.at or datetime.now(UTC),
     )
-    store.record_consent(customer_id, change)
-    return _profile(store, customer_id).consents
+    await run_in_threadpool(store.record_consent, customer_id, change)
+    profile = await run_in_threadpool(_profile, store, customer_id)
+    await dispatcher.customers_changed([profile.id])  # segments that read consent
+    return profile.consents
 
 
 @router.post(
@@ -144,6 +157,53 @@ def audit_trail(
         writer.writerow(entry.model_dump(mode="json"))
     headers = {"Content-Disposition": f'attachment; filename="audit-{customer_id}.csv"'}
     return Response(out.getvalue(), media_type="text/csv", headers=headers)
+
+
+@router.get(
+    "/customers/{customer_id}/guardians",
+    response_model=list[GuardianPublic],
+    responses=problem_responses(404),
+)
+def list_guardians(customer_id: str, key: StaffKey, store: StoreDep) -> list[GuardianPublic]:
+    """The customer's guardian links, current and ended, in link order."""
+    store.get_customer(customer_id)
+    return [
+        GuardianPublic.model_validate(g.model_dump()) for g in store.guardian_links(customer_id)
+    ]
+
+
+@router.post(
+    "/customers/{customer_id}/guardians",
+    response_model=list[GuardianPublic],
+    responses=problem_responses(404, 409),
+)
+def link_guardian(
+    customer_id: str, body: GuardianCreate, key: AdminKey, store: StoreDep
+) -> list[GuardianPublic]:
+    """Link a guardian to a minor: the minor's messages go to a guardian with consent
+    (never to the child's own contact); answer with every link."""
+    now = datetime.now(UTC)
+    child = store.get_customer(customer_id).id
+    if body.identities is not None:
+        guardian = store.resolve(body.identities, at=now).customer_id
+    else:
+        guardian = store.get_customer(str(body.guardian_id)).id
+    store.link_guardian(child, guardian, relation=body.relation, source=source_of(key), at=now)
+    return list_guardians(child, key, store)
+
+
+@router.delete(
+    "/customers/{customer_id}/guardians/{guardian_id}",
+    response_model=list[GuardianPublic],
+    responses=problem_responses(404),
+)
+def unlink_guardian(
+    customer_id: str, guardian_id: str, key: AdminKey, store: StoreDep
+) -> list[GuardianPublic]:
+    """End a guardian link (kept in the history); answer with every link."""
+    if not store.unlink_guardian(customer_id, guardian_id, at=datetime.now(UTC)):
+        raise NotFound(f"{guardian_id!r} is not a current guardian of {customer_id!r}")
+    return list_guardians(customer_id, key, store)
 
 
 @router.post(
@@ -226,4 +286,6 @@ def _profile(store: ServiceStore, customer_id: str) -> CustomerPublic:
         follows_wechat=customer.follows_wechat,
         timezone=customer.timezone,
         merged_ids=[m.merged_id for m in merges if m.survivor_id == customer.id],
+        minor=is_minor(customer, datetime.now(UTC)),
+        guardians=store.guardians_of(customer.id),
     )

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from api.schemas.common import DispatchOutcome
+from engine.store.service import Identities
 
 
 class IdentityPublic(BaseModel):
@@ -55,6 +56,10 @@ class CustomerPublic(BaseModel):
     follows_wechat: bool = Field(description="follows our WeChat official account")
     timezone: str | None = Field(description="the customer's timezone, if not the default")
     merged_ids: list[str] = Field(description="ids of customers merged into this one")
+    minor: bool = Field(False, description="a minor (minor: true, or birth_date under 14)")
+    guardians: list[str] = Field(
+        default_factory=list, description="current guardians' customer ids, in link order"
+    )
 
 
 class EventPublic(BaseModel):
@@ -103,6 +108,35 @@ class ConsentCreate(BaseModel):
     granted: bool = Field(description="true: given; false: withdrawn")
     text_version: str | None = Field(None, description="version of the consent text shown")
     at: AwareDatetime | None = Field(None, description="when it was given (default: now)")
+
+
+class GuardianCreate(BaseModel):
+    """A guardian to link to the customer: an existing customer, or identities to find
+    (or create) one by."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    guardian_id: str | None = Field(None, description="the guardian's customer id")
+    identities: Identities | None = Field(
+        None, description="or the guardian's identities (phone, openid, ...): found or created"
+    )
+    relation: str | None = Field(None, max_length=32, description="mother, father, ...")
+
+    @model_validator(mode="after")
+    def _one(self) -> GuardianCreate:
+        if (self.guardian_id is None) == (self.identities is None):
+            raise ValueError("give either guardian_id or identities")
+        return self
+
+
+class GuardianPublic(BaseModel):
+    """One guardian link of a customer."""
+
+    guardian_id: str = Field(description="the guardian's customer id")
+    relation: str | None = Field(description="mother, father, ...")
+    source: str = Field(description="who linked them")
+    linked_at: datetime = Field(description="when they were linked")
+    unlinked_at: datetime | None = Field(description="when the link ended (null: current)")
 
 
 class SubscribeConsentCreate(BaseModel):

@@ -198,8 +198,31 @@ class AuditEntry(BaseModel):
     detail: str = Field("", description="the provider's answer, the skip's reason, the source")
 
 
+class GuardianLink(BaseModel):
+    """One guardian of a customer (a minor): a customer of their own."""
+
+    guardian_id: str = Field(description="the guardian's customer id")
+    relation: str | None = Field(None, description="e.g. mother, father, grandparent")
+    source: str = Field(description="who linked them (api:<key name>)")
+    linked_at: datetime
+    unlinked_at: datetime | None = Field(None, description="set when the link was ended")
+
+
 class ServiceStore(Store, Protocol):
     """The store as the API, the trigger dispatcher and the CLI use it."""
+
+    # guardians of minors (engine.guardians); guardians_of is in Store
+    def link_guardian(
+        self,
+        customer_id: str,
+        guardian_id: str,
+        *,
+        relation: str | None = None,
+        source: str = "api",
+        at: datetime,
+    ) -> bool: ...
+    def unlink_guardian(self, customer_id: str, guardian_id: str, *, at: datetime) -> bool: ...
+    def guardian_links(self, customer_id: str) -> list[GuardianLink]: ...
 
     # deployed workspace-wide documents (tagging, compliance, holidays)
     def put_document(self, name: str, document: dict[str, Any], *, at: datetime) -> bool: ...
@@ -304,6 +327,7 @@ class ServiceStore(Store, Protocol):
 __all__ = [
     "ApiKeyRecord",
     "ConsentChange",
+    "GuardianLink",
     "IDENTITY_KINDS",
     "Identities",
     "IdentityKind",

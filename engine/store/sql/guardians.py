@@ -9,25 +9,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engine.errors import Conflict
+from engine.store.service import GuardianLink
 from engine.store.sql.common import SqlPart, follow_id
 from engine.store.sql.tables import CustomerRow, GuardianLinkRow
 
-__all__ = ["GuardianLink", "GuardiansPart"]
-
-
-class GuardianLink(BaseModel):
-    """One guardian of a customer."""
-
-    guardian_id: str = Field(description="the guardian (a customer of their own)")
-    relation: str | None = Field(None, description="e.g. mother, father, grandparent")
-    source: str = Field(description="who linked them (api:<key name>, identify)")
-    linked_at: datetime
-    unlinked_at: datetime | None = None
+__all__ = ["GuardiansPart"]
 
 
 class GuardiansPart(SqlPart):
