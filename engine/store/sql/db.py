@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.store.sql.tables import Base
+from rules.sql.sqlite import register_functions as register_rule_functions
 
 UpsertInsert = postgresql.Insert | sqlite.Insert
 #: How long a statement waits for a lock SQLite holds (rare in WAL mode) and a writer
@@ -71,6 +72,8 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     ):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+    # SQL functions of compiled rules (PostgreSQL has them from migration 0006).
+    register_rule_functions(dbapi_connection)
 
 
 def _begin(conn: Connection) -> None:

@@ -69,7 +69,11 @@ class IdentityRow(Base):
 
 class EventRow(Base):
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_customer_id_name_at", "customer_id", "name", "at"),)
+    __table_args__ = (
+        Index("ix_events_customer_id_name_at", "customer_id", "name", "at"),
+        # Compiled segment rules scanning a population by event name (migration 0006).
+        Index("ix_events_name_customer_id_at", "name", "customer_id", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     message_id: Mapped[str] = mapped_column(String(255), unique=True)
@@ -83,6 +87,7 @@ class EventRow(Base):
 
 class TagRow(Base):
     __tablename__ = "tags"
+    __table_args__ = (Index("ix_tags_tag_customer_id", "tag", "customer_id"),)
 
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), primary_key=True)
     tag: Mapped[str] = mapped_column(String(255), primary_key=True)
@@ -105,7 +110,12 @@ class ConsentRow(Base):
     """Append-only: the latest record per (purpose, channel) decides."""
 
     __tablename__ = "consents"
-    __table_args__ = (Index("ix_consents_customer_id_at", "customer_id", "at"),)
+    __table_args__ = (
+        Index("ix_consents_customer_id_at", "customer_id", "at"),
+        Index(
+            "ix_consents_customer_id_purpose_channel_at", "customer_id", "purpose", "channel", "at"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))

@@ -1,0 +1,258 @@
+"""SQL for one value condition (``attribute``, ``where``, ``source``) over a JSON column.
+
+Reproduces :mod:`rules.match` exactly on SQLite (``json_type``/``json_extract``) and on
+PostgreSQL (JSONB operators): kinds (number, text, bool; ``1 == 1.0``; a bool never
+equals a number), missing values (absent key, path through a non-object, JSON null),
+text ordered by code point (SQLite ``BINARY``, PostgreSQL ``COLLATE "C"``), ``contains``
+on text and lists, and ``within``/``older_than`` on ISO text read like
+:func:`rules.match.as_instant` by the SQL function ``carepath_instant`` (registered on
+SQLite connections by :func:`rules.sql.sqlite.register_functions`, created on
+PostgreSQL by migration 0006).
+
+Every expression returned here is two-valued (never NULL), so ``not`` can be applied
+to it directly.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    DateTime,
+    String,
+    Text,
+    and_,
+    cast,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+from rules.conditions import Operator
+from rules.errors import RulesError
+
+__all__ = ["instant_param", "value_condition"]
+
+_INDEX_LIKE = re.compile(r"^-?\d+$")
+
+
+def instant_param(at: datetime, dialect: str) -> ColumnElement[Any]:
+    """A point in time as the store keeps it: naive UTC text on SQLite, timestamptz else."""
+    utc = at.astimezone(UTC)
+    if dialect == "sqlite":
+        # The storage format of SQLAlchemy's SQLite DateTime (always six fraction digits),
+        # which sorts chronologically as text; carepath_instant answers in the same format.
+        text = (
+            f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d} "
+            f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}.{utc.microsecond:06d}"
+        )
+        return literal(text, String)
+    return literal(utc, DateTime(timezone=True))
+
+
+def _two_valued(expr: ColumnElement[bool]) -> ColumnElement[bool]:
+    return func.coalesce(expr, false())
+
+
+class _Value:
+    """The JSON value at a dotted path of a JSON document column."""
+
+    def __init__(self, doc: ColumnElement[Any], path: str, dialect: str) -> None:
+        self.doc = doc
+        self.parts = path.split(".")
+        self.dialect = dialect
+        if dialect == "sqlite":
+            # Quoted labels: a key is always an object member, never an array index.
+            label = "".join('."' + part + '"' for part in self.parts)
+            self.sqlite_path = literal("$" + label, String)
+        elif dialect != "postgresql":
+            raise RulesError(f"rules compile to SQL for sqlite and postgresql, not {dialect!r}")
+
+    # PostgreSQL ---------------------------------------------------------------------------
+    def _pg_json(self) -> ColumnElement[Any]:
+        if len(self.parts) == 1:
+            return self.doc.op("->", return_type=JSONB)(literal(self.parts[0], Text))
+        return self.doc.op("#>", return_type=JSONB)(literal(self.parts, ARRAY(Text)))
+
+    def _pg_text(self) -> ColumnElement[str]:
+        if len(self.parts) == 1:
+            return self.doc.op("->>", return_type=Text)(literal(self.parts[0], Text))
+        return self.doc.op("#>>", return_type=Text)(literal(self.parts, ARRAY(Text)))
+
+    def _pg_walkable(self) -> ColumnElement[bool]:
+        # ``#>`` would read a key such as "0" as an index into a list; the language walks
+        # objects only, so every level before such a key must be an object.
+        checks = [
+            func.jsonb_typeof(
+                self.doc.op("#>", return_type=JSONB)(literal(self.parts[:i], ARRAY(Text)))
+            )
+            == "object"
+            for i in range(1, len(self.parts))
+            if _INDEX_LIKE.match(self.parts[i])
+        ]
+        return and_(*checks) if checks else true()
+
+    # both ---------------------------------------------------------------------------------
+    def kind(self) -> ColumnElement[str]:
+        """SQLite json_type or PostgreSQL jsonb_typeof (NULL when the key is absent)."""
+        if self.dialect == "sqlite":
+            return func.json_type(self.doc, self.sqlite_path)
+        return func.jsonb_typeof(self._pg_json())
+
+    def text(self) -> ColumnElement[Any]:
+        if self.dialect == "sqlite":
+            return func.json_extract(self.doc, self.sqlite_path)
+        return self._pg_text()
+
+    def present(self) -> ColumnElement[bool]:
+        return and_(self._pg_walkable_or_true(), self.kind() != "null")
+
+    def _pg_walkable_or_true(self) -> ColumnElement[bool]:
+        return self._pg_walkable() if self.dialect == "postgresql" else true()
+
+    def is_kind(self, kind: str) -> ColumnElement[bool]:
+        """The value is a number, text, true, false or array."""
+        k = self.kind()
+        if self.dialect == "sqlite":
+            if kind == "number":
+                return k.in_(["integer", "real"])
+            return k == kind
+        names = {"number": "number", "text": "string", "array": "array"}
+        if kind in ("true", "false"):
+            return self._pg_json() == cast(literal(kind), JSONB)
+        return and_(self._pg_walkable(), k == names[kind])
+
+    def equals(self, expected: Any) -> ColumnElement[bool]:
+        kind = _kind(expected)
+        if kind == "bool":
+            return self.is_kind("true" if expected else "false")
+        if self.dialect == "sqlite":
+            return and_(self.is_kind(kind), self.text() == literal(expected))
+        # jsonb equality is by kind: numbers numerically (1 = 1.0), text exactly.
+        return and_(
+            self._pg_walkable(),
+            self._pg_json() == cast(literal(json.dumps(expected)), JSONB),
+        )
+
+    def ordered(self, op: str, expected: Any) -> ColumnElement[bool]:
+        kind = _kind(expected)
+        if kind not in ("number", "text"):
+            return false()
+        if self.dialect == "sqlite" or kind == "number":
+            # SQLite compares text with BINARY (code point order for UTF-8); jsonb orders
+            # numbers numerically.
+            actual: ColumnElement[Any] = (
+                self.text() if self.dialect == "sqlite" else self._pg_json()
+            )
+            operand: ColumnElement[Any] = (
+                literal(expected)
+                if self.dialect == "sqlite"
+                else cast(literal(json.dumps(expected)), JSONB)
+            )
+        else:
+            actual = self._pg_text().collate("C")
+            operand = literal(expected, Text)
+        compared = {
+            "gt": actual > operand,
+            "gte": actual >= operand,
+            "lt": actual < operand,
+            "lte": actual <= operand,
+        }[op]
+        return and_(self.is_kind(kind), compared)
+
+    def contains(self, expected: Any) -> ColumnElement[bool]:
+        in_list = self._list_contains(expected)
+        if not isinstance(expected, str):
+            return in_list
+        position = (
+            func.instr(self.text(), literal(expected))
+            if self.dialect == "sqlite"
+            else func.strpos(self._pg_text(), literal(expected, Text))
+        )
+        return or_(and_(self.is_kind("text"), position > 0), in_list)
+
+    def _list_contains(self, expected: Any) -> ColumnElement[bool]:
+        if self.dialect == "postgresql":
+            return and_(
+                self.is_kind("array"),
+                self._pg_json().op("@>", return_type=Boolean)(
+                    cast(literal(json.dumps([expected])), JSONB)
+                ),
+            )
+        items = func.json_each(self.doc, self.sqlite_path).table_valued("type", "atom")
+        kind = _kind(expected)
+        if kind == "bool":
+            match = items.c.type == ("true" if expected else "false")
+        elif kind == "number":
+            match = and_(items.c.type.in_(["integer", "real"]), items.c.atom == literal(expected))
+        else:
+            match = and_(items.c.type == "text", items.c.atom == literal(expected))
+        return and_(
+            self.is_kind("array"), select(literal(1)).select_from(items).where(match).exists()
+        )
+
+    def instant(self) -> ColumnElement[Any]:
+        """The value read as a point in time (NULL when it is not ISO date/time text)."""
+        return func.carepath_instant(self.text())
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "text"
+    raise RulesError(f"not a value to compare with: {value!r}")
+
+
+def value_condition(
+    doc: ColumnElement[Any],
+    path: str,
+    op: Operator,
+    expected: Any,
+    *,
+    now: datetime,
+    dialect: str,
+) -> ColumnElement[bool]:
+    """``op expected`` on the JSON value at ``path`` of ``doc``, as :func:`rules.match.compare`."""
+    value = _Value(doc, path, dialect)
+    if op == "exists":
+        present = _two_valued(value.present())
+        return present if expected else not_(present)
+    if op == "eq":
+        expr = value.equals(expected)
+    elif op == "ne":
+        expr = and_(value.present(), not_(_two_valued(value.equals(expected))))
+    elif op == "in":
+        expr = or_(*(value.equals(item) for item in expected))
+    elif op == "not_in":
+        hit = or_(*(value.equals(item) for item in expected))
+        expr = and_(value.present(), not_(_two_valued(hit)))
+    elif op in ("gt", "gte", "lt", "lte"):
+        expr = value.ordered(op, expected)
+    elif op == "contains":
+        expr = value.contains(expected)
+    elif op in ("within", "older_than"):
+        if not isinstance(expected, timedelta):
+            raise RulesError(f"{op} takes a duration such as 30d, got {expected!r}")
+        instant = value.instant()
+        since = instant_param(now - expected, dialect)
+        if op == "within":
+            window = and_(instant >= since, instant <= instant_param(now, dialect))
+        else:
+            window = instant < since
+        expr = and_(value.is_kind("text"), window)
+    else:
+        raise RulesError(f"unknown operator {op!r}")
+    return _two_valued(expr)
