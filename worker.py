@@ -24,6 +24,7 @@ from engine.settings import Settings, get_settings
 from engine.store import Store
 from workflows.journey import JourneyWorkflow
 from workflows.scheduled import ScheduledEnrollWorkflow
+from workflows.segment_refresh import SegmentRefreshWorkflow
 
 
 def build_worker(
@@ -44,8 +45,15 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[JourneyWorkflow, ScheduledEnrollWorkflow, *extra_workflows],
-        activities=activities.all() + _scheduled_activities(client, store, task_queue),
+        workflows=[
+            JourneyWorkflow,
+            ScheduledEnrollWorkflow,
+            SegmentRefreshWorkflow,
+            *extra_workflows,
+        ],
+        activities=activities.all()
+        + _scheduled_activities(client, store, task_queue)
+        + _segment_activities(client, store, task_queue),
         activity_executor=ThreadPoolExecutor(max_workers=max_activity_threads),
         max_concurrent_activities=max_activity_threads,
     )
@@ -61,6 +69,16 @@ def _scheduled_activities(client: Client, store: Store, task_queue: str) -> list
     from activities.scheduled import ScheduledActivities
 
     return ScheduledActivities(client, store, task_queue).all()
+
+
+def _segment_activities(client: Client, store: Store, task_queue: str) -> list[object]:
+    """Segment refreshes (SQL over the population): only with the SQL store."""
+    sql = sys.modules.get("engine.store.sql.store")
+    if sql is None or not isinstance(store, sql.SqlStore):
+        return []
+    from activities.segments import SegmentActivities
+
+    return SegmentActivities(client, store, task_queue).all()
 
 
 def _byte_compile_workflows() -> None:

@@ -100,6 +100,7 @@ async def up(args: argparse.Namespace, settings: Settings) -> int:
         dispatcher = Dispatcher(client, store, settings.temporal.task_queue)
         deployed = dispatcher.deploy(Path(args.workspace))
         await dispatcher.sync_schedules()
+        await dispatcher.sync_segment_schedules()
         _, secret = store.create_api_key(
             "carepath up (development)", ["admin"], [], at=datetime.now(UTC)
         )

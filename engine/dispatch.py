@@ -33,6 +33,7 @@ from engine.errors import CarepathError, NotFound
 from engine.loader import load_workspace
 from engine.models.workspace import JourneyBundle
 from engine.schedules import ScheduleSync, sync_schedules
+from engine.segments.dispatching import SegmentDispatch
 from engine.store.base import HandoffTask
 from engine.store.service import (
     Identities,
@@ -77,7 +78,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Dispatcher:
+class Dispatcher(SegmentDispatch):
     """Enrolls and signals on behalf of the API; one per process."""
 
     def __init__(self, client: Client, store: ServiceStore, task_queue: str) -> None:
@@ -124,6 +125,10 @@ class Dispatcher:
         ids = [journey_id] if journey_id else sorted(workspace.journeys)
         for name, document in sorted(workspace.documents.items()):
             self.store.put_document(name, document, at=utcnow())
+        # Every workspace segment, used by a journey or not (sync_segment_schedules
+        # then makes the refresh schedules follow).
+        self.segments_deployed = self.store.deploy_segments(workspace.segments, at=utcnow())
+        self.segment_timezone = workspace.timezone
         infos = []
         for jid in ids:
             if jid not in workspace.journeys:
@@ -162,6 +167,8 @@ class Dispatcher:
         report = DispatchReport()
         index = self.index()
         for event in events:
+            if event.segments:  # enters and exits it caused (their own outbox)
+                report.merge(await self.segments_changed(event.segments))
             if event.dispatched or (not event.new and event.message_id in self._in_flight):
                 continue  # acted on once
             self._in_flight.add(event.message_id)
@@ -192,7 +199,7 @@ class Dispatcher:
         events = await asyncio.to_thread(self.store.undispatched_events, before)
         if events:
             await self.events_accepted(events)
-        return len(events)
+        return len(events) + await self.sweep_segments(older_than)
 
     async def sweep_forever(self, interval: float = SWEEP_INTERVAL) -> None:
         """Run ``sweep`` every ``interval`` seconds; a failed round waits for the next."""

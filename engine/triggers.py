@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from engine.models.journey import EventTrigger, TagAddedTrigger
+from engine.models.journey import EventTrigger, SegmentEnteredTrigger, TagAddedTrigger
 from engine.models.workspace import JourneyBundle
 from rules.conditions import dump_where
 from rules.match import match_where
@@ -26,6 +26,7 @@ class TriggerIndex:
             list
         )
         self.by_tag: dict[str, list[JourneyBundle]] = defaultdict(list)
+        self.by_segment: dict[str, list[JourneyBundle]] = defaultdict(list)
         self.bundles: dict[str, JourneyBundle] = {}
         for bundle in bundles:
             journey = bundle.journey
@@ -38,6 +39,8 @@ class TriggerIndex:
                 self.by_event[trigger.event].append((bundle, where))
             elif isinstance(trigger, TagAddedTrigger):
                 self.by_tag[trigger.tag_added].append(bundle)
+            elif isinstance(trigger, SegmentEnteredTrigger):
+                self.by_segment[trigger.segment_entered].append(bundle)
 
     def for_event(
         self, name: str, properties: dict[str, Any], now: datetime
@@ -52,3 +55,7 @@ class TriggerIndex:
     def for_tag(self, tag: str) -> list[JourneyBundle]:
         """Journeys started when this tag is added."""
         return list(self.by_tag.get(tag, ()))
+
+    def for_segment(self, segment_id: str) -> list[JourneyBundle]:
+        """Journeys started when a customer enters this segment."""
+        return list(self.by_segment.get(segment_id, ()))

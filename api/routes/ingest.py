@@ -91,6 +91,8 @@ async def identify(
         store.record_consent(customer_id, change)
     changes = store.tag(customer_id, body.tags, [], source, at=now) if body.tags else []
     report = await dispatcher.tags_changed(changes, body.context)
+    # Segments the attributes, consents and tags made them enter or leave.
+    report.merge(await dispatcher.customers_changed([customer_id]))
     return IdentifyResult(
         customer_id=customer_id,
         created=result.created,

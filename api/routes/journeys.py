@@ -38,6 +38,7 @@ async def deploy(body: DeployRequest, key: AdminKey, dispatcher: DispatcherDep) 
     Temporal schedules of scheduled journeys follow."""
     infos = await asyncio.to_thread(dispatcher.deploy, Path(body.path), body.journey)
     await dispatcher.sync_schedules([i.journey_id for i in infos])
+    await dispatcher.sync_segment_schedules()
     return DeployResult(
         deployed=[JourneyVersionPublic.model_validate(i.model_dump()) for i in infos]
     )
