@@ -20,6 +20,7 @@ from api import errors
 from api.pollers import wecom_results_forever
 from api.routes import (
     callbacks,
+    chats,
     customers,
     enrollments,
     handoffs,
@@ -27,6 +28,8 @@ from api.routes import (
     ingest,
     journey_runs,
     journeys,
+    qrcodes,
+    reports,
     segments,
 )
 from engine.dispatch import SWEEP_INTERVAL, Dispatcher
@@ -41,8 +44,9 @@ enroll customers in journeys; staff work the handoff tasks journeys create.
 
 Authenticate with an API key from `carepath keys create`, sent as
 `Authorization: Bearer <key>`. Scopes: **admin** may do everything; **ingest** may only
-call `/v1/track` and `/v1/identify`; **staff** may read customers and work handoff tasks
-of its own clinics. Every error is `application/problem+json` with an `errors` list.
+call `/v1/track`, `/v1/identify` and `/v1/chats`; **staff** may read customers and work
+handoff tasks of its own clinics. Every error is `application/problem+json` with an
+`errors` list.
 """
 
 TAGS: list[dict[str, Any]] = [
@@ -56,6 +60,10 @@ TAGS: list[dict[str, Any]] = [
     },
     {"name": "enrollments", "description": "API enrollments, traces, cancelling."},
     {"name": "handoffs", "description": "Staff work queues and task outcomes."},
+    {
+        "name": "attribution",
+        "description": "Parameterized QR codes and contact-me codes; customers by first touch.",
+    },
     {
         "name": "callbacks",
         "description": "WeChat, WeCom and Tencent SMS callbacks: receipts, follows, scans, "
@@ -116,6 +124,8 @@ def create_app(
     for module in (ingest, customers, journeys, enrollments, handoffs, callbacks, health):
         app.include_router(module.router)
     for module in (journey_runs, segments):  # scheduled journeys' ticks; segments
+        app.include_router(module.router)
+    for module in (chats, qrcodes, reports):  # keyword tags; attribution
         app.include_router(module.router)
 
     def openapi() -> dict[str, Any]:

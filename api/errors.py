@@ -6,6 +6,7 @@
     TemplateError               422  the context lacks what the journey's key/entry use
     JourneyClosed               409  paused, or API enrollment refused (api: false)
     Conflict (SQL store)        409  e.g. a task claimed by someone else, or done
+    ProviderError               502  WeChat or WeCom refused (or did not answer) a request
     RequestValidationError      422  bad request fields, each as a dotted path
     pydantic ValidationError    422  a model built from the request refused a value
     HTTPException               its status (401 with WWW-Authenticate, 403, 409...)
@@ -28,7 +29,13 @@ from starlette.exceptions import HTTPException
 
 from api.schemas.problems import Problem, ProblemItem
 from engine.dispatch import JourneyClosed
-from engine.errors import NotFound, TemplateError, ValidationFailed, WorkspaceError
+from engine.errors import (
+    NotFound,
+    ProviderError,
+    TemplateError,
+    ValidationFailed,
+    WorkspaceError,
+)
 from engine.store.sql import Conflict
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -41,6 +48,7 @@ _TYPES: dict[int, str] = {
     405: "method-not-allowed",
     409: "conflict",
     422: "invalid-request",
+    502: "provider-error",
 }
 
 _DESCRIPTIONS: dict[int, str] = {
@@ -49,6 +57,7 @@ _DESCRIPTIONS: dict[int, str] = {
     404: "No such resource",
     409: "The request conflicts with the resource's state",
     422: "The request is invalid; `errors` lists every bad field or workspace problem",
+    502: "WeChat or WeCom refused the request or did not answer; `detail` gives its answer",
 }
 
 # Where a field sits in the request: not part of the field's path.
@@ -167,6 +176,8 @@ def to_problem(exc: Exception) -> JSONResponse:
         return problem(409, str(exc), kind="journey-closed")
     if isinstance(exc, Conflict):
         return problem(409, str(exc))
+    if isinstance(exc, ProviderError):
+        return problem(502, str(exc))
     if isinstance(exc, RequestValidationError):
         return _invalid(field_errors(exc.errors()))
     if isinstance(exc, ValidationError):
@@ -186,6 +197,7 @@ MAPPED: tuple[type[Exception], ...] = (
     TemplateError,
     JourneyClosed,
     Conflict,
+    ProviderError,
     RequestValidationError,
     ValidationError,
     HTTPException,

@@ -104,8 +104,12 @@ async def up(args: argparse.Namespace, settings: Settings) -> int:
         _, secret = store.create_api_key(
             "carepath up (development)", ["admin"], [], at=datetime.now(UTC)
         )
+        # The API's own platform calls (QR codes) go where the workers' do.
         app = create_app(
-            store, dispatcher, settings, wecom_results=build_wecom_client(channels, tokens=store)
+            store,
+            dispatcher,
+            settings.model_copy(update={"channels": channels}),
+            wecom_results=build_wecom_client(channels, tokens=store),
         )
         if sims is not None:  # receipts come back the way the platforms send them
             api = f"http://127.0.0.1:{args.port}"

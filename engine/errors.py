@@ -7,6 +7,7 @@
     ├── ScenarioError             a simulation scenario cannot be run
     ├── NotFound                  an id names nothing we hold
     ├── ChannelError              a provider call could not be made as configured
+    ├── ProviderError             a provider refused or failed an operator's request
     └── Conflict                  a change contradicts what is stored
 
 Activities turn permanent failures into ``ApplicationError(non_retryable=True)``;
@@ -68,6 +69,15 @@ class NotFound(CarepathError):
 
 class ChannelError(CarepathError):
     """Raised when a channel adapter is misconfigured before any provider call."""
+
+
+class ProviderError(CarepathError):
+    """Raised when a provider refuses or cannot answer a call made at an operator's
+    request (creating a QR code or a contact-me code); the message names its answer."""
+
+    def __init__(self, message: str, *, errcode: int | None = None) -> None:
+        self.errcode = errcode
+        super().__init__(message)
 
 
 class Conflict(CarepathError):

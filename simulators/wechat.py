@@ -39,6 +39,8 @@ ERRMSG: dict[int, str] = {
     40013: "invalid appid",
     40014: "invalid access_token",
     40037: "invalid template_id",
+    40052: "invalid action name",
+    40053: "invalid action info, please check document",
     40125: "invalid appsecret",
     41001: "access_token missing",
     42001: "access_token expired",
@@ -145,6 +147,7 @@ class WeChatSimulator(ProviderSimulator):
         self._sent: dict[tuple[str, str], tuple[str, float]] = {}  # (openid, client_msg_id)
         self._endpoint_calls: dict[str, deque[Answer]] = {}
         self._endpoint_default: dict[str, Answer] = {}
+        self.qrcodes: dict[str, str] = {}  # ticket -> scene of the codes created
 
     def configure_endpoint(
         self,
@@ -191,6 +194,7 @@ class WeChatSimulator(ProviderSimulator):
             ("POST", "/cgi-bin/message/subscribe/bizsend"): self._bizsend,
             ("POST", "/cgi-bin/message/template/subscribe"): self._template_subscribe,
             ("POST", "/cgi-bin/message/custom/send"): self._custom_send,
+            ("POST", "/cgi-bin/qrcode/create"): self._qrcode_create,
         }
 
     # --- tokens ----------------------------------------------------------------------
@@ -290,6 +294,71 @@ class WeChatSimulator(ProviderSimulator):
     def _custom_send(self, request: Request) -> Response:
         # Customer-service messages are delivered in the answer: no msgid, no receipt.
         return self._send(request, receipt=False, msgid_in_answer=False)
+
+    # --- parameterized QR codes ------------------------------------------------------
+
+    def _qrcode_create(self, request: Request) -> Response:
+        """``qrcode/create``: a ticket, its lifetime (temporary codes) and the URL the
+        code encodes, as the platform answers; refusals as its errcodes."""
+        with self._lock:
+            code = self.tokens.check(request.query.get("access_token"))
+        if code:
+            return error(code)
+        try:
+            body = request.json()
+        except ValueError:
+            return error(47001)
+        if not isinstance(body, dict):
+            return error(47001)
+        with self._lock:
+            queue = self._endpoint_calls.get("qrcode/create")
+            answer = queue.popleft() if queue else self._endpoint_default.get("qrcode/create")
+        if answer is not None and answer.code is not None:
+            return error(int(answer.code))
+        action = body.get("action_name")
+        if action not in ("QR_SCENE", "QR_STR_SCENE", "QR_LIMIT_SCENE", "QR_LIMIT_STR_SCENE"):
+            return error(40052)
+        info = body.get("action_info")
+        scene = info.get("scene") if isinstance(info, dict) else None
+        if not isinstance(scene, dict):
+            return error(40053)
+        if action.endswith("STR_SCENE"):
+            value = scene.get("scene_str")
+            if not isinstance(value, str) or not 1 <= len(value) <= 64:
+                return error(40053)
+        else:
+            number = scene.get("scene_id")
+            limit = 100_000 if action == "QR_LIMIT_SCENE" else 4_294_967_295
+            if not isinstance(number, int) or not 1 <= number <= limit:
+                return error(40053)
+            value = str(number)
+        ticket = secrets.token_urlsafe(36)
+        short = secrets.token_urlsafe(12)
+        with self._lock:
+            self.qrcodes[ticket] = value
+        answer_body: dict[str, Any] = {
+            "ticket": ticket,
+            "url": f"http://weixin.qq.com/q/{short}",
+        }
+        if action in ("QR_SCENE", "QR_STR_SCENE"):
+            # Temporary: 60 s when not given, at most 30 days.
+            seconds = body.get("expire_seconds", 60)
+            answer_body["expire_seconds"] = min(int(seconds), 2_592_000) if seconds else 60
+        return json_response(answer_body)
+
+    def scan_xml(self, openid: str, ticket: str, *, follows: bool) -> str:
+        """The event the platform posts when ``openid`` scans the code of ``ticket``: a
+        ``subscribe`` with ``qrscene_`` for a new follower, else ``SCAN``."""
+        scene = self.qrcodes[ticket]
+        event, key = ("SCAN", scene) if follows else ("subscribe", f"qrscene_{scene}")
+        return (
+            f"<xml><ToUserName><![CDATA[{self.original_id}]]></ToUserName>"
+            f"<FromUserName><![CDATA[{openid}]]></FromUserName>"
+            f"<CreateTime>{int(time.time())}</CreateTime>"
+            "<MsgType><![CDATA[event]]></MsgType>"
+            f"<Event><![CDATA[{event}]]></Event><EventKey><![CDATA[{key}]]></EventKey>"
+            f"<Ticket><![CDATA[{ticket}]]></Ticket></xml>"
+        )
 
     # --- receipts --------------------------------------------------------------------
 

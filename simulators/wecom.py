@@ -65,6 +65,8 @@ class WeComSimulator(ProviderSimulator):
     def _reset_state(self) -> None:
         self.tokens = TokenBook("wwsim_")
         self._ids = itertools.count(1)
+        self.contact_ways: dict[str, dict[str, Any]] = {}  # config_id -> the request
+        self.contact_way_answer: int | None = None  # an errcode to refuse with
 
     def coerce(self, answer: Answer) -> Answer:
         # "fail_list": errcode 0, but the customer is listed as not reachable.
@@ -81,6 +83,7 @@ class WeComSimulator(ProviderSimulator):
             ("POST", "/cgi-bin/externalcontact/add_msg_template"): self._add_msg_template,
             ("POST", "/cgi-bin/externalcontact/get_groupmsg_send_result"): self._send_result,
             ("POST", "/cgi-bin/externalcontact/get_group_msg_result"): self._group_msg_result,
+            ("POST", "/cgi-bin/externalcontact/add_contact_way"): self._add_contact_way,
         }
 
     def _gettoken(self, request: Request) -> Response:
@@ -134,6 +137,48 @@ class WeComSimulator(ProviderSimulator):
             self._record(record, answer)
         answer_body = {"errcode": 0, "errmsg": "ok", "fail_list": [], "msgid": msgid}
         return self._shape(json_response(answer_body), answer)
+
+    def _add_contact_way(self, request: Request) -> Response:
+        """``add_contact_way``: a contact-me code's ``config_id`` and ``qr_code`` picture;
+        a type 1 code has exactly one user, ``state`` and ``remark`` at most 30 characters."""
+        body = self._open(request)
+        if isinstance(body, Response):
+            return body
+        if self.contact_way_answer is not None:
+            return error(self.contact_way_answer)
+        kind, scene = body.get("type"), body.get("scene")
+        users = body.get("user") or []
+        state, remark = body.get("state") or "", body.get("remark") or ""
+        if kind not in (1, 2) or scene not in (1, 2) or not isinstance(users, list):
+            return error(40058)
+        if (kind == 1 and len(users) != 1) or (kind == 2 and not users and not body.get("party")):
+            return error(40058)
+        if len(str(state)) > 30 or len(str(remark)) > 30:
+            return error(40058)
+        config_id = secrets.token_hex(16)
+        with self._lock:
+            self.contact_ways[config_id] = dict(body)
+        answer: dict[str, Any] = {"errcode": 0, "errmsg": "ok", "config_id": config_id}
+        if scene == 2:
+            answer["qr_code"] = f"https://wwcdn.weixin.qq.com/wwpic/{config_id}/0"
+        return json_response(answer)
+
+    def contact_added_xml(self, config_id: str, external_userid: str) -> str:
+        """The ``change_external_contact`` event of a customer adding the code's first
+        staff member, with the code's ``State`` (still to be encrypted, as WeCom does)."""
+        way = self.contact_ways[config_id]
+        staff = (way.get("user") or [""])[0]
+        return (
+            f"<xml><ToUserName><![CDATA[{self.corp_id}]]></ToUserName>"
+            "<FromUserName><![CDATA[sys]]></FromUserName>"
+            f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+            "<Event><![CDATA[change_external_contact]]></Event>"
+            "<ChangeType><![CDATA[add_external_contact]]></ChangeType>"
+            f"<UserID><![CDATA[{staff}]]></UserID>"
+            f"<ExternalUserID><![CDATA[{external_userid}]]></ExternalUserID>"
+            f"<State><![CDATA[{way.get('state') or ''}]]></State>"
+            "<WelcomeCode><![CDATA[WELCOME]]></WelcomeCode></xml>"
+        )
 
     def status_of(self, record: MessageRecord, now: float | None = None) -> int:
         """0 not sent, 1 sent, 2 not a friend, 3 receive limit reached."""
