@@ -47,6 +47,7 @@ _MASK = "\x00"
 class _PhraseSpec(Strict):
     phrase: str = Field(min_length=1, description="text that may not appear in any message")
     law: str | list[str] | None = Field(None, description="law key (see laws) or text")
+    kind: str | None = Field(None, description="the kind of claim: cure claim, testimonial, ...")
     unless: list[str] = Field(default_factory=list, description="longer phrases that are fine")
 
 
@@ -88,6 +89,7 @@ class BannedPhrase:
     phrase: str
     law: str
     unless: tuple[str, ...] = ()
+    kind: str = "banned claim"
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ def _phrases(spec: ComplianceFile, laws: dict[str, str]) -> list[BannedPhrase]:
             continue
         keys = [item.law] if isinstance(item.law, str) else item.law or []
         law = "; ".join(laws.get(k, k) for k in keys) or "the workspace's compliance.yaml"
-        out.append(BannedPhrase(item.phrase, law, tuple(item.unless)))
+        out.append(BannedPhrase(item.phrase, law, tuple(item.unless), item.kind or "banned claim"))
     return out
 
 
@@ -246,7 +248,7 @@ def check_message(
                     file,
                     locate(file, path),
                     f"message {message.id} {channel} {field}: banned phrase "
-                    f"{banned.phrase!r} breaks {banned.law}",
+                    f"{banned.phrase!r} ({banned.kind}) breaks {banned.law}",
                     f"rephrase without {banned.phrase!r}; if it makes no medical claim here, "
                     "list it under allow in compliance.yaml with a reason",
                     "C-banned-phrase",
