@@ -112,10 +112,10 @@ class NewTouch(BaseModel):
 class SourceRow(BaseModel):
     """One line of the source report: customers whose first touch has these fields."""
 
-    channel: str | None = None
-    activity: str | None = None
-    clinic: str | None = None
-    doctor: str | None = None
+    channel: str | None = Field(None, description="first-touch channel (when grouped by it)")
+    activity: str | None = Field(None, description="first-touch activity (when grouped by it)")
+    clinic: str | None = Field(None, description="first-touch clinic (when grouped by it)")
+    doctor: str | None = Field(None, description="first-touch doctor (when grouped by it)")
     customers: int = Field(description="customers whose first touch this is")
     touches: int = Field(description="every touch of those customers, the first included")
     converted: int = Field(description="of those customers, how many converted in a journey")

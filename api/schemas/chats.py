@@ -51,7 +51,7 @@ class TranscriptSegment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     speaker: Speaker = Field(description="customer or staff (staff turns add no tags)")
-    text: str = Field(min_length=1, max_length=20_000)
+    text: str = Field(min_length=1, max_length=20_000, description="what was said")
     start_seconds: float | None = Field(None, ge=0, description="offset into the call")
 
 
@@ -118,7 +118,7 @@ class ChatBatch(BaseModel):
 class KeywordTag(BaseModel):
     """A tag a message's keywords added."""
 
-    tag: str
+    tag: str = Field(description="the tag added")
     rule: str = Field(description="the tagging.yaml rule (its id, or its tag)")
     matched: str = Field(description="the text that matched")
 
@@ -127,7 +127,7 @@ class ChatAccepted(BaseModel):
     """What became of one message."""
 
     message_id: str = Field(description="the event's id: wecom:chat:<msgid> or call:<call_id>")
-    customer_id: str
+    customer_id: str = Field(description="the customer it was stored for")
     duplicate: bool = Field(description="true when this message was received before")
     tags_added: list[KeywordTag] = Field(
         default_factory=list, description="tags the customer did not have before"
@@ -137,7 +137,7 @@ class ChatAccepted(BaseModel):
 class ChatResult(DispatchOutcome):
     """The messages accepted, in request order, and what their events and tags started."""
 
-    accepted: list[ChatAccepted]
+    accepted: list[ChatAccepted] = Field(description="one entry per message, in request order")
     dispatch_pending: bool = Field(
         False, description="true when Temporal could not be reached: stored, acted on later"
     )

@@ -115,22 +115,22 @@ QrCodeCreate = Annotated[
 class QrCodePublic(BaseModel):
     """A code carepath created, with how often it was used."""
 
-    id: str
-    kind: Literal["wechat", "wecom_contact_me"]
-    name: str | None = None
+    id: str = Field(description="carepath's id of the code")
+    kind: Literal["wechat", "wecom_contact_me"] = Field(description="wechat or wecom_contact_me")
+    name: str | None = Field(None, description="what staff call it")
     scene: str = Field(description="the WeChat scene_str or WeCom state it carries")
-    channel: str | None = None
-    activity: str | None = None
-    clinic: str | None = None
-    doctor: str | None = None
-    permanent: bool
+    channel: str | None = Field(None, description="the channel a scan is attributed to")
+    activity: str | None = Field(None, description="the activity a scan is attributed to")
+    clinic: str | None = Field(None, description="the clinic a scan is attributed to")
+    doctor: str | None = Field(None, description="the doctor a scan is attributed to")
+    permanent: bool = Field(description="true: never expires (contact-me codes are permanent)")
     expires_at: datetime | None = Field(None, description="when a temporary code stops working")
     ticket: str | None = Field(None, description="WeChat's ticket")
     url: str | None = Field(None, description="what a WeChat code encodes")
     image_url: str | None = Field(None, description="the code's picture")
     config_id: str | None = Field(None, description="WeCom's config_id")
-    staff: list[str] = Field(default_factory=list)
-    created_at: datetime
+    staff: list[str] = Field(default_factory=list, description="a contact-me code's staff")
+    created_at: datetime = Field(description="when carepath created it")
     scans: int = Field(0, description="scans by customers who already followed")
     follows: int = Field(0, description="follows through the code")
     contacts: int = Field(0, description="WeCom contacts added through the code")

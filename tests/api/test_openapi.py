@@ -14,6 +14,10 @@ PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas
 ROUTES = {
     ("post", "/v1/track"),
     ("post", "/v1/identify"),
+    ("post", "/v1/chats"),
+    ("post", "/v1/qrcodes"),
+    ("get", "/v1/qrcodes"),
+    ("get", "/v1/reports/sources"),
     ("get", "/v1/customers/{customer_id}"),
     ("get", "/v1/customers/{customer_id}/identities"),
     ("post", "/v1/customers/{customer_id}/tags"),
