@@ -78,7 +78,10 @@ class ScheduledActivities:
         """Enroll up to ``max_batches`` batches after the cursor; resume from the last
         heartbeat when this is a retry."""
         plan = arg.plan
-        done = _resumed(activity.info().heartbeat_details) or SliceResult(cursor=arg.cursor)
+        resumed = _resumed(activity.info().heartbeat_details)
+        if resumed is not None:
+            resumed = resumed.model_copy(update={"resumed": 1})
+        done = resumed or SliceResult(cursor=arg.cursor)
         bundle = await asyncio.to_thread(self.store.get_bundle, plan.journey_id, plan.version)
         zones = profile_zones_due(plan)
         while not done.done and done.batches < arg.max_batches:

@@ -7,6 +7,7 @@ import importlib
 import sys
 
 from cli import keys as keys_command
+from cli import segment as segment_command
 
 __all__ = ["build_parser", "main"]
 
@@ -21,6 +22,7 @@ examples:
   carepath schema                        write JSON Schemas for the YAML editor to schema/
   carepath simulate scenarios/paid.yaml  try a journey for one customer in skipped time
   carepath keys create --name crm --scope ingest   make an API key for the HTTP API
+  carepath segment count segments/vip.yaml        how many customers a segment names now
   carepath up examples/eye-clinic        run Temporal, a worker and the API on this machine
 """
 
@@ -128,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # keys: its parser lives with the command (cli/keys.py imports nothing heavy).
     keys_command.add_parser(commands)
+    segment_command.add_parser(commands)
     return parser
 
 

@@ -28,7 +28,7 @@ from engine.store.sql.tables import (
     SegmentMemberRow,
     SegmentRow,
 )
-from rules.models import Rule, parse_rule
+from rules.models import RULE_KEYS, Rule, parse_rule
 
 if TYPE_CHECKING:
     from engine.store.sql import SqlStore
@@ -108,9 +108,17 @@ class Audience:
 
     # ---- members -----------------------------------------------------------------------
 
-    def count(self, *, segment: str | None = None, rule: Rule | None = None, now: datetime) -> int:
-        """How many live customers are members (of a deployed segment, or match a rule)."""
-        stmt = self._members(segment, rule, now=now)
+    def count(
+        self,
+        *,
+        segment: str | None = None,
+        rule: Rule | None = None,
+        now: datetime,
+        definitions: Mapping[str, Rule] | None = None,
+    ) -> int:
+        """How many live customers are members (of a deployed segment, or match a rule;
+        ``definitions``: segments to compile inline, e.g. a workspace's files)."""
+        stmt = self._members(segment, rule, now=now, definitions=definitions)
         with self._db.read() as s, s.begin():
             return int(s.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
 
@@ -123,10 +131,11 @@ class Audience:
         after: str | None = None,
         limit: int = 100,
         zones: Sequence[str | None] | None = None,
+        definitions: Mapping[str, Rule] | None = None,
     ) -> list[Member]:
         """Up to ``limit`` members with ids after ``after``, by id; ``zones``: only
         customers with these profile timezones (None in it: those without one)."""
-        stmt = self._members(segment, rule, now=now)
+        stmt = self._members(segment, rule, now=now, definitions=definitions)
         if after is not None:
             stmt = stmt.where(CustomerRow.id > after)
         if zones is not None:
@@ -188,7 +197,12 @@ class Audience:
     # ---- SQL ---------------------------------------------------------------------------
 
     def _members(
-        self, segment: str | None, rule: Rule | None, *, now: datetime
+        self,
+        segment: str | None,
+        rule: Rule | None,
+        *,
+        now: datetime,
+        definitions: Mapping[str, Rule] | None = None,
     ) -> Select[str, datetime | None, str | None]:
         """(customer id, entered_at, timezone) of the members, unordered."""
         base = CustomerRow.merged_into.is_(None)
@@ -215,8 +229,9 @@ class Audience:
             raise ValueError("give a segment or a rule")
         from rules.sql import customers_matching  # the rule compiler (SQLAlchemy)
 
+        inline = {**self.rules_of(), **(definitions or {})}
         matching = customers_matching(
-            rule, now=now, segments=self.rules_of(), dialect=self.dialect
+            rule, now=now, segments=inline, dialect=self.dialect
         ).subquery()
         return (
             select(
@@ -235,11 +250,28 @@ class Audience:
             .group_by(IdentityRow.customer_id)
         )
         with self._db.read() as s, s.begin():
-            by_id = dict(s.execute(phones).tuples().all())
+            by_id: dict[str, str] = {}
+            for cid, phone in s.execute(phones):
+                by_id[cid] = phone
             rows = s.execute(
                 select(CustomerRow.id, CustomerRow.attributes).where(CustomerRow.id.in_(ids))
             )
             return {cid: (attrs or {}, by_id.get(cid)) for cid, attrs in rows}
+
+
+def rule_field_path(loc: Sequence[Any]) -> list[Any]:
+    """A rule's pydantic error location as the field an author wrote: pydantic puts the
+    union member's tag (a rule key) before each rule's own fields, so
+    ('all', 'all', 1, 'attribute', 'eq') is the field all.1.eq."""
+    out: list[Any] = []
+    tag_next = True
+    for part in loc:
+        if tag_next and part in RULE_KEYS:
+            tag_next = False
+            continue
+        out.append(part)
+        tag_next = isinstance(part, int) or part == "not"
+    return out
 
 
 def _from_model(seg: Segment) -> SegmentDefinition:

@@ -121,6 +121,7 @@ class ScheduledEnrollWorkflow:
                 "cursor": done.cursor or p.cursor,
                 "skips": skips,
                 "reason": done.reason or p.reason,
+                "resumed": p.resumed + done.resumed,
             }
         )
 

@@ -111,4 +111,5 @@ async def _tick(
         batches=p.batches,
         skips=p.skips,
         reason=p.reason,
+        resumed=p.resumed,
     )

@@ -27,11 +27,11 @@ from api.schemas.segments import (
     SegmentMember,
     SegmentPublic,
 )
-from engine.audience import EXPORT_COLUMNS, Audience, SegmentDefinition
+from engine.audience import EXPORT_COLUMNS, Audience, SegmentDefinition, rule_field_path
 from engine.errors import NotFound
 from engine.store.service import ServiceStore
 from rules.deps import segment_references
-from rules.models import RULE_KEYS, Rule, dump_rule, parse_rule
+from rules.models import Rule, dump_rule, parse_rule
 
 router = APIRouter(
     prefix="/v1/segments", tags=["segments"], responses=problem_responses(401, 403, 422)
@@ -171,22 +171,8 @@ def _parse(data: dict[str, Any]) -> Rule:
         return parse_rule(data)
     except ValidationError as exc:
         raise RequestValidationError(
-            [{**e, "loc": ("body", "rule", *_field_path(e["loc"]))} for e in exc.errors()]
+            [{**e, "loc": ("body", "rule", *rule_field_path(e["loc"]))} for e in exc.errors()]
         ) from None
-
-
-def _field_path(loc: tuple[Any, ...]) -> list[Any]:
-    # pydantic puts the union member's tag (a rule key) before each rule's own fields:
-    # ('all', 'all', 1, 'attribute', 'eq') is the field all.1.eq.
-    out: list[Any] = []
-    tag_next = True
-    for part in loc:
-        if tag_next and part in RULE_KEYS:
-            tag_next = False
-            continue
-        out.append(part)
-        tag_next = isinstance(part, int) or part == "not"
-    return out
 
 
 def _csv(rows: Iterator[dict[str, Any]]) -> Iterator[str]:

@@ -23,6 +23,7 @@ class TickPublic(BaseModel):
     batches: int = Field(description="batches done")
     skips: dict[str, int] = Field(description="skip reason -> members")
     reason: str = Field(description="why it did not run or stopped early")
+    resumed: int = Field(description="slices resumed from a heartbeat after a worker died")
 
 
 class JourneyRuns(BaseModel):

@@ -71,6 +71,7 @@ class SliceResult(BaseModel):
     batches: int = 0
     skips: dict[str, int] = Field(default_factory=dict, description="skip reason -> members")
     reason: str = Field("", description="why the tick stopped early (e.g. journey paused)")
+    resumed: int = Field(0, description="1 when this slice resumed from a heartbeat")
 
 
 class TickProgress(BaseModel):
@@ -87,6 +88,9 @@ class TickProgress(BaseModel):
     batches: int = 0
     cursor: str | None = Field(None, description="the last customer id handled")
     skips: dict[str, int] = Field(default_factory=dict, description="skip reason -> members")
+    resumed: int = Field(
+        0, description="slices resumed from their last heartbeat (a worker died mid-slice)"
+    )
 
 
 ScheduledEnrollInput.model_rebuild()
