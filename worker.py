@@ -13,7 +13,15 @@ from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Worker
+from temporalio.worker import (
+    UnsandboxedWorkflowRunner,
+    Worker,
+    WorkflowInstance,
+    WorkflowInstanceDetails,
+    WorkflowRunner,
+)
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+from temporalio.workflow import _Definition
 
 import workflows
 from activities.channels.base import ChannelAdapter
@@ -35,10 +43,13 @@ def build_worker(
     *,
     max_activity_threads: int = 32,
     extra_workflows: Sequence[type] = (),
+    sandbox_interpreter: bool = True,
 ) -> Worker:
     """A worker for journey workflows; activities run in a thread pool (the SDKs block).
 
     ``extra_workflows`` run beside the journey workflow (the benchmarks' yardsticks).
+    ``sandbox_interpreter=False`` (the worker process, ``run``) runs the journey
+    interpreter outside Temporal's sandbox (``_InterpreterDirect``).
     """
     _byte_compile_workflows()
     activities = JourneyActivities(store, adapters)
@@ -56,7 +67,52 @@ def build_worker(
         + _segment_activities(client, store, task_queue),
         activity_executor=ThreadPoolExecutor(max_workers=max_activity_threads),
         max_concurrent_activities=max_activity_threads,
+        workflow_runner=_runner(sandbox_interpreter),
     )
+
+
+def _runner(sandbox_interpreter: bool) -> WorkflowRunner:
+    """Temporal's sandbox for every workflow, or for all but the journey interpreter."""
+    sandboxed = SandboxedWorkflowRunner()
+    return sandboxed if sandbox_interpreter else _InterpreterDirect(sandboxed)
+
+
+class _InterpreterDirect(WorkflowRunner):
+    """Runs ``JourneyWorkflow`` outside the sandbox and every other workflow in it.
+
+    The sandbox imports a workflow's module afresh for each workflow instance and runs
+    every activation, and every payload's serialization context, through ``exec`` in
+    the instance's namespace, so that module state cannot leak between runs and calls
+    are checked against its restrictions. In ``bench.enroll`` that machinery was about
+    a quarter of the worker's CPU per enrollment (the interpreter's module is 500
+    lines with seven handlers that temporalio inspects at every import). The
+    interpreter is one module of ours, not operators' code: it keeps no state between
+    runs, reads time only through ``workflow.now()``, touches the world only through
+    activities, and imports only pure models (all passed through the sandbox
+    anyway). So the worker process runs it directly. The tests build workers with
+    the sandbox (``build_worker``'s default), so every workflow test still runs the
+    interpreter under the sandbox's restrictions, and the replay tests check its
+    determinism against recorded histories.
+    """
+
+    def __init__(self, sandboxed: WorkflowRunner) -> None:
+        self.sandboxed = sandboxed
+        self.direct = UnsandboxedWorkflowRunner()
+
+    def _for(self, defn: _Definition) -> WorkflowRunner:
+        return self.direct if defn.cls is JourneyWorkflow else self.sandboxed
+
+    def prepare_workflow(self, defn: _Definition) -> None:
+        self._for(defn).prepare_workflow(defn)
+
+    def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
+        return self._for(det.defn).create_instance(det)
+
+    def set_worker_level_failure_exception_types(
+        self, types: Sequence[type[BaseException]]
+    ) -> None:
+        self.sandboxed.set_worker_level_failure_exception_types(types)
+        self.direct.set_worker_level_failure_exception_types(types)
 
 
 def _scheduled_activities(client: Client, store: Store, task_queue: str) -> list[object]:
@@ -115,6 +171,7 @@ async def run(settings: Settings | None = None, extra_workflows: Sequence[type] 
         build_adapters(settings.channels, tokens=store),
         settings.temporal.task_queue,
         extra_workflows=extra_workflows,
+        sandbox_interpreter=False,
     )
     heap.settle()  # start-up is done: out of the collector's way (engine/heap.py)
     stop = asyncio.Event()

@@ -19,6 +19,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from activities.channels.clients import build_wecom_client
 from api.app import create_app
+from engine import heap
 from engine.dispatch import Dispatcher
 from engine.settings import Settings, get_settings
 from engine.store.sql import SqlStore
@@ -32,7 +33,9 @@ def app(settings: Settings | None = None) -> FastAPI:
     store = SqlStore(settings.database.url)
     dispatcher = Dispatcher(lazy_client(settings), store, settings.temporal.task_queue)
     wecom = build_wecom_client(settings.channels, tokens=store)
-    return create_app(store, dispatcher, settings, on_shutdown=store.close, wecom_results=wecom)
+    api = create_app(store, dispatcher, settings, on_shutdown=store.close, wecom_results=wecom)
+    heap.settle()  # start-up is done: out of the collector's way (engine/heap.py)
+    return api
 
 
 def lazy_client(settings: Settings) -> Client:
