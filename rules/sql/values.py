@@ -16,6 +16,7 @@ to it directly.
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -144,10 +145,34 @@ class _Value:
             self._pg_json() == cast(literal(json.dumps(expected)), JSONB),
         )
 
+    def equals_any(self, items: list[Any]) -> ColumnElement[bool]:
+        """Equal to one of ``items`` (by kind), reading the value once where that is exact."""
+        if self.dialect == "postgresql":
+            operands = [cast(literal(json.dumps(item)), JSONB) for item in items]
+            return and_(self._pg_walkable(), self._pg_json().in_(operands))
+        # json_extract gives text for text, numbers for numbers, 1/0 for true/false and
+        # JSON text ("[..." or "{...") for lists and objects; SQLite never equates a
+        # number with text. So a plain comparison is exact for text that cannot be JSON
+        # text of a list or object and for numbers that no boolean reads as (0 and 1).
+        plain = [item for item in items if _plain_comparison(item)]
+        checked = [item for item in items if not _plain_comparison(item)]
+        hits = [self.equals(item) for item in checked]
+        if plain:
+            hits.insert(0, self.text().in_([literal(item) for item in plain]))
+        return or_(*hits)
+
     def ordered(self, op: str, expected: Any) -> ColumnElement[bool]:
         kind = _kind(expected)
         if kind not in ("number", "text"):
             return false()
+        if self.dialect == "sqlite" and kind == "number":
+            # SQLite orders every number before every text (lists and objects read as
+            # JSON text), and true/false read as 1/0: a range closed by an infinity holds
+            # numbers only, and no boolean when it leaves out 0 and 1.
+            if op == "gte" and expected > 1:
+                return self.text().between(literal(expected), literal(math.inf))
+            if op == "lte" and expected < 0:
+                return self.text().between(literal(-math.inf), literal(expected))
         if self.dialect == "sqlite" or kind == "number":
             # SQLite compares text with BINARY (code point order for UTF-8); jsonb orders
             # numbers numerically.
@@ -206,6 +231,14 @@ class _Value:
         return func.carepath_instant(self.text())
 
 
+def _plain_comparison(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return value not in (0, 1)
+    return isinstance(value, str) and not value.startswith(("[", "{"))
+
+
 def _kind(value: Any) -> str:
     if isinstance(value, bool):
         return "bool"
@@ -231,13 +264,13 @@ def value_condition(
         present = _two_valued(value.present())
         return present if expected else not_(present)
     if op == "eq":
-        expr = value.equals(expected)
+        expr = value.equals_any([expected])
     elif op == "ne":
-        expr = and_(value.present(), not_(_two_valued(value.equals(expected))))
+        expr = and_(value.present(), not_(_two_valued(value.equals_any([expected]))))
     elif op == "in":
-        expr = or_(*(value.equals(item) for item in expected))
+        expr = value.equals_any(list(expected))
     elif op == "not_in":
-        hit = or_(*(value.equals(item) for item in expected))
+        hit = value.equals_any(list(expected))
         expr = and_(value.present(), not_(_two_valued(hit)))
     elif op in ("gt", "gte", "lt", "lte"):
         expr = value.ordered(op, expected)
