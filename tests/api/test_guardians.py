@@ -80,6 +80,11 @@ async def test_link_list_and_unlink_guardians(api: Api) -> None:
     assert (await api.admin.delete(f"/v1/customers/{kid}/guardians/{mother}")).status_code == 404
     history = (await api.staff.get(f"/v1/customers/{kid}/guardians")).json()
     assert [h["guardian_id"] for h in history] == [mother]
+    trail = (await api.admin.get(f"/v1/customers/{kid}/audit")).json()
+    assert [(e["kind"], e["detail"]) for e in trail if e["kind"].startswith("guardian")] == [
+        ("guardian_linked", f"guardian {mother} (mother), by api:admin-test"),
+        ("guardian_unlinked", f"guardian {mother} (mother)"),
+    ]
 
 
 async def test_a_minors_send_reaches_the_guardian_until_the_guardian_opts_out(

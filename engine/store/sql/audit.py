@@ -12,7 +12,13 @@ from sqlalchemy import or_, select
 
 from engine.store.service import AuditEntry
 from engine.store.sql.common import SqlPart, follow_id
-from engine.store.sql.tables import ConsentRow, EnrollmentRow, MergeRow, TraceRow
+from engine.store.sql.tables import (
+    ConsentRow,
+    EnrollmentRow,
+    GuardianLinkRow,
+    MergeRow,
+    TraceRow,
+)
 
 #: Trace entries worth auditing, by kind: a channel attempt (sent, skipped, deferred,
 #: refused), a delivery receipt, a handoff created or answered, an exit.
@@ -64,6 +70,19 @@ class AuditPart(SqlPart):
                         + (f", text {c.text_version}" if c.text_version else ""),
                     )
                 )
+            # Who could receive a minor's messages, and since when (engine.guardians).
+            links = select(GuardianLinkRow).where(GuardianLinkRow.customer_id.in_(merged))
+            for g in s.scalars(links):
+                said = f"guardian {g.guardian_id}" + (f" ({g.relation})" if g.relation else "")
+                entries.append(
+                    AuditEntry(
+                        at=g.linked_at, kind="guardian_linked", detail=f"{said}, by {g.source}"
+                    )
+                )
+                if g.unlinked_at is not None:
+                    entries.append(
+                        AuditEntry(at=g.unlinked_at, kind="guardian_unlinked", detail=said)
+                    )
             merges = select(MergeRow).where(
                 or_(MergeRow.survivor_id.in_(merged), MergeRow.merged_id.in_(merged))
             )
