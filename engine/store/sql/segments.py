@@ -17,9 +17,9 @@ import json
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.models.journey import Segment
@@ -69,15 +69,18 @@ def reevaluate(
     s: Session, index: SegmentIndex, customer_id: str, touch: Touch, at: datetime
 ) -> list[SegmentChange]:
     """Re-evaluate the segments ``touch`` can change for one customer, write what
-    flipped, and return the enters and exits (outbox rows, not yet dispatched)."""
+    flipped, and return the enters and exits (outbox rows, not yet dispatched).
+
+    On the ingest path: prepared Core statements on the session's connection (no ORM
+    unit of work, no statement building per call), and only what the segments read.
+    """
     sids = index.affected(touch)
     if not sids:
         return []
-    rows = s.execute(select(_M.segment_id, _M.exited_at).where(_M.customer_id == customer_id)).all()
+    conn = s.connection()
+    rows = conn.execute(_MEMBERSHIPS, {"cid": customer_id}).all()
     known = {sid for sid, _ in rows}
-    members = {sid for sid, exited in rows if exited is None}
-    views = load_views(s, [customer_id], index.needs(sids), {customer_id: members})
-    view = views[customer_id]
+    view = _load_view(conn, customer_id, index.needs(sids), {sid for sid, ex in rows if ex is None})
     changes: list[SegmentChange] = []
     for sid in sids:
         # Segments come in dependency order and the view's memberships are updated as
@@ -89,9 +92,98 @@ def reevaluate(
             view.segments.add(sid)
         else:
             view.segments.discard(sid)
-        _set_member(s, sid, [customer_id], holds, at, known=sid in known)
-        changes.extend(_outbox(s, sid, [customer_id], holds, at))
+        params = {"sid": sid, "cid": customer_id}
+        if holds and sid not in known:
+            conn.execute(_INSERT_MEMBER, {**params, "entered": at, "exited": None})
+        elif holds:
+            conn.execute(_REENTER, {**params, "entered": at})
+        else:
+            conn.execute(_EXIT, {**params, "exited": at})
+        row_id = conn.execute(_OUTBOX_ONE, {**params, "entered": holds, "at": at}).scalar_one()
+        changes.append(
+            SegmentChange(id=row_id, segment_id=sid, customer_id=customer_id, entered=holds, at=at)
+        )
     return changes
+
+
+_MEMBERSHIPS = select(_M.segment_id, _M.exited_at).where(_M.customer_id == bindparam("cid"))
+_PROFILE = select(_C.attributes, _C.source).where(_C.id == bindparam("cid"))
+_TAGS = select(_T.tag).where(_T.customer_id == bindparam("cid"))
+_CONSENTS = (
+    select(_K.purpose, _K.channel, _K.granted, _K.at)
+    .where(_K.customer_id == bindparam("cid"))
+    .order_by(_K.at, _K.id)
+)
+# The (customer_id, name, at) index serves this; most recent first, capped.
+_EVENTS = (
+    select(_E.name, _E.properties, _E.at)
+    .where(_E.customer_id == bindparam("cid"), _E.name.in_(bindparam("names", expanding=True)))
+    .order_by(_E.at.desc())
+    .limit(VIEW_EVENTS)
+)
+_MEMBER_TABLE = cast(Table, SegmentMemberRow.__table__)
+_INSERT_MEMBER = insert(_MEMBER_TABLE).values(
+    segment_id=bindparam("sid"),
+    customer_id=bindparam("cid"),
+    entered_at=bindparam("entered"),
+    exited_at=bindparam("exited"),
+)
+_THIS_MEMBER = (_M.segment_id == bindparam("sid"), _M.customer_id == bindparam("cid"))
+_REENTER = (
+    update(_MEMBER_TABLE)
+    .where(*_THIS_MEMBER)
+    .values(entered_at=bindparam("entered"), exited_at=None)
+)
+_EXIT = update(_MEMBER_TABLE).where(*_THIS_MEMBER).values(exited_at=bindparam("exited"))
+_OUTBOX_ONE = (
+    insert(cast(Table, SegmentChangeRow.__table__))
+    .values(
+        segment_id=bindparam("sid"),
+        customer_id=bindparam("cid"),
+        entered=bindparam("entered"),
+        at=bindparam("at"),
+        dispatched_at=None,
+    )
+    .returning(_O.id)
+)
+
+
+def _load_view(conn: Connection, customer_id: str, needs: Needs, members: set[str]) -> CustomerView:
+    """The customer as the segments of ``needs`` see them, and nothing more."""
+    params = {"cid": customer_id}
+    attributes: dict[str, Any] = {}
+    source: dict[str, Any] = {}
+    if needs.attributes or needs.source:
+        profile = conn.execute(_PROFILE, params).first()
+        if profile is not None:
+            attributes, source = profile.attributes or {}, profile.source or {}
+    tags = set(conn.execute(_TAGS, params).scalars()) if needs.tags else set()
+    consents = (
+        [
+            ConsentRecord.model_construct(
+                purpose=r.purpose, channel=r.channel, granted=r.granted, at=r.at
+            )
+            for r in conn.execute(_CONSENTS, params)
+        ]
+        if needs.consents
+        else []
+    )
+    events = (
+        [
+            EventRecord.model_construct(name=n, properties=p, at=a)
+            for n, p, a in conn.execute(_EVENTS, {**params, "names": sorted(needs.events)})
+        ]
+        if needs.events
+        else []
+    )
+    return CustomerView.model_construct(
+        attributes=attributes,
+        tags=tags,
+        events=events,
+        source=source,
+        consents=consents,
+        segments=members,
+    )
 
 
 def merge_memberships(s: Session, survivor_id: str, other_id: str) -> None:
@@ -129,66 +221,6 @@ def merge_memberships(s: Session, survivor_id: str, other_id: str) -> None:
         .where(_O.customer_id == other_id, _O.dispatched_at.is_(None))
         .values(customer_id=survivor_id)
     )
-
-
-def load_views(
-    s: Session,
-    customer_ids: Sequence[str],
-    needs: Needs,
-    memberships: Mapping[str, set[str]],
-) -> dict[str, CustomerView]:
-    """Views of these customers holding only what ``needs`` names (a few queries for
-    the whole list, not a few per customer)."""
-    attributes: dict[str, dict[str, Any]] = {}
-    sources: dict[str, dict[str, Any]] = {}
-    if needs.attributes or needs.source:
-        query = select(_C.id, _C.attributes, _C.source).where(_C.id.in_(customer_ids))
-        for cid, attrs, source in s.execute(query):
-            attributes[cid] = attrs or {}
-            sources[cid] = source or {}
-    tags: dict[str, set[str]] = {cid: set() for cid in customer_ids}
-    if needs.tags:
-        for cid, tag in s.execute(
-            select(_T.customer_id, _T.tag).where(_T.customer_id.in_(customer_ids))
-        ):
-            tags[cid].add(tag)
-    consents: dict[str, list[ConsentRecord]] = {cid: [] for cid in customer_ids}
-    if needs.consents:
-        query = (
-            select(_K.customer_id, _K.purpose, _K.channel, _K.granted, _K.at)
-            .where(_K.customer_id.in_(customer_ids))
-            .order_by(_K.at, _K.id)
-        )
-        for r in s.execute(query):
-            consents[r.customer_id].append(
-                ConsentRecord(purpose=r.purpose, channel=r.channel, granted=r.granted, at=r.at)
-            )
-    events: dict[str, list[EventRecord]] = {cid: [] for cid in customer_ids}
-    if needs.events:
-        names = sorted(needs.events)
-        for cid in customer_ids:
-            # The (customer_id, name, at) index serves this; most recent first, capped.
-            query = (
-                select(_E.name, _E.properties, _E.at)
-                .where(_E.customer_id == cid, _E.name.in_(names))
-                .order_by(_E.at.desc())
-                .limit(VIEW_EVENTS)
-            )
-            events[cid] = [
-                EventRecord.model_construct(name=n, properties=p, at=a)
-                for n, p, a in s.execute(query)
-            ]
-    return {
-        cid: CustomerView.model_construct(
-            attributes=attributes.get(cid, {}),
-            tags=tags[cid],
-            events=events[cid],
-            source=sources.get(cid, {}),
-            consents=consents[cid],
-            segments=set(memberships.get(cid, set())),
-        )
-        for cid in customer_ids
-    }
 
 
 def _set_member(
