@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from engine.models.journey import Journey, Segment
 from engine.models.message import Message
+from engine.models.tagging import TaggingFile
 
 __all__ = ["main", "schemas"]
 
@@ -21,6 +22,7 @@ def schemas() -> dict[str, type[BaseModel]]:
         "journey.schema.json": Journey,
         "message.schema.json": Message,
         "segment.schema.json": Segment,
+        "tagging.schema.json": TaggingFile,
     }
     try:
         module = importlib.import_module("engine.models.scenario")
@@ -51,6 +53,7 @@ def main(args: argparse.Namespace) -> int:
         "journey.schema.json\nor map them once in .vscode/settings.json:\n"
         f'  "yaml.schemas": {{"{out.as_posix()}/journey.schema.json": "journeys/*.yaml",\n'
         f'                   "{out.as_posix()}/message.schema.json": "messages/*.yaml",\n'
-        f'                   "{out.as_posix()}/segment.schema.json": "segments/*.yaml"}}'
+        f'                   "{out.as_posix()}/segment.schema.json": "segments/*.yaml",\n'
+        f'                   "{out.as_posix()}/tagging.schema.json": "tagging.yaml"}}'
     )
     return 0

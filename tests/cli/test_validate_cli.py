@@ -80,6 +80,7 @@ def test_schema_writes_every_schema(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["schema", "--out", str(out_dir)]) == 0
     written = sorted(p.name for p in out_dir.iterdir())
     assert {"journey.schema.json", "message.schema.json", "segment.schema.json"} <= set(written)
+    assert "tagging.schema.json" in written
     if (ROOT / "engine" / "models" / "scenario.py").exists():
         assert "scenario.schema.json" in written
     journey = json.loads((out_dir / "journey.schema.json").read_text(encoding="utf-8"))
