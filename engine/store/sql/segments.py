@@ -293,9 +293,10 @@ class SegmentsPart(SqlPart):
         """Store the workspace's segments; compute new and changed ones (and those that
         refer to them) over the population; a removed segment's members exit.
 
-        A new segment's first members are its baseline: they are recorded as entered
-        at the deploy but start no ``segment_entered`` journey (only entering later
-        does). Exits a deploy causes are dispatched like any other.
+        Who a deploy brings in is a baseline: recorded as entered at the deploy but
+        starting no ``segment_entered`` journey (only entering later does), so a new
+        or widened segment does not message everyone who matches already. Exits a
+        deploy causes are dispatched like any other.
         """
         result = SegmentDeploy()
         with self._db.write() as s, s.begin():
@@ -330,7 +331,7 @@ class SegmentsPart(SqlPart):
         self._segment_cache = None
         index = self.segment_index()
         for sid in index.closure([*result.added, *result.changed]):
-            self._recompute(index, sid, at, baseline=sid in result.added)
+            self._recompute(index, sid, at, baseline=True)
         return result
 
     def refresh_segment(self, segment_id: str, *, now: datetime) -> int:
