@@ -18,6 +18,7 @@ ROUTES = {
     ("post", "/v1/qrcodes"),
     ("get", "/v1/qrcodes"),
     ("get", "/v1/reports/sources"),
+    ("get", "/v1/customers/{customer_id}/touches"),
     ("get", "/v1/customers/{customer_id}"),
     ("get", "/v1/customers/{customer_id}/identities"),
     ("post", "/v1/customers/{customer_id}/tags"),

@@ -108,6 +108,12 @@ async def test_a_scan_sets_the_first_touch_once_and_every_touch_is_kept(
         ("qr_scan", poster["id"], "poster"),
         ("follow", summer["id"], "school_event"),
     ]
+    listed = (await api.staff.get(f"/v1/customers/{customer_id}/touches")).json()
+    assert [(t["kind"], t["qrcode"], t["fields"]["clinic"]) for t in listed] == [
+        ("qr_scan", poster["id"], "bj-02"),
+        ("follow", summer["id"], "sz-01"),
+    ]
+    assert (await api.staff.get("/v1/customers/nobody/touches")).status_code == 404
     counts = {c["id"]: c for c in (await admin.get("/v1/qrcodes")).json()}
     assert (counts[summer["id"]]["follows"], counts[summer["id"]]["first_touches"]) == (1, 1)
     assert (counts[poster["id"]]["scans"], counts[poster["id"]]["first_touches"]) == (1, 0)
