@@ -83,6 +83,19 @@ async def test_the_event_that_leaves_a_segment_ends_the_enrollment(deployed: Sta
     assert view["exit_reason"] == "segment_exited not_booked"
 
 
+async def test_a_tag_added_through_the_api_enters_the_segment_and_enrolls(
+    deployed: Stack,
+) -> None:
+    first = await track(deployed, phone(), "page.viewed")
+    customer_id = first["accepted"][0]["customer_id"]
+    response = await deployed.http.post(
+        f"/v1/customers/{customer_id}/tags", json={"add": ["VIP"]}, headers=deployed.headers()
+    )
+    assert response.status_code == 200, response.text
+    assert "vip_welcome:started" in response.json()["enrolled"]
+    assert len(running(deployed, customer_id, "vip_welcome")) == 1
+
+
 async def test_a_time_based_segment_has_its_refresh_schedule(deployed: Stack) -> None:
     handle = deployed.client.get_schedule_handle(refresh_schedule_id("recent_form"))
     described = await handle.describe()
@@ -94,7 +107,7 @@ async def test_a_time_based_segment_has_its_refresh_schedule(deployed: Stack) ->
     assert schedule.action.workflow == SEGMENT_REFRESH_WORKFLOW
     assert schedule.policy.overlap == ScheduleOverlapPolicy.SKIP
     # Segments without time windows need no refresh: every change re-evaluates them.
-    for sid in ("live_regulars", "not_booked"):
+    for sid in ("live_regulars", "not_booked", "vip_tagged"):
         with pytest.raises(RPCError):
             await deployed.client.get_schedule_handle(refresh_schedule_id(sid)).describe()
 
