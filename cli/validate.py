@@ -65,6 +65,10 @@ def main(args: argparse.Namespace) -> int:
         return 2
     for journey in ws.journeys.values():
         print(summary(journey))
+    tagging = ws.documents.get("tagging") or {}
+    if tagging.get("rules"):
+        tags = ", ".join(dict.fromkeys(r["tag"] for r in tagging["rules"]))
+        print(f"tagging.yaml: {len(tagging['rules'])} keyword rules, tags {tags}")
     print(
         f"{len(ws.journeys)} journeys, {len(ws.messages)} messages, {len(ws.segments)} segments: OK"
     )

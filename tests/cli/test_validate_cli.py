@@ -32,6 +32,25 @@ def test_clean_workspace_prints_summaries_and_exits_0(capsys: pytest.CaptureFixt
     ]
 
 
+def test_tagging_rules_are_summed_up_and_a_bad_pattern_is_listed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "ws"
+    shutil.copytree(CLINIC, root)
+    rules = "rules:\n  - {tag: 近视关注, keywords: [近视]}\n  - {tag: 询价, patterns: ['多少钱']}\n"
+    (root / "tagging.yaml").write_text(rules, encoding="utf-8")
+    assert main(["validate", str(root)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2] == "tagging.yaml: 2 keyword rules, tags 近视关注, 询价"
+    (root / "tagging.yaml").write_text(rules.replace("多少钱", "(多少钱"), encoding="utf-8")
+    assert main(["validate", str(root)]) == 2
+    (line, _) = capsys.readouterr().out.splitlines()
+    found = LINE.match(line)
+    assert found is not None, line
+    assert (found["line"], found["rule"]) == ("3", "E-regex")
+    assert found["file"].endswith("tagging.yaml") and "missing )" in found["message"]
+
+
 def test_default_workspace_is_the_current_folder(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
