@@ -91,6 +91,7 @@ class Phase:
     latencies: list[float]
     cpu: str
     workflow_id: str
+    closed: list[str]  # workflow ids in the order they closed
 
     @property
     def rate(self) -> float:
@@ -134,7 +135,7 @@ async def run_phase(
             print(f"    {failure}")
         raise
     elapsed = time.perf_counter() - t0
-    return Phase(label, n, elapsed, latencies, cpu.report(), ids[0])
+    return Phase(label, n, elapsed, latencies, cpu.report(), ids[0], ids)
 
 
 # ---- (a) the ceiling ----------------------------------------------------------------
@@ -314,6 +315,26 @@ async def history_counts(stack: Stack, workflow_id: str) -> tuple[int, int, int,
     return len(names), tasks, size, _runs(names)
 
 
+SHAPE_SAMPLE = 40  # closed workflows per measurement whose histories are read
+
+
+async def shapes(stack: Stack, ids: list[str]) -> str:
+    """``5 tasks + timer x31, 4 tasks x9``: how many workflow tasks (and whether a
+    timer) the histories of up to SHAPE_SAMPLE workflows, spread over the measurement,
+    had. An event that arrives before the workflow starts waiting for it saves the
+    wait's timer and a workflow task, so the shape is a race, decided per enrollment."""
+    step = max(1, len(ids) // SHAPE_SAMPLE)
+    found: dict[str, int] = {}
+    for wid in ids[::step][:SHAPE_SAMPLE]:
+        history = await stack.client.get_workflow_handle(wid).fetch_history()
+        kinds = [e.event_type for e in history.events]
+        tasks = kinds.count(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
+        timer = EventType.EVENT_TYPE_TIMER_STARTED in kinds
+        shape = f"{tasks} tasks" + (" + timer" if timer else "")
+        found[shape] = found.get(shape, 0) + 1
+    return ", ".join(f"{k} x{n}" for k, n in sorted(found.items(), key=lambda kv: -kv[1]))
+
+
 def _runs(names: list[str]) -> str:
     """Event counts by kind, e.g. ``workflow task 9, activity 6, signal 2``."""
     kinds = {
@@ -360,6 +381,7 @@ async def main(
             done.append(await handwritten(stack, theirs, version, concurrency, watcher, tag))
 
         counts = {p.label: await history_counts(stack, p.workflow_id) for p in done}
+        sampled = {p.label: await shapes(stack, p.closed) for p in done}
         failures = list(stack.failures)
         activity_failures = stack.worker.activity_failures()
 
@@ -373,7 +395,7 @@ async def main(
         events, tasks, size, kinds = counts[phase.label]
         print(
             f"{phase.line()}\n{'':14}history {events} events, {tasks} workflow tasks, "
-            f"{size / 1024:.1f} KiB: {kinds}"
+            f"{size / 1024:.1f} KiB: {kinds}\n{'':14}sampled histories: {sampled[phase.label]}"
         )
     rates = {p.label: p.rate for p in done}
     if "carepath" in rates and "hand-written" in rates:
