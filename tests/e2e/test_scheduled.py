@@ -30,6 +30,7 @@ from temporalio.client import (
     ScheduleOverlapPolicy,
     WorkflowHandle,
 )
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.app import create_app
 from cli.devserver import DevServer, free_port
@@ -158,6 +159,16 @@ async def test_deploy_creates_the_schedules_and_pause_pauses_them(world: World) 
     again = await world.dispatcher.sync_schedules()  # a redeploy: updated, not duplicated
     assert sorted(again.updated) == ["daily_local", JOURNEY] and not again.created
 
+    # A journey that no longer has a schedule trigger loses its schedule.
+    changed = [JOURNEYS[0], {**JOURNEYS[1], "trigger": {"api": True}}]
+    root = workspace(world.tmp / "workspace-2", changed, segments=[SEGMENT])
+    await asyncio.to_thread(world.dispatcher.deploy, root, "daily_local")
+    gone = await world.dispatcher.sync_schedules(["daily_local"])
+    assert gone.deleted == ["daily_local"]
+    with pytest.raises(RPCError) as missing:
+        await world.client.get_schedule_handle(schedule_id("daily_local")).describe()
+    assert missing.value.status == RPCStatusCode.NOT_FOUND
+
 
 async def test_a_tick_survives_a_worker_killed_midway_and_enrolls_everyone_once(
     world: World,
@@ -167,6 +178,7 @@ async def test_a_tick_survives_a_worker_killed_midway_and_enrolls_everyone_once(
     schedule = world.client.get_schedule_handle(schedule_id(JOURNEY))
     await schedule.trigger()  # a tick now, as at 10:00 on a Monday
     handle = await _tick_handle(world.client, schedule_id(JOURNEY))
+    assert handle.id.startswith(f"journey-tick:{JOURNEY}-")  # + the tick's time
 
     # Kill the worker in the middle of the tick: some batches done, most not.
     await _eventually(lambda: world.enrollments()[0] >= 450, 90, "the first batches")
