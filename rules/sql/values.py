@@ -28,6 +28,7 @@ from sqlalchemy import (
     String,
     Text,
     and_,
+    case,
     cast,
     false,
     func,
@@ -45,6 +46,12 @@ from rules.errors import RulesError
 __all__ = ["instant_param", "value_condition"]
 
 _INDEX_LIKE = re.compile(r"^-?\d+$")
+_DATE = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
+_USUAL_FORMS = (
+    _DATE,
+    _DATE + "[T ][0-9][0-9]:[0-9][0-9]",
+    _DATE + "[T ][0-9][0-9]:[0-9][0-9]:[0-9][0-9]",
+)
 
 
 def instant_param(at: datetime, dialect: str) -> ColumnElement[Any]:
@@ -228,7 +235,20 @@ class _Value:
 
     def instant(self) -> ColumnElement[Any]:
         """The value read as a point in time (NULL when it is not ISO date/time text)."""
-        return func.carepath_instant(self.text())
+        if self.dialect == "postgresql":
+            return func.carepath_instant(self._pg_text())
+        # The usual forms (a date, or a naive date and time to the minute or second) in
+        # SQL; any other text through the Python function. julianday() normalises
+        # impossible dates and 24:00 (2026-02-30 becomes 2026-03-02), so a value is
+        # taken in SQL only when it reads back unchanged.
+        v = self.text()
+        normal = func.datetime(func.julianday(v))
+        usual = and_(
+            or_(*(v.op("GLOB")(literal(pattern)) for pattern in _USUAL_FORMS)),
+            v >= literal("0001"),
+            func.substr(normal, 1, func.length(v)) == func.replace(v, "T", " "),
+        )
+        return case((usual, normal.concat(".000000")), else_=func.carepath_instant(v))
 
 
 def _plain_comparison(value: Any) -> bool:

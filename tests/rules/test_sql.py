@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import itertools
+import json
 import sys
 from collections.abc import Iterator
 from datetime import timedelta
@@ -11,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, insert, inspect, select
+from sqlalchemy import Engine, cast, func, insert, inspect, literal, select
+from sqlalchemy.dialects.postgresql import JSONB
 
 import rules.sql
 from engine.store.base import Customer
@@ -20,9 +22,11 @@ from engine.store.sql.db import make_engine
 from engine.store.sql.tables import Base, ConsentRow, CustomerRow, EventRow, TagRow
 from rules.errors import SegmentCycleError
 from rules.evaluate import evaluate
+from rules.match import as_instant
 from rules.models import parse_rule
 from rules.sql import count_matching, customers_matching, rule_condition
 from rules.sql.tables import CUSTOMERS, TABLES
+from rules.sql.values import _Value, instant_param
 from rules.view import ConsentRecord, EventRecord
 from tests.db import migrated_database
 from tests.rules.factories import NOW, ago
@@ -379,3 +383,29 @@ def test_the_sql_agrees_with_the_view_the_store_hands_the_evaluator(url: str) ->
                 assert list(s.execute(query).scalars()) == ["store-1"], data
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-03-01", "2026-03-01T10:00", "2026-03-01 10:00:05", "2026-03-01T10:00:05.5",
+        "2026-03-01T10:00:05.123456Z", "2026-03-01T10:00+08:00", "2026-03-01T01:00-05:30",
+        "2026-03-01T00:00+23:59", "0001-01-01", "9999-12-31T23:59:59",
+        "2026-02-30", "2024-02-29", "2023-02-29", "2026-03-01T24:00", "2026-03-01T10:60",
+        "2026-03-01T10:00:60", "2026-03-01T10:00+24:00", "0000-01-01", "2026-3-1",
+        "2026-03-01T10", "2026-03-01T10:00:05.1234567", "2026-03-01\n", " 2026-03-01", "soon",
+    ],
+)  # fmt: skip
+def test_dates_are_read_in_sql_exactly_like_as_instant(db: Engine, value: str) -> None:
+    expected = as_instant(value)
+    dialect = db.dialect.name
+    doc = literal(json.dumps({"v": value}))
+    instant = _Value(cast(doc, JSONB) if dialect == "postgresql" else doc, "v", dialect).instant()
+    with db.connect() as conn:
+        for read in (func.carepath_instant(value), instant):
+            got = conn.execute(
+                select(read == instant_param(expected, dialect))
+                if expected is not None
+                else select(read.is_(None))
+            ).scalar()
+            assert got, (value, expected, str(read))
