@@ -150,7 +150,7 @@ class ScheduledActivities:
         others = [status for k, status in existing if not (k is not None and k.endswith(key))]
         reentry = bundle.journey.reentry
         if reentry == "after_exit" and "running" in others:
-            return "still in the journey from an earlier tick"
+            return "still in the journey (an earlier enrollment is running)"
         if reentry == "never" and others:
             return "reentry: never, and enrolled before"
         context = {"tick": key.removeprefix("tick:"), "segment": plan.segment}

@@ -146,7 +146,7 @@ async def test_the_next_tick_skips_members_still_in_the_journey(rig: Rig) -> Non
     later = await rig.tick("weekly", NEXT_TICK)
 
     assert later.enrolled == 0 and later.skipped == 25
-    assert later.skips == {"still in the journey from an earlier tick": 25}
+    assert later.skips == {"still in the journey (an earlier enrollment is running)": 25}
     assert len(rig.enrollments("weekly")) == 25
 
 
