@@ -192,9 +192,6 @@ def _merge(
     from engine.store.sql.touches import merge_touches  # touches import nothing of this
 
     merge_touches(s, survivor.id, other.id, bool(survivor.source))
-    from engine.store.sql.touches import merge_touches  # touches import nothing of this
-
-    merge_touches(s, survivor.id, other.id, bool(survivor.source))
     for model in (IdentityRow, EventRow, ConsentRow, TagHistoryRow, EnrollmentRow, TaskRow):
         _move(s, model, other.id, survivor.id)
     _merge_tags(s, survivor.id, other.id)
