@@ -1,13 +1,9 @@
-"""Segment membership: kept current in the transaction of each change, and in SQL for
-the whole population at deploy and at each refresh.
+"""Segments in the store: deployed definitions, population-wide (re)computation in SQL
+at deploy and at each refresh, and the outbox of enters and exits.
 
-A change to one customer (an event, tags, attributes, consent, first touch, a merge)
-re-evaluates, in memory and for that customer only, the segments the deployed
-:class:`~engine.segments.index.SegmentIndex` says can depend on it; only what those
-segments read is loaded (the events of their names, not the whole history). A
-membership that flips writes ``segment_members`` and an outbox row in
-``segment_changes`` in that same transaction; the dispatcher acts on the outbox after
-commit (and its sweep on what a crash left behind).
+Keeping one customer's membership current in the transaction of a change is
+:mod:`engine.store.sql.membership`; the dispatcher acts on the outbox after commit
+(and its sweep on what a crash left behind).
 """
 
 from __future__ import annotations
@@ -17,41 +13,27 @@ import json
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.models.journey import Segment
-from engine.segments.index import Needs, SegmentIndex, Touch
+from engine.segments.index import SegmentIndex
 from engine.store.service import SegmentChange, SegmentDeploy
 from engine.store.sql.common import SqlPart, follow_id
-from engine.store.sql.tables import (
-    ConsentRow,
-    CustomerRow,
-    EventRow,
-    SegmentChangeRow,
-    SegmentMemberRow,
-    SegmentRow,
-    TagRow,
-)
-from rules.evaluate import evaluate
+from engine.store.sql.membership import merge_memberships, reevaluate
+from engine.store.sql.tables import SegmentChangeRow, SegmentMemberRow, SegmentRow
 from rules.models import dump_rule
 from rules.sql import customers_matching
-from rules.view import ConsentRecord, CustomerView, EventRecord
+
+__all__ = ["SegmentsPart", "checksum", "merge_memberships", "reevaluate"]
 
 #: Seconds a process trusts its segment index before checking the deployment again.
 INDEX_MAX_AGE = 5.0
-#: Events of each evaluated customer read per evaluation (the most recent ones).
-VIEW_EVENTS = 1000
 #: Customers per transaction when a whole population is (re)computed.
 BATCH = 500
 
 _M = SegmentMemberRow.__table__.c
-_C = CustomerRow.__table__.c
-_E = EventRow.__table__.c
-_T = TagRow.__table__.c
-_K = ConsentRow.__table__.c
 _O = SegmentChangeRow.__table__.c
 _S = SegmentRow.__table__.c
 
@@ -60,167 +42,6 @@ def checksum(segment: Segment) -> str:
     """A digest of what decides membership (the rule) and when it is refreshed."""
     raw = json.dumps([dump_rule(segment.rule), segment.refresh], sort_keys=True, default=str)
     return hashlib.sha256(raw.encode()).hexdigest()
-
-
-# ---- one customer, in the caller's transaction --------------------------------------------
-
-
-def reevaluate(
-    s: Session, index: SegmentIndex, customer_id: str, touch: Touch, at: datetime
-) -> list[SegmentChange]:
-    """Re-evaluate the segments ``touch`` can change for one customer, write what
-    flipped, and return the enters and exits (outbox rows, not yet dispatched).
-
-    On the ingest path: prepared Core statements on the session's connection (no ORM
-    unit of work, no statement building per call), and only what the segments read.
-    """
-    sids = index.affected(touch)
-    if not sids:
-        return []
-    conn = s.connection()
-    rows = conn.execute(_MEMBERSHIPS, {"cid": customer_id}).all()
-    known = {sid for sid, _ in rows}
-    view = _load_view(conn, customer_id, index.needs(sids), {sid for sid, ex in rows if ex is None})
-    changes: list[SegmentChange] = []
-    for sid in sids:
-        # Segments come in dependency order and the view's memberships are updated as
-        # they flip, so a segment that refers to another reads its fresh answer.
-        holds = evaluate(index.segments[sid].rule, view, now=at)
-        if holds == (sid in view.segments):
-            continue
-        if holds:
-            view.segments.add(sid)
-        else:
-            view.segments.discard(sid)
-        params = {"sid": sid, "cid": customer_id}
-        if holds and sid not in known:
-            conn.execute(_INSERT_MEMBER, {**params, "entered": at, "exited": None})
-        elif holds:
-            conn.execute(_REENTER, {**params, "entered": at})
-        else:
-            conn.execute(_EXIT, {**params, "exited": at})
-        row_id = conn.execute(_OUTBOX_ONE, {**params, "entered": holds, "at": at}).scalar_one()
-        changes.append(
-            SegmentChange(id=row_id, segment_id=sid, customer_id=customer_id, entered=holds, at=at)
-        )
-    return changes
-
-
-_MEMBERSHIPS = select(_M.segment_id, _M.exited_at).where(_M.customer_id == bindparam("cid"))
-_PROFILE = select(_C.attributes, _C.source).where(_C.id == bindparam("cid"))
-_TAGS = select(_T.tag).where(_T.customer_id == bindparam("cid"))
-_CONSENTS = (
-    select(_K.purpose, _K.channel, _K.granted, _K.at)
-    .where(_K.customer_id == bindparam("cid"))
-    .order_by(_K.at, _K.id)
-)
-# The (customer_id, name, at) index serves this; most recent first, capped.
-_EVENTS = (
-    select(_E.name, _E.properties, _E.at)
-    .where(_E.customer_id == bindparam("cid"), _E.name.in_(bindparam("names", expanding=True)))
-    .order_by(_E.at.desc())
-    .limit(VIEW_EVENTS)
-)
-_MEMBER_TABLE = cast(Table, SegmentMemberRow.__table__)
-_INSERT_MEMBER = insert(_MEMBER_TABLE).values(
-    segment_id=bindparam("sid"),
-    customer_id=bindparam("cid"),
-    entered_at=bindparam("entered"),
-    exited_at=bindparam("exited"),
-)
-_THIS_MEMBER = (_M.segment_id == bindparam("sid"), _M.customer_id == bindparam("cid"))
-_REENTER = (
-    update(_MEMBER_TABLE)
-    .where(*_THIS_MEMBER)
-    .values(entered_at=bindparam("entered"), exited_at=None)
-)
-_EXIT = update(_MEMBER_TABLE).where(*_THIS_MEMBER).values(exited_at=bindparam("exited"))
-_OUTBOX_ONE = (
-    insert(cast(Table, SegmentChangeRow.__table__))
-    .values(
-        segment_id=bindparam("sid"),
-        customer_id=bindparam("cid"),
-        entered=bindparam("entered"),
-        at=bindparam("at"),
-        dispatched_at=None,
-    )
-    .returning(_O.id)
-)
-
-
-def _load_view(conn: Connection, customer_id: str, needs: Needs, members: set[str]) -> CustomerView:
-    """The customer as the segments of ``needs`` see them, and nothing more."""
-    params = {"cid": customer_id}
-    attributes: dict[str, Any] = {}
-    source: dict[str, Any] = {}
-    if needs.attributes or needs.source:
-        profile = conn.execute(_PROFILE, params).first()
-        if profile is not None:
-            attributes, source = profile.attributes or {}, profile.source or {}
-    tags = set(conn.execute(_TAGS, params).scalars()) if needs.tags else set()
-    consents = (
-        [
-            ConsentRecord.model_construct(
-                purpose=r.purpose, channel=r.channel, granted=r.granted, at=r.at
-            )
-            for r in conn.execute(_CONSENTS, params)
-        ]
-        if needs.consents
-        else []
-    )
-    events = (
-        [
-            EventRecord.model_construct(name=n, properties=p, at=a)
-            for n, p, a in conn.execute(_EVENTS, {**params, "names": sorted(needs.events)})
-        ]
-        if needs.events
-        else []
-    )
-    return CustomerView.model_construct(
-        attributes=attributes,
-        tags=tags,
-        events=events,
-        source=source,
-        consents=consents,
-        segments=members,
-    )
-
-
-def merge_memberships(s: Session, survivor_id: str, other_id: str) -> None:
-    """On a merge, the survivor is a member wherever either was (since the earlier
-    entry); the merged id's rows go, and its undispatched changes become the survivor's."""
-    mine = {
-        sid: (entered, exited)
-        for sid, entered, exited in s.execute(
-            select(_M.segment_id, _M.entered_at, _M.exited_at).where(_M.customer_id == survivor_id)
-        )
-    }
-    theirs = s.execute(
-        select(_M.segment_id, _M.entered_at).where(
-            _M.customer_id == other_id, _M.exited_at.is_(None)
-        )
-    ).all()
-    for sid, entered in theirs:
-        kept = mine.get(sid)
-        if kept is None:
-            s.execute(
-                insert(SegmentMemberRow).values(
-                    segment_id=sid, customer_id=survivor_id, entered_at=entered, exited_at=None
-                )
-            )
-        elif kept[1] is not None or entered < kept[0]:
-            # The survivor had left (or entered later): the person has been in since then.
-            s.execute(
-                update(SegmentMemberRow)
-                .where(_M.segment_id == sid, _M.customer_id == survivor_id)
-                .values(entered_at=entered, exited_at=None)
-            )
-    s.execute(delete(SegmentMemberRow).where(_M.customer_id == other_id))
-    s.execute(
-        update(SegmentChangeRow)
-        .where(_O.customer_id == other_id, _O.dispatched_at.is_(None))
-        .values(customer_id=survivor_id)
-    )
 
 
 def _set_member(
