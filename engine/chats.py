@@ -102,9 +102,9 @@ async def ingest_chats(
     """Store the messages (one transaction), tag from the new ones, start what the
     events and tags trigger. (outcomes, report, dispatch_pending)."""
     store = dispatcher.store
-    found = [
-        await asyncio.to_thread(matches_of, store, ln.customer_text, ln.source) for ln in lines
-    ]
+    found = await asyncio.to_thread(
+        lambda: [matches_of(store, ln.customer_text, ln.source) for ln in lines]
+    )
     items = []
     for line, matches in zip(lines, found, strict=True):
         event = line.event
