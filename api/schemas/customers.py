@@ -7,8 +7,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from api.schemas.common import DispatchOutcome
-from engine.store.service import Identities
+from api.schemas.common import CustomerIdentities, DispatchOutcome
 
 
 class IdentityPublic(BaseModel):
@@ -117,7 +116,7 @@ class GuardianCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     guardian_id: str | None = Field(None, description="the guardian's customer id")
-    identities: Identities | None = Field(
+    identities: CustomerIdentities | None = Field(
         None, description="or the guardian's identities (phone, openid, ...): found or created"
     )
     relation: str | None = Field(None, max_length=32, description="mother, father, ...")

@@ -19,6 +19,7 @@ JOURNEYS = [
     "livestream_group",
     "orthok_followup",
     "payment_recovery",
+    "review_invitation",
     "school_screening_parents",
     "summer_myopia_check",
 ]
