@@ -27,6 +27,7 @@ from engine.models.workspace import JourneyBundle
 from engine.schedules import CUSTOMER, key_for, plan_tick, profile_zones_due, schedule_of
 from engine.store import EnrollmentRecord
 from engine.store.sql import SqlStore
+from rules.deps import dependencies
 
 #: Enrollments of one batch started at the same time (each is a Temporal start).
 CONCURRENCY = 16
@@ -62,6 +63,8 @@ class ScheduledActivities:
             version, paused = current[arg.journey_id]
             bundle = self.store.get_bundle(arg.journey_id, version)
             spec = schedule_of(bundle)
+            if spec is not None and not paused:
+                self._refresh_if_timed(spec.segment)
             zones = self.audience.timezones() if spec and spec.timezone == CUSTOMER else []
             return plan_tick(
                 bundle,
@@ -188,6 +191,17 @@ class ScheduledActivities:
             )
             return ENROLLED
         return enrolled.detail or enrolled.status
+
+    def _refresh_if_timed(self, segment_id: str) -> None:
+        """A segment whose rule reads time windows (``within``, ``older_than``) is
+        recomputed first, so the tick enrolls who is a member at the tick rather than at
+        the last refresh. Event-driven membership is current already."""
+        definition = self.audience.segment(segment_id)
+        if not definition.membership:
+            return  # compiled at each page: current by construction
+        rules = {s.id: s.rule for s in self.audience.segments()}
+        if dependencies(definition.rule, rules).time_windows:
+            self.store.refresh_segment(segment_id, now=utcnow())
 
     def _paused(self, journey_id: str) -> bool:
         return any(jid == journey_id and paused for jid, _, paused in self.store.deployment())

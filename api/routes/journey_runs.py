@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -11,6 +11,7 @@ from temporalio.client import (
     Client,
     ScheduleActionExecutionStartWorkflow,
     WorkflowExecutionStatus,
+    WorkflowQueryFailedError,
 )
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -87,7 +88,10 @@ async def _tick(
     status = "planning"
     try:
         if running:
-            progress = await handle.query("progress", result_type=TickProgress)
+            # A running tick answers through a worker; without one, do not hang.
+            progress = await handle.query(
+                "progress", result_type=TickProgress, rpc_timeout=timedelta(seconds=5)
+            )
         else:
             described = await handle.describe()
             if described.status == WorkflowExecutionStatus.COMPLETED:
@@ -95,7 +99,7 @@ async def _tick(
                 progress = await typed.result()
             elif described.status is not None:
                 status = described.status.name.lower()
-    except RPCError:
+    except (RPCError, WorkflowQueryFailedError):
         status = "unknown"  # the workflow aged out of retention, or no worker answers yet
     if progress is not None:
         status = progress.status

@@ -13,8 +13,9 @@ class TickPublic(BaseModel):
     workflow_id: str = Field(description="the tick's workflow (journey-tick:{journey}-{time})")
     scheduled_at: datetime | None = Field(description="the cron time it stands for")
     status: str = Field(
-        description="planning, enrolling, done, not_run (paused, or no zone due), or "
-        "failed / terminated / timed_out as Temporal reports it"
+        description="planning, enrolling, done, not_run (paused, or no zone due), "
+        "failed / terminated / timed_out as Temporal reports it, or unknown (past the "
+        "namespace's retention, or no worker answered)"
     )
     version: int = Field(description="the journey version it enrolls in (0: not planned yet)")
     segment: str = Field(description="the segment whose members it enrolls")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
@@ -33,7 +33,13 @@ pytestmark = pytest.mark.db
 
 TICK = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)  # Monday 10:00 in Asia/Shanghai
 NEXT_TICK = datetime(2026, 12, 14, 2, 0, tzinfo=UTC)
-SEGMENTS = [{"id": "ok_lens", "rule": {"attribute": "lens", "eq": "ok"}}]
+SEGMENTS = [
+    {"id": "ok_lens", "rule": {"attribute": "lens", "eq": "ok"}},
+    {  # reads a time window: refreshed at each tick
+        "id": "ok_lens_seen",
+        "rule": {"all": [{"segment": "ok_lens"}, {"attribute": "seen_at", "within": "520w"}]},
+    },
+]
 
 
 def journey(jid: str, **extra: Any) -> dict[str, Any]:
@@ -82,7 +88,10 @@ async def rig(time_env: WorkflowEnvironment, sql_url: str, tmp_path: Path) -> As
     store = SqlStore(sql_url)
     add_customers(
         store,
-        [{"id": f"c-{i:03d}", "attributes": {"lens": "ok"}} for i in range(23)]
+        [
+            {"id": f"c-{i:03d}", "attributes": {"lens": "ok", "seen_at": "2026-11-01"}}
+            for i in range(23)
+        ]
         + [{"id": f"x-{i:03d}", "attributes": {"lens": "frame"}} for i in range(5)]
         + [
             {"id": "c-sg", "attributes": {"lens": "ok"}, "timezone": "Asia/Singapore"},
@@ -95,6 +104,7 @@ async def rig(time_env: WorkflowEnvironment, sql_url: str, tmp_path: Path) -> As
             journey("weekly"),
             journey("once", reentry="never"),
             journey("local", trigger={"schedule": {**_sched(), "timezone": "customer"}}),
+            journey("fresh", trigger={"schedule": {**_sched(), "segment": "ok_lens_seen"}}),
         ],
         segments=SEGMENTS,
     )
@@ -186,3 +196,18 @@ async def test_customer_timezone_enrolls_those_whose_local_time_is_due(rig: Rig)
 
     nobody = await rig.tick("local", datetime(2026, 12, 7, 3, 0, tzinfo=UTC))
     assert nobody.status == "not_run" and nobody.enrolled == 0
+
+
+async def test_a_time_based_segment_is_refreshed_before_the_tick_enrolls(rig: Rig) -> None:
+    # Time passing, as the membership has not seen it yet: c-000's last visit is now
+    # outside the window (written straight into the table, so no refresh ran).
+    with rig.store._db.write() as s, s.begin():
+        s.execute(
+            update(CustomerRow)
+            .where(CustomerRow.id == "c-000")
+            .values(attributes={"lens": "ok", "seen_at": "2010-01-01"})
+        )
+    result = await rig.tick("fresh", TICK)
+
+    assert result.enrolled == 22
+    assert "c-000" not in {r.customer_id for r in rig.enrollments("fresh")}
