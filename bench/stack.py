@@ -231,6 +231,15 @@ class CpuMeter:
                 parts.append(f"{name} {(now - then) / wall:.2f}")
         return "cores: " + ", ".join(parts)
 
+    def seconds(self) -> float:
+        """CPU seconds all the stack's processes used since start()."""
+        total = 0.0
+        for name, pid in self.pids.items():
+            now, then = _cpu_seconds(pid, tree=name == "api"), self._start.get(name)
+            if now is not None and then is not None:
+                total += now - then
+        return total
+
 
 class Progress:
     """Prints a line every ``every`` completions."""
