@@ -51,15 +51,21 @@ BEGIN
             offset_minutes := -offset_minutes;
         END IF;
     END IF;
-    BEGIN
-        local_time := make_timestamp(
-            m[1]::integer, m[2]::integer, m[3]::integer,
-            coalesce(m[4]::integer, 0), coalesce(m[5]::integer, 0),
-            (coalesce(m[6], '0') || coalesce(m[7], ''))::double precision
-        );
-    EXCEPTION WHEN others THEN  -- an impossible date such as 2024-02-30
+    -- An impossible date (2024-02-30) is refused here rather than caught as an error:
+    -- an exception block would need a subtransaction, which parallel plans refuse.
+    -- (Nested: SQL does not promise to evaluate OR from left to right.)
+    IF m[2]::integer NOT BETWEEN 1 AND 12 OR m[3]::integer < 1 THEN
         RETURN NULL;
-    END;
+    END IF;
+    IF m[3]::integer > extract(
+            day FROM make_date(m[1]::integer, m[2]::integer, 1) + interval '1 month - 1 day') THEN
+        RETURN NULL;
+    END IF;
+    local_time := make_timestamp(
+        m[1]::integer, m[2]::integer, m[3]::integer,
+        coalesce(m[4]::integer, 0), coalesce(m[5]::integer, 0),
+        (coalesce(m[6], '0') || coalesce(m[7], ''))::double precision
+    );
     RETURN (local_time - make_interval(mins => offset_minutes)) AT TIME ZONE 'UTC';
 END
 $$
