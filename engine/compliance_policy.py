@@ -75,12 +75,6 @@ def policy_from(
     )
 
 
-class _Documents:
-    """What reading the policy needs of a store (every store with deployed documents)."""
-
-    def get_document(self, name: str) -> dict[str, Any] | None: ...  # pragma: no cover
-
-
 _parsed: dict[tuple[int, int], tuple[Any, Any, Policy]] = {}
 
 
