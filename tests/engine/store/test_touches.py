@@ -42,7 +42,9 @@ def test_a_touch_is_kept_once_and_only_the_first_sets_the_source(sql_store: SqlS
 
 def test_a_merge_moves_touches_and_keeps_the_survivors_first(sql_store: SqlStore) -> None:
     older = sql_store.resolve(Identities(phone="13800000002"), at=T0).customer_id
-    newer = sql_store.resolve(Identities(wechat_openid="o-merge"), at=T0).customer_id
+    newer = sql_store.resolve(
+        Identities(wechat_openid="o-merge"), at=T0 + timedelta(minutes=1)
+    ).customer_id
     sql_store.record_touch(older, touch("a", "school_event"))
     sql_store.record_touch(newer, touch("b", "poster"))
     both = Identities(phone="13800000002", wechat_openid="o-merge")
