@@ -9,6 +9,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from engine.compliance import ComplianceFile
+from engine.models.compliance import HolidaysFile
 from engine.models.journey import Journey, Segment
 from engine.models.message import Message
 from engine.models.tagging import TaggingFile
@@ -23,6 +25,8 @@ def schemas() -> dict[str, type[BaseModel]]:
         "message.schema.json": Message,
         "segment.schema.json": Segment,
         "tagging.schema.json": TaggingFile,
+        "compliance.schema.json": ComplianceFile,
+        "holidays.schema.json": HolidaysFile,
     }
     try:
         module = importlib.import_module("engine.models.scenario")
@@ -54,6 +58,8 @@ def main(args: argparse.Namespace) -> int:
         f'  "yaml.schemas": {{"{out.as_posix()}/journey.schema.json": "journeys/*.yaml",\n'
         f'                   "{out.as_posix()}/message.schema.json": "messages/*.yaml",\n'
         f'                   "{out.as_posix()}/segment.schema.json": "segments/*.yaml",\n'
-        f'                   "{out.as_posix()}/tagging.schema.json": "tagging.yaml"}}'
+        f'                   "{out.as_posix()}/tagging.schema.json": "tagging.yaml",\n'
+        f'                   "{out.as_posix()}/compliance.schema.json": "compliance.yaml",\n'
+        f'                   "{out.as_posix()}/holidays.schema.json": "holidays.yaml"}}'
     )
     return 0

@@ -100,6 +100,9 @@ def test_schema_writes_every_schema(tmp_path: Path, capsys: pytest.CaptureFixtur
     written = sorted(p.name for p in out_dir.iterdir())
     assert {"journey.schema.json", "message.schema.json", "segment.schema.json"} <= set(written)
     assert "tagging.schema.json" in written
+    assert {"compliance.schema.json", "holidays.schema.json"} <= set(written)
+    holidays = json.loads((out_dir / "holidays.schema.json").read_text(encoding="utf-8"))
+    assert "clinics" in holidays["$defs"]["Holiday"]["properties"]
     if (ROOT / "engine" / "models" / "scenario.py").exists():
         assert "scenario.schema.json" in written
     journey = json.loads((out_dir / "journey.schema.json").read_text(encoding="utf-8"))
