@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Select, Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.segments.index import Needs, SegmentIndex, Touch
@@ -92,12 +92,32 @@ _CONSENTS = (
     .order_by(_K.at, _K.id)
 )
 # The (customer_id, name, at) index serves this; most recent first, capped.
-_EVENTS = (
-    select(_E.name, _E.properties, _E.at)
-    .where(_E.customer_id == bindparam("cid"), _E.name.in_(bindparam("names", expanding=True)))
-    .order_by(_E.at.desc())
-    .limit(VIEW_EVENTS)
-)
+_EVENTS_BY_COUNT: dict[int, Select[Any]] = {}
+
+
+def _events_query(names: int) -> Select[Any]:
+    """The customer's latest events of ``names`` names (bound as ``n0``, ``n1``, ...).
+
+    One statement per number of names, with plain equalities: an expanding ``IN``
+    is rendered again at every execution, which cost more than the query itself.
+    The (customer_id, name, at) index serves it.
+    """
+    cached = _EVENTS_BY_COUNT.get(names)
+    if cached is not None:
+        return cached
+    query: Select[Any] = (
+        select(_E.name, _E.properties, _E.at)
+        .where(
+            _E.customer_id == bindparam("cid"),
+            or_(*(_E.name == bindparam(f"n{i}") for i in range(names))),
+        )
+        .order_by(_E.at.desc())
+        .limit(VIEW_EVENTS)
+    )
+    _EVENTS_BY_COUNT[names] = query
+    return query
+
+
 _MEMBER_TABLE = cast(Table, SegmentMemberRow.__table__)
 _INSERT_MEMBER = insert(_MEMBER_TABLE).values(
     segment_id=bindparam("sid"),
@@ -148,7 +168,10 @@ def _load_view(conn: Connection, customer_id: str, needs: Needs, members: set[st
     events = (
         [
             EventRecord.model_construct(name=n, properties=p, at=a)
-            for n, p, a in conn.execute(_EVENTS, {**params, "names": sorted(needs.events)})
+            for n, p, a in conn.execute(
+                _events_query(len(needs.events)),
+                {**params, **{f"n{i}": name for i, name in enumerate(sorted(needs.events))}},
+            )
         ]
         if needs.events
         else []
