@@ -132,3 +132,21 @@ async def test_a_minors_send_reaches_the_guardian_until_the_guardian_opts_out(
         e for e in (await api.admin.get(f"/v1/customers/{kid}/audit")).json() if e["kind"] == "skip"
     ]
     assert skips[-1]["detail"] == "minor: no guardian with marketing consent reachable by sms"
+
+
+async def test_links_follow_merges_of_the_child_and_the_guardian(api: Api) -> None:
+    kid = await identify(api, customer={"phone": "13500000301"}, attributes={"minor": True})
+    mother = await identify(api, customer={"phone": "13500000302"})
+    await api.admin.post(f"/v1/customers/{kid}/guardians", json={"guardian_id": mother})
+    # The mother's WeChat identity was a customer of its own; naming both merges them.
+    wechat = await identify(api, customer={"wechat_openid": "o-mother"})
+    survivor = await identify(api, customer={"phone": "13500000302", "wechat_openid": "o-mother"})
+    assert survivor in (mother, wechat)
+    # The child's own WeChat identity, merged into the child the same way.
+    await identify(api, customer={"wechat_openid": "o-kid"})
+    kid_after = await identify(api, customer={"phone": "13500000301", "wechat_openid": "o-kid"})
+    assert api.store.guardians_of(kid_after) == [survivor]
+    again = await api.admin.post(
+        f"/v1/customers/{kid_after}/guardians", json={"guardian_id": wechat}
+    )
+    assert len(again.json()) == 1  # the merged guardian is the same guardian
