@@ -94,6 +94,8 @@ async def test_a_minors_send_reaches_the_guardian_until_the_guardian_opts_out(
     # This workspace's own opt-out keyword (not one of the settings' defaults).
     (root / "compliance.yaml").write_text("opt_out_keywords: [拒收]\n", encoding="utf-8")
     await deploy(api, root)
+    assert api.store.get_document("compliance") == {"opt_out_keywords": ["拒收"]}
+    assert api.store.get_document("holidays") == {"holidays": []}
     kid = await identify(
         api,
         customer=CHILD,
