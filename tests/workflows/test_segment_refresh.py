@@ -54,6 +54,7 @@ JOURNEYS = [
         "steps": WAIT,
     },
     {"id": "win_back", "trigger": {"segment_entered": "form_gone_quiet"}, "steps": WAIT},
+    {"id": "form_thanks", "trigger": {"segment_entered": "recent_form"}, "steps": WAIT},
 ]
 
 
@@ -127,3 +128,20 @@ async def test_the_refresh_moves_who_aged_out_and_tells_their_journeys(rig: Rig)
     again = await rig.refresh("recent_form", datetime.now(UTC) + timedelta(days=8))
     assert (again.changes, again.entered, again.exited) == (0, 0, 0)
     assert len(rig.store.list_enrollments(customer_id=customer, journey_id="win_back")) == 1
+
+
+async def test_an_enter_left_undispatched_by_a_crash_is_caught_up_by_the_sweep(rig: Rig) -> None:
+    now = datetime.now(UTC)
+    event = NewEvent(message_id=uuid.uuid4().hex, name="form.submitted", at=now)
+    # Stored with its enter in one transaction; the process dies before dispatching.
+    (stored,) = rig.dispatcher.ingest([(Identities(phone="13900000002"), event)], at=now)
+    assert [(c.segment_id, c.entered) for c in stored.segments] == [("recent_form", True)]
+    customer = stored.customer_id
+    assert rig.store.list_enrollments(customer_id=customer, journey_id="form_thanks") == []
+    assert await rig.dispatcher.sweep(older_than=0) >= 1
+    (thanks,) = rig.store.list_enrollments(customer_id=customer, journey_id="form_thanks")
+    assert thanks.status == "running"
+    assert rig.store.pending_segment_changes(customer_ids=[customer]) == []
+    # A second sweep finds nothing left to do.
+    await rig.dispatcher.sweep(older_than=0)
+    assert len(rig.store.list_enrollments(customer_id=customer, journey_id="form_thanks")) == 1
