@@ -155,8 +155,18 @@ class _Value:
     def equals_any(self, items: list[Any]) -> ColumnElement[bool]:
         """Equal to one of ``items`` (by kind), reading the value once where that is exact."""
         if self.dialect == "postgresql":
-            operands = [cast(literal(json.dumps(item)), JSONB) for item in items]
-            return and_(self._pg_walkable(), self._pg_json().in_(operands))
+            # ->> reads text as itself and every other kind as its JSON text, so text
+            # that is not JSON of another kind ("vip", not "5" or "true") compares as
+            # text; the rest compares as jsonb (by kind: 1 = 1.0, text exactly).
+            texts = [item for item in items if isinstance(item, str) and not _json_text(item)]
+            others = [item for item in items if not isinstance(item, str) or _json_text(item)]
+            hits: list[ColumnElement[bool]] = []
+            if texts:
+                hits.append(self._pg_text().in_([literal(item, Text) for item in texts]))
+            if others:
+                operands = [cast(literal(json.dumps(item)), JSONB) for item in others]
+                hits.append(self._pg_json().in_(operands))
+            return and_(self._pg_walkable(), or_(*hits))
         # json_extract gives text for text, numbers for numbers, 1/0 for true/false and
         # JSON text ("[..." or "{...") for lists and objects; SQLite never equates a
         # number with text. So a plain comparison is exact for text that cannot be JSON
@@ -249,6 +259,15 @@ class _Value:
             func.substr(normal, 1, func.length(v)) == func.replace(v, "T", " "),
         )
         return case((usual, normal.concat(".000000")), else_=func.carepath_instant(v))
+
+
+def _json_text(value: str) -> bool:
+    """Whether text is also the JSON of a value (a number, true, null, a list, ...)."""
+    try:
+        json.loads(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _plain_comparison(value: Any) -> bool:

@@ -13,7 +13,7 @@ from rules.view import CustomerView
 from tests.rules.factories import NOW, consent, event
 
 DURATIONS = ["1h", "1d", "2d", "7d", "30d", "1w2d"]
-TEXTS = ["a", "b", "ab", "B", "Z", "é", "中", "9", "", "2026-03-01"]
+TEXTS = ["a", "b", "ab", "B", "Z", "é", "中", "9", "", "2026-03-01", "true", "null", "[1]"]
 scalars = st.one_of(
     st.integers(-3, 20),
     st.sampled_from([0.5, 9.0, 2.0, -1.5]),
