@@ -25,6 +25,7 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     DateTime,
+    Integer,
     String,
     Text,
     and_,
@@ -33,6 +34,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    literal_column,
     not_,
     or_,
     select,
@@ -246,7 +248,25 @@ class _Value:
     def instant(self) -> ColumnElement[Any]:
         """The value read as a point in time (NULL when it is not ISO date/time text)."""
         if self.dialect == "postgresql":
-            return func.carepath_instant(self._pg_text())
+            # A date alone in plain SQL (a nested CASE: the month is known valid before
+            # make_date reads it, and a day past the month's end is no date); any other
+            # text through the function.
+            t = self._pg_text()
+            year, month, day = (
+                cast(func.substr(t, start, length), Integer)
+                for start, length in ((1, 4), (6, 2), (9, 2))
+            )
+            last_day = func.extract(
+                "day", func.make_date(year, month, 1) + literal_column("interval '1 month - 1 day'")
+            )
+            a_date = case(
+                (day.between(1, last_day), func.make_timestamptz(year, month, day, 0, 0, 0, "UTC"))
+            )
+            date_form = and_(
+                t.op("~")(literal(r"^[0-9]{4}-(0[1-9]|1[0-2])-[0-9]{2}$")),
+                t.collate("C") >= literal("0001"),
+            )
+            return case((date_form, a_date), else_=func.carepath_instant(t))
         # The usual forms (a date, or a naive date and time to the minute or second) in
         # SQL; any other text through the Python function. julianday() normalises
         # impossible dates and 24:00 (2026-02-30 becomes 2026-03-02), so a value is
