@@ -171,7 +171,7 @@ async def run(settings: Settings | None = None, extra_workflows: Sequence[type] 
         build_adapters(settings.channels, tokens=store),
         settings.temporal.task_queue,
         extra_workflows=extra_workflows,
-        sandbox_interpreter=False,
+        sandbox_interpreter=settings.temporal.sandbox_journeys,
     )
     heap.settle()  # start-up is done: out of the collector's way (engine/heap.py)
     stop = asyncio.Event()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -434,7 +435,15 @@ def cli() -> None:
     parser.add_argument(
         "--phases", default="abc", help="which measurements, e.g. b to profile carepath alone"
     )
+    parser.add_argument(
+        "--sandbox-journeys",
+        action="store_true",
+        help="run the journey interpreter in Temporal's sandbox, as the yardstick runs "
+        "(CAREPATH_TEMPORAL__SANDBOX_JOURNEYS=true for the worker): a like-for-like runner",
+    )
     args = parser.parse_args()
+    if args.sandbox_journeys:  # the worker process inherits this environment
+        os.environ["CAREPATH_TEMPORAL__SANDBOX_JOURNEYS"] = "true"
     asyncio.run(main(args.n, args.concurrency, args.database_url, args.phases, args.api_workers))
 
 

@@ -21,6 +21,11 @@ class TemporalSettings(BaseModel):
     address: str = Field("127.0.0.1:7233", description="host:port of the Temporal frontend")
     namespace: str = "default"
     task_queue: str = Field("carepath", description="task queue of journey workflows")
+    sandbox_journeys: bool = Field(
+        False,
+        description="run the journey interpreter inside Temporal's workflow sandbox in the "
+        "worker process too (tests always do; off, it costs a quarter less worker CPU)",
+    )
 
 
 class DatabaseSettings(BaseModel):
