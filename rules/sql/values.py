@@ -22,8 +22,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ColumnElement,
+    Date,
     DateTime,
     Integer,
     String,
@@ -39,6 +41,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    type_coerce,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
@@ -259,8 +262,18 @@ class _Value:
             last_day = func.extract(
                 "day", func.make_date(year, month, 1) + literal_column("interval '1 month - 1 day'")
             )
+            # Midnight UTC from the days since 1970 (no time zone to look up); days up
+            # to the 28th exist in every month, later ones are checked.
+            midnight = func.to_timestamp(
+                cast(
+                    type_coerce(cast(t, Date) - literal_column("DATE '1970-01-01'"), Integer),
+                    BigInteger,
+                )
+                * literal(86400)
+            )
             a_date = case(
-                (day.between(1, last_day), func.make_timestamptz(year, month, day, 0, 0, 0, "UTC"))
+                (day.between(1, 28), midnight),
+                (day <= last_day, midnight),
             )
             date_form = and_(
                 t.op("~")(literal(r"^[0-9]{4}-(0[1-9]|1[0-2])-[0-9]{2}$")),
