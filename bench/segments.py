@@ -125,7 +125,10 @@ HANDWRITTEN: dict[str, dict[str, list[str]]] = {
         "orthok_due": [
             "SELECT c.id FROM customers c WHERE c.merged_into IS NULL "
             "AND json_extract(c.attributes, '$.lens') = 'ortho-k' "
-            "AND json_extract(c.attributes, '$.last_check') < :since180_text ORDER BY c.id"
+            # julianday, not a text comparison: ISO text with an offset (+08:00) does not
+            # sort as time, and PostgreSQL's version parses the date too.
+            "AND julianday(json_extract(c.attributes, '$.last_check')) < julianday(:since180_text) "
+            "ORDER BY c.id"
         ],
         "sms_marketing": [
             _CONSENT_EXISTS.format(true=1, false=0),
