@@ -121,8 +121,14 @@ async def up(args: argparse.Namespace, settings: Settings) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, server.stop)
         async with worker:
-            _banner(args, dev, deployed, secret, sims, settings)
-            await server.serve()
+            serving = asyncio.create_task(server.serve())
+            # The banner's curl lines must work the moment they are printed: wait until
+            # the API listens (or failed to start, e.g. the port is taken).
+            while not server.started and not serving.done():
+                await asyncio.sleep(0.05)
+            if server.started:
+                _banner(args, dev, deployed, secret, sims, settings)
+            await serving
         print("stopped: worker and API shut down; Temporal stopping ...", flush=True)
     finally:
         dev.stop()
