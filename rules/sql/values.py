@@ -284,14 +284,26 @@ class _Value:
         # SQL; any other text through the Python function. julianday() normalises
         # impossible dates and 24:00 (2026-02-30 becomes 2026-03-02), so a value is
         # taken in SQL only when it reads back unchanged.
+        # A date alone, the commonest form, takes one short round trip: date(julianday())
+        # reads a real day back unchanged (date(julianday('2026-02-30')) is 2026-03-02;
+        # date() alone would echo it).
         v = self.text()
+        a_date = and_(
+            v.op("GLOB")(literal(_DATE)),
+            v >= literal("0001"),
+            func.date(func.julianday(v)) == v,
+        )
         normal = func.datetime(func.julianday(v))
         usual = and_(
-            or_(*(v.op("GLOB")(literal(pattern)) for pattern in _USUAL_FORMS)),
+            or_(*(v.op("GLOB")(literal(pattern)) for pattern in _USUAL_FORMS[1:])),
             v >= literal("0001"),
             func.substr(normal, 1, func.length(v)) == func.replace(v, "T", " "),
         )
-        return case((usual, normal.concat(".000000")), else_=func.carepath_instant(v))
+        return case(
+            (a_date, v.concat(" 00:00:00.000000")),
+            (usual, normal.concat(".000000")),
+            else_=func.carepath_instant(v),
+        )
 
 
 def _json_text(value: str) -> bool:
