@@ -288,7 +288,7 @@ class _Value:
         # reads a real day back unchanged (date(julianday('2026-02-30')) is 2026-03-02;
         # date() alone would echo it).
         v = self.text()
-        a_date = and_(
+        date_alone = and_(
             v.op("GLOB")(literal(_DATE)),
             v >= literal("0001"),
             func.date(func.julianday(v)) == v,
@@ -300,7 +300,7 @@ class _Value:
             func.substr(normal, 1, func.length(v)) == func.replace(v, "T", " "),
         )
         return case(
-            (a_date, v.concat(" 00:00:00.000000")),
+            (date_alone, v.concat(" 00:00:00.000000")),
             (usual, normal.concat(".000000")),
             else_=func.carepath_instant(v),
         )
