@@ -30,21 +30,18 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
     ScheduleState,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
-from temporalio.service import RPCError, RPCStatusCode
 
 from engine.models.journey import ScheduleSpec as JourneySchedule
 from engine.models.journey import ScheduleTrigger
 from engine.models.ticks import SCHEDULED_WORKFLOW_NAME, ScheduledEnrollInput, TickPlan
 from engine.models.workspace import JourneyBundle
 from engine.store.service import ServiceStore
+from engine.temporal_schedules import delete_schedule, put_schedule
 
 log = logging.getLogger("carepath.schedules")
 
@@ -133,30 +130,17 @@ async def sync_schedules(
     result = ScheduleSync()
     for bundle, paused in await asyncio.to_thread(read):
         jid = bundle.journey.id
-        handle = client.get_schedule_handle(schedule_id(jid))
         if schedule_of(bundle) is None:
-            try:
-                await handle.delete()
-            except RPCError as err:
-                # NOT_FOUND: it had none. UNIMPLEMENTED: a server without schedules
-                # (the time-skipping test server) has none to delete either.
-                if err.status not in (RPCStatusCode.NOT_FOUND, RPCStatusCode.UNIMPLEMENTED):
-                    raise
-            else:
+            # False: it had none, or the server has no schedules (the time-skipping
+            # test server) and so none to delete either.
+            if await delete_schedule(client, schedule_id(jid)):
                 result.deleted.append(jid)
             continue
         schedule = build_schedule(bundle, paused=paused, task_queue=task_queue)
-        try:
-            await client.create_schedule(schedule_id(jid), schedule)
+        if await put_schedule(client, schedule_id(jid), schedule) == "created":
             result.created.append(jid)
             continue
-        except ScheduleAlreadyRunningError:
-            pass
-
-        def replace(_: ScheduleUpdateInput, new: Schedule = schedule) -> ScheduleUpdate:
-            return ScheduleUpdate(schedule=new)
-
-        await handle.update(replace)
+        handle = client.get_schedule_handle(schedule_id(jid))
         # The update carries the state too; pausing explicitly also covers servers
         # that keep the old state on update.
         if paused:

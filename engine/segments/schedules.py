@@ -20,19 +20,17 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
     ScheduleState,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
 from temporalio.service import RPCError, RPCStatusCode
 
 from engine.models.journey import Segment
 from engine.models.segment_refresh import SEGMENT_REFRESH_WORKFLOW, SegmentRefreshInput
 from engine.segments.index import SegmentIndex
+from engine.temporal_schedules import ABSENT, delete_schedule, put_schedule
 
 log = logging.getLogger("carepath.segments")
 
@@ -41,7 +39,6 @@ SCHEDULE_PREFIX = "segment-refresh:"
 DEFAULT_REFRESH = "0 * * * *"
 #: A run missed by at most this much still runs once; older ones are dropped.
 CATCHUP_WINDOW = timedelta(minutes=10)
-_ABSENT = (RPCStatusCode.NOT_FOUND, RPCStatusCode.UNIMPLEMENTED)
 
 
 def refresh_schedule_id(segment_id: str) -> str:
@@ -90,11 +87,7 @@ async def sync_refresh_schedules(
     for sid, segment in wanted.items():
         schedule = build_refresh_schedule(segment, timezone=timezone, task_queue=task_queue)
         try:
-            await client.create_schedule(refresh_schedule_id(sid), schedule)
-            result.created.append(sid)
-            continue
-        except ScheduleAlreadyRunningError:
-            pass
+            outcome = await put_schedule(client, refresh_schedule_id(sid), schedule)
         except RPCError as err:
             if err.status != RPCStatusCode.UNIMPLEMENTED:
                 raise
@@ -102,27 +95,17 @@ async def sync_refresh_schedules(
             # keep in step; refreshes run only when started by hand there.
             log.warning("Temporal server has no schedules: segment refreshes not scheduled")
             return result
-
-        def replace(_: ScheduleUpdateInput, new: Schedule = schedule) -> ScheduleUpdate:
-            return ScheduleUpdate(schedule=new)
-
-        await client.get_schedule_handle(refresh_schedule_id(sid)).update(replace)
-        result.updated.append(sid)
+        (result.created if outcome == "created" else result.updated).append(sid)
     stale = set(forget)
     try:
         async for listed in await client.list_schedules():
             if listed.id.startswith(SCHEDULE_PREFIX):
                 stale.add(listed.id.removeprefix(SCHEDULE_PREFIX))
     except RPCError as err:
-        if err.status not in _ABSENT:
+        if err.status not in ABSENT:
             raise
     for sid in sorted(stale - set(wanted)):
-        try:
-            await client.get_schedule_handle(refresh_schedule_id(sid)).delete()
-        except RPCError as err:
-            if err.status not in _ABSENT:
-                raise
-        else:
+        if await delete_schedule(client, refresh_schedule_id(sid)):
             result.deleted.append(sid)
     if result.created or result.updated or result.deleted:
         log.info("segment refresh schedules synced: %s", result)
