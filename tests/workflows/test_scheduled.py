@@ -4,30 +4,23 @@ schedules): members enrolled in batches once per tick, reentry across ticks, the
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import insert, update
-from temporalio.client import WorkflowExecutionStatus
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.channels.registry import build_adapters
 from engine.contracts import CancelSignal
-from engine.dispatch import Dispatcher
 from engine.models.ticks import SCHEDULED_WORKFLOW_NAME, ScheduledEnrollInput, TickProgress
 from engine.store.sql import SqlStore
 from engine.store.sql.tables import CustomerRow
-from simulators import ProviderSimulators
 from tests.engine.store.conftest import postgres_url, sql_url
 from tests.factories import workspace
-from worker import build_worker
+from tests.workflows.rigs import WorkerRig, worker_rig
 
 __all__ = ["postgres_url", "sql_url"]
 
@@ -60,13 +53,7 @@ def add_customers(store: SqlStore, rows: list[dict[str, Any]]) -> None:
         s.execute(insert(CustomerRow), [{"created_at": now, **r} for r in rows])
 
 
-@dataclass
-class Rig:
-    env: WorkflowEnvironment
-    store: SqlStore
-    dispatcher: Dispatcher
-    queue: str
-
+class Rig(WorkerRig):
     async def tick(self, journey_id: str, at: datetime, **kw: Any) -> TickProgress:
         handle = await self.env.client.start_workflow(
             SCHEDULED_WORKFLOW_NAME,
@@ -110,21 +97,8 @@ async def rig(time_env: WorkflowEnvironment, sql_url: str, tmp_path: Path) -> As
         ],
         segments=SEGMENTS,
     )
-    queue = f"tick-{uuid.uuid4().hex[:8]}"
-    dispatcher = Dispatcher(time_env.client, store, queue)
-    dispatcher.deploy(root)
-    with ProviderSimulators() as sims:
-        adapters = build_adapters(sims.channel_settings())
-        async with build_worker(time_env.client, store, adapters, queue):
-            # Enrollments wait 30 days: time must not skip while the ticks run.
-            with time_env.auto_time_skipping_disabled():
-                yield Rig(time_env, store, dispatcher, queue)
-            for record in store.list_enrollments(status="running", limit=10_000):
-                handle = time_env.client.get_workflow_handle(record.id)
-                if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
-                    # It may end between the describe and the signal.
-                    with contextlib.suppress(RPCError):
-                        await handle.signal("cancel", CancelSignal(reason="test finished"))
+    async with worker_rig(Rig, time_env, store, root, queue_prefix="tick") as rig:
+        yield rig
     store.close()
 
 

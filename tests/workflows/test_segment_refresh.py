@@ -4,21 +4,15 @@ enters (their ``segment_entered`` journey starts), and a repeat changes nothing.
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from temporalio.client import WorkflowExecutionStatus
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.channels.registry import build_adapters
-from engine.contracts import CancelSignal, EnrollmentResult
-from engine.dispatch import Dispatcher
+from engine.contracts import EnrollmentResult
 from engine.models.segment_refresh import (
     SEGMENT_REFRESH_WORKFLOW,
     SegmentRefreshInput,
@@ -26,10 +20,9 @@ from engine.models.segment_refresh import (
 )
 from engine.store.service import Identities, NewEvent
 from engine.store.sql import SqlStore
-from simulators import ProviderSimulators
 from tests.engine.store.conftest import postgres_url, sql_url
 from tests.factories import workspace
-from worker import build_worker
+from tests.workflows.rigs import WorkerRig, worker_rig
 
 __all__ = ["postgres_url", "sql_url"]
 
@@ -60,13 +53,7 @@ JOURNEYS = [
 ]
 
 
-@dataclass
-class Rig:
-    env: WorkflowEnvironment
-    store: SqlStore
-    dispatcher: Dispatcher
-    queue: str
-
+class Rig(WorkerRig):
     async def track(self, phone: str, name: str) -> str:
         now = datetime.now(UTC)
         item = (Identities(phone=phone), NewEvent(message_id=uuid.uuid4().hex, name=name, at=now))
@@ -90,21 +77,8 @@ class Rig:
 async def rig(time_env: WorkflowEnvironment, sql_url: str, tmp_path: Path) -> AsyncIterator[Rig]:
     store = SqlStore(sql_url)
     root = workspace(tmp_path / "ws", JOURNEYS, segments=SEGMENTS)
-    queue = f"refresh-{uuid.uuid4().hex[:8]}"
-    dispatcher = Dispatcher(time_env.client, store, queue)
-    dispatcher.deploy(root)
-    with ProviderSimulators() as sims:
-        adapters = build_adapters(sims.channel_settings())
-        async with build_worker(time_env.client, store, adapters, queue):
-            # Enrollments wait 30 days: time must not skip while the refreshes run.
-            with time_env.auto_time_skipping_disabled():
-                yield Rig(time_env, store, dispatcher, queue)
-            for record in store.list_enrollments(status="running", limit=1000):
-                handle = time_env.client.get_workflow_handle(record.id)
-                if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
-                    # It may end between the describe and the signal.
-                    with contextlib.suppress(RPCError):
-                        await handle.signal("cancel", CancelSignal(reason="test finished"))
+    async with worker_rig(Rig, time_env, store, root, queue_prefix="refresh") as rig:
+        yield rig
     store.close()
 
 
