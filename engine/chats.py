@@ -114,7 +114,7 @@ async def ingest_chats(
                 update={"properties": {**event.properties, "keywords": keywords}}
             )
         items.append((line.customer, event))
-    stored = await asyncio.to_thread(dispatcher.ingest, items, at=now)
+    stored = await dispatcher.accept(items, at=now)
     outcomes = [ChatOutcome(s, m) for s, m in zip(stored, found, strict=True)]
     tagged: list[tuple[ChatOutcome, ChatSource, list[tuple[KeywordMatch, TagChange]]]] = []
     for outcome, line in zip(outcomes, lines, strict=True):

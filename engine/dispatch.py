@@ -30,6 +30,7 @@ from engine.contracts import (
 )
 from engine.enrollment import Enrolled, enroll
 from engine.errors import CarepathError, NotFound
+from engine.group_commit import GroupCommit
 from engine.loader import load_workspace
 from engine.models.workspace import JourneyBundle
 from engine.schedules import ScheduleSync, sync_schedules
@@ -37,6 +38,7 @@ from engine.segments.dispatching import SegmentDispatch
 from engine.store.base import HandoffTask
 from engine.store.service import (
     Identities,
+    IngestGroup,
     JourneyVersionInfo,
     NewEvent,
     ServiceStore,
@@ -89,6 +91,9 @@ class Dispatcher(SegmentDispatch):
         self._loaded_at = 0.0
         self._deployment: list[tuple[str, int, bool]] | None = None
         self._in_flight: set[str] = set()
+        self._group_commit: GroupCommit[IngestGroup, list[StoredEvent]] = GroupCommit(
+            self._ingest_groups
+        )
 
     # ---- deployment ------------------------------------------------------------------
 
@@ -149,12 +154,23 @@ class Dispatcher(SegmentDispatch):
     ) -> list[StoredEvent]:
         """Store events in one transaction (blocking: call it from a thread). Events that
         no trigger and no running enrollment wants are stored already dispatched."""
+        (stored,) = self._ingest_groups([IngestGroup(items=items, at=at)])
+        return stored
+
+    async def accept(
+        self, items: Sequence[tuple[Identities, NewEvent]], *, at: datetime
+    ) -> list[StoredEvent]:
+        """``ingest`` for the API: requests that arrive together are stored in one
+        transaction (``engine.group_commit``), each request's events all or none."""
+        return await self._group_commit.submit(IngestGroup(items=items, at=at))
+
+    def _ingest_groups(self, groups: Sequence[IngestGroup]) -> list[list[StoredEvent]]:
         index = self.index()  # a reload reads the database: before the write lock
 
         def triggers(event: NewEvent) -> bool:
             return bool(index.for_event(event.name, event.properties, event.at))
 
-        return self.store.ingest(items, at=at, triggers=triggers)
+        return self.store.ingest_groups(groups, triggers=triggers)
 
     async def events_accepted(self, events: list[StoredEvent]) -> DispatchReport:
         """Enroll on event triggers and forward events to running enrollments.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from functools import partial
 
 from fastapi import APIRouter, status
 from fastapi.concurrency import run_in_threadpool
@@ -49,7 +48,7 @@ async def track(body: TrackBody, key: IngestKey, dispatcher: DispatcherDep) -> T
         )
         for e in events
     ]
-    stored = await run_in_threadpool(partial(dispatcher.ingest, items, at=now))
+    stored = await dispatcher.accept(items, at=now)
     # Events carrying utm_source are touches (first touch once): one more transaction,
     # only for them, before dispatch so the journeys they start see the first touch.
     visits = utm_touches(stored)

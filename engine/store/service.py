@@ -8,6 +8,7 @@ implements both protocols on SQLite and PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
@@ -130,6 +131,15 @@ class StoredEvent(BaseModel):
     )
 
 
+@dataclass(frozen=True)
+class IngestGroup:
+    """The events of one ``/v1/track`` request and when it was received: requests that
+    arrive together are stored together (``ingest_groups``)."""
+
+    items: Sequence[tuple[Identities, NewEvent]]
+    at: datetime
+
+
 class MergeRecord(BaseModel):
     survivor_id: str
     merged_id: str
@@ -246,6 +256,9 @@ class ServiceStore(Store, Protocol):
         at: datetime,
         triggers: Callable[[NewEvent], bool],
     ) -> list[StoredEvent]: ...
+    def ingest_groups(
+        self, groups: Sequence[IngestGroup], *, triggers: Callable[[NewEvent], bool]
+    ) -> list[list[StoredEvent]]: ...
     def list_events(self, customer_id: str, limit: int = 100) -> list[StoredEvent]: ...
     def mark_dispatched(self, message_ids: list[str], *, at: datetime) -> None: ...
     def undispatched_events(self, before: datetime, limit: int = 200) -> list[StoredEvent]: ...

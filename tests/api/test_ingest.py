@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -157,3 +158,24 @@ async def test_events_stored_while_temporal_is_down_are_dispatched_later(
     assert await api.dispatcher.sweep(older_than=0) == 0
     enrollment_id = f"journey:orthok_followup:customer:{customer_id}:key:L-88"
     assert api.store.get_enrollment(enrollment_id).status == "running"
+
+
+async def test_concurrent_requests_each_get_their_own_events_back(api: Api) -> None:
+    # Requests in flight together are stored together (group commit); each answer
+    # still speaks of its own events only, and a message_id sent twice is stored once.
+    def body(n: int) -> dict[str, Any]:
+        one = {"customer": {"phone": f"1390000{n:04d}"}, "event": "page.viewed"}
+        if n % 3:
+            return {**one, "message_id": f"c-{n}"}
+        return {"batch": [{**one, "message_id": f"c-{n}"}, {**one, "message_id": f"c-{n}b"}]}
+
+    numbers = [*range(24), 5]  # c-5 again
+    responses = await asyncio.gather(*(api.ingest.post("/v1/track", json=body(n)) for n in numbers))
+    assert [r.status_code for r in responses] == [202] * 25
+    for n, response in zip(numbers, responses, strict=True):
+        ids = [a["message_id"] for a in response.json()["accepted"]]
+        assert ids == ([f"c-{n}"] if n % 3 else [f"c-{n}", f"c-{n}b"])
+    duplicates = [a["duplicate"] for r in responses for a in r.json()["accepted"]]
+    assert duplicates.count(True) == 1
+    customer = responses[5].json()["accepted"][0]["customer_id"]
+    assert [e.message_id for e in api.store.list_events(customer)] == ["c-5"]

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -46,6 +46,9 @@ def follow(session: Session, customer_id: str, *, lock: bool = False) -> Custome
 
 
 _CUSTOMERS = CustomerRow.__table__.c
+# Built once: a statement built per call cost more than executing it.
+_MERGED_INTO = select(_CUSTOMERS.merged_into).where(_CUSTOMERS.id == bindparam("id"))
+_MERGED_INTO_LOCKED = _MERGED_INTO.with_for_update()
 
 
 def follow_id(session: Session, customer_id: str, *, lock: bool = False) -> str:
@@ -56,9 +59,9 @@ def follow_id(session: Session, customer_id: str, *, lock: bool = False) -> str:
     ``lock`` locks the survivor's row (FOR UPDATE on PostgreSQL) against a merge.
     """
     current = customer_id
+    query = _MERGED_INTO_LOCKED if lock else _MERGED_INTO
     for _ in range(100):
-        query = select(_CUSTOMERS.merged_into).where(_CUSTOMERS.id == current)
-        row = session.execute(query.with_for_update() if lock else query).first()
+        row = session.execute(query, {"id": current}).first()
         if row is None:
             raise NotFound(f"no customer {customer_id!r}")
         if row.merged_into is None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import Table, bindparam, delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningInsert
 
 from engine.segments.index import EVERYTHING, Touch
 from engine.store.base import Customer
@@ -298,6 +300,20 @@ class CustomersPart(SqlPart):
             ]
 
 
+_EVENTS = cast(Table, EventRow.__table__)
+#: ``INSERT ... ON CONFLICT (message_id) DO NOTHING RETURNING id``, built once per
+#: dialect: building the statement per event cost more than executing it.
+_INSERT_EVENT: dict[str, ReturningInsert[tuple[int]]] = {
+    "sqlite": sqlite.insert(_EVENTS)
+    .on_conflict_do_nothing(index_elements=["message_id"])
+    .returning(_EVENTS.c.id),
+    "postgresql": postgresql.insert(_EVENTS)
+    .on_conflict_do_nothing(index_elements=["message_id"])
+    .returning(_EVENTS.c.id),
+}
+_EVENT_BY_MESSAGE_ID = select(EventRow).where(EventRow.message_id == bindparam("message_id"))
+
+
 def insert_event(
     db: Sessions,
     s: Session,
@@ -310,29 +326,27 @@ def insert_event(
 ) -> StoredEvent:
     """Store an event once per message_id in the caller's transaction; a repeat comes
     back as stored before, with ``new=False``."""
-    stmt = (
-        db.insert(EventRow)
-        .values(
-            message_id=event.message_id,
+    row = {
+        "message_id": event.message_id,
+        "customer_id": customer_id,
+        "name": event.name,
+        "properties": event.properties,
+        "at": event.at,
+        "received_at": received_at,
+        "dispatched_at": dispatched_at,
+    }
+    if s.connection().execute(_INSERT_EVENT[db.dialect], row).first() is not None:
+        return StoredEvent(
             customer_id=customer_id,
+            message_id=event.message_id,
             name=event.name,
             properties=event.properties,
             at=event.at,
-            received_at=received_at,
-            dispatched_at=dispatched_at,
-        )
-        .on_conflict_do_nothing(index_elements=["message_id"])
-        .returning(EventRow.id)
-    )
-    if s.execute(stmt).first() is not None:
-        return StoredEvent(
-            customer_id=customer_id,
-            **event.model_dump(),
             new=True,
             dispatched=dispatched_at is not None,
             running=running,
         )
-    seen = s.scalars(select(EventRow).where(EventRow.message_id == event.message_id)).one()
+    seen = s.scalars(_EVENT_BY_MESSAGE_ID, {"message_id": event.message_id}).one()
     return stored_event(seen, new=False)
 
 

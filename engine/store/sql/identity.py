@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
@@ -102,6 +102,14 @@ def _resolve(s: Session, identities: Identities, create: bool, at: datetime) -> 
     keys = identities.keys()
     if not keys:
         raise ValueError("give at least one identity (phone, wechat_openid, customer_id, ...)")
+    if len(keys) == 1 and keys[0][0] != "customer_id" and not identities.wecom_owner_userid:
+        # Most ingest: one identity of a known, unmerged customer; found and locked
+        # against a concurrent merge in one read.
+        kind, namespace, value = keys[0]
+        params = {"kind": kind, "namespace": namespace, "value": value}
+        row = s.execute(_OWNER_LOCKED, params).first()
+        if row is not None and row.merged_into is None:
+            return ResolveResult(customer_id=row.id)
     found: dict[str, list[Key]] = {}
     missing: list[Key] = []
     for key in keys:
@@ -154,6 +162,23 @@ def _resolve(s: Session, identities: Identities, create: bool, at: datetime) -> 
 
 
 _IDENTITIES = IdentityRow.__table__.c
+_CUSTOMER_IDS = CustomerRow.__table__.c
+# Built once: a statement built per call cost more than executing it.
+_OWNER = select(_IDENTITIES.customer_id).where(
+    _IDENTITIES.kind == bindparam("kind"),
+    _IDENTITIES.namespace == bindparam("namespace"),
+    _IDENTITIES.value == bindparam("value"),
+)
+_OWNER_LOCKED = (
+    select(_CUSTOMER_IDS.id, _CUSTOMER_IDS.merged_into)
+    .join_from(IdentityRow.__table__, CustomerRow.__table__)
+    .where(
+        _IDENTITIES.kind == bindparam("kind"),
+        _IDENTITIES.namespace == bindparam("namespace"),
+        _IDENTITIES.value == bindparam("value"),
+    )
+    .with_for_update(of=CustomerRow.__table__)
+)
 
 
 def _owner(s: Session, key: Key) -> str | None:
@@ -164,11 +189,8 @@ def _owner(s: Session, key: Key) -> str | None:
             return follow_id(s, value)
         except NotFound:
             return None
-    owner = s.execute(
-        select(_IDENTITIES.customer_id).where(
-            _IDENTITIES.kind == kind, _IDENTITIES.namespace == namespace, _IDENTITIES.value == value
-        )
-    ).scalar()
+    params = {"kind": kind, "namespace": namespace, "value": value}
+    owner = s.execute(_OWNER, params).scalar()
     return None if owner is None else follow_id(s, owner)
 
 

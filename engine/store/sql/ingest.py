@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from engine.segments.index import EVERYTHING, Touch
-from engine.store.service import Identities, NewEvent, StoredEvent
+from engine.segments.index import EVERYTHING, SegmentIndex, Touch
+from engine.store.service import Identities, IngestGroup, NewEvent, StoredEvent
 from engine.store.sql.common import SqlPart
 from engine.store.sql.customers import insert_event
+from engine.store.sql.db import Sessions
 from engine.store.sql.identity import _resolve
 from engine.store.sql.segments import reevaluate
 from engine.store.sql.tables import EnrollmentRow
@@ -36,43 +37,71 @@ class IngestPart(SqlPart):
         (created or merged as ``resolve`` does). ``triggers(event)`` says whether a
         deployed trigger may start on it; new events that no trigger and no running
         enrollment of their customer wants come back (and are stored) dispatched."""
+        (stored,) = self.ingest_groups([IngestGroup(items=items, at=at)], triggers=triggers)
+        return stored
+
+    def ingest_groups(
+        self, groups: Sequence[IngestGroup], *, triggers: Callable[[NewEvent], bool]
+    ) -> list[list[StoredEvent]]:
+        """``ingest`` of several requests' events in one transaction (group commit): all
+        of them are stored, or none. One list of stored events per group."""
 
         segments = self.segment_index()  # may read: before the write lock
 
-        def work(s: Session) -> list[StoredEvent]:
-            out: list[StoredEvent] = []
-            for identities, event in items:
-                # Resolved one by one: an earlier event of the batch may have merged.
-                resolved = _resolve(s, identities, True, at)
-                customer_id = resolved.customer_id
-                running = _running(s, customer_id)
-                wanted = bool(running) or triggers(event)
-                stored = insert_event(
-                    self._db,
-                    s,
-                    customer_id,
-                    event,
-                    received_at=at,
-                    dispatched_at=None if wanted else at,
-                    running=running,
+        def work(s: Session) -> list[list[StoredEvent]]:
+            out: list[list[StoredEvent]] = []
+            for group in groups:
+                out.append(
+                    [
+                        _ingest_one(self._db, s, *item, group.at, triggers, segments)
+                        for item in group.items
+                    ]
                 )
-                # Segment enters and exits go to their own outbox: an event nobody else
-                # wants stays stored as dispatched. A name no segment reads costs nothing.
-                if (resolved.created or resolved.merges) and segments:
-                    # A new customer may match already (a rule with ``not``); a merged
-                    # one holds the data of two.
-                    stored.segments += reevaluate(s, segments, customer_id, EVERYTHING, at)
-                elif stored.new and segments.reads_event(event.name):
-                    touch = Touch(events=(event.name,))
-                    stored.segments += reevaluate(s, segments, customer_id, touch, at)
-                out.append(stored)
             return out
 
         return self._write_retrying(work)
 
 
-def _running(s: Session, customer_id: str) -> list[str]:
-    query = select(EnrollmentRow.id).where(
-        EnrollmentRow.customer_id == customer_id, EnrollmentRow.status == "running"
+def _ingest_one(
+    db: Sessions,
+    s: Session,
+    identities: Identities,
+    event: NewEvent,
+    at: datetime,
+    triggers: Callable[[NewEvent], bool],
+    segments: SegmentIndex,
+) -> StoredEvent:
+    # Resolved one by one: an earlier event of the batch may have merged.
+    resolved = _resolve(s, identities, True, at)
+    customer_id = resolved.customer_id
+    running = _running(s, customer_id)
+    wanted = bool(running) or triggers(event)
+    stored = insert_event(
+        db,
+        s,
+        customer_id,
+        event,
+        received_at=at,
+        dispatched_at=None if wanted else at,
+        running=running,
     )
-    return list(s.scalars(query))
+    # Segment enters and exits go to their own outbox: an event nobody else wants stays
+    # stored as dispatched. A name no segment reads costs nothing.
+    if (resolved.created or resolved.merges) and segments:
+        # A new customer may match already (a rule with ``not``); a merged one holds
+        # the data of two.
+        stored.segments += reevaluate(s, segments, customer_id, EVERYTHING, at)
+    elif stored.new and segments.reads_event(event.name):
+        touch = Touch(events=(event.name,))
+        stored.segments += reevaluate(s, segments, customer_id, touch, at)
+    return stored
+
+
+_ENROLLMENTS = EnrollmentRow.__table__.c
+_RUNNING = select(_ENROLLMENTS.id).where(
+    _ENROLLMENTS.customer_id == bindparam("customer_id"), _ENROLLMENTS.status == "running"
+)
+
+
+def _running(s: Session, customer_id: str) -> list[str]:
+    return list(s.scalars(_RUNNING, {"customer_id": customer_id}))

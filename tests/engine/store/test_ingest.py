@@ -7,11 +7,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from engine.errors import NotFound
 from engine.loader import load_workspace
 from engine.store.base import EnrollmentRecord
-from engine.store.service import Identities, NewEvent
+from engine.store.service import Identities, IngestGroup, NewEvent
 from engine.store.sql import SqlStore
+from engine.store.sql.tables import EventRow
 
 pytestmark = pytest.mark.db
 
@@ -107,3 +110,44 @@ def test_a_bundle_version_is_read_once(sql_store: SqlStore) -> None:
     assert sql_store.deployment() == [(info.journey_id, info.version, False)]
     sql_store.set_paused(info.journey_id, True)
     assert sql_store.deployment() == [(info.journey_id, info.version, True)]
+
+
+def test_groups_are_stored_in_one_transaction_each_under_its_own_time(
+    sql_store: SqlStore,
+) -> None:
+    later = T0 + timedelta(seconds=3)
+    first, second = sql_store.ingest_groups(
+        [
+            IngestGroup(items=[(Identities(phone="13800000006"), event("g1"))], at=T0),
+            IngestGroup(
+                items=[
+                    (Identities(phone="13800000007"), event("g2")),
+                    (Identities(phone="13800000006"), event("g3")),
+                ],
+                at=later,
+            ),
+        ],
+        triggers=nobody,
+    )
+    assert [s.message_id for s in first] == ["g1"]
+    assert [s.message_id for s in second] == ["g2", "g3"]
+    assert second[1].customer_id == first[0].customer_id != second[0].customer_id
+    assert all(s.new and s.dispatched for s in first + second)
+    with sql_store._db.read() as s:
+        received = dict(s.execute(select(EventRow.message_id, EventRow.received_at)).all())
+    assert received == {"g1": T0, "g2": later, "g3": later}
+
+
+def test_a_failing_group_leaves_nothing_of_the_groups_written_with_it(
+    sql_store: SqlStore,
+) -> None:
+    groups = [
+        IngestGroup(items=[(Identities(phone="13800000008"), event("h1"))], at=T0),
+        IngestGroup(items=[(Identities(), event("h2"))], at=T0),  # names nobody
+    ]
+    with pytest.raises(ValueError, match="give at least one identity"):
+        sql_store.ingest_groups(groups, triggers=nobody)
+    with pytest.raises(NotFound):  # not even the first group's new customer
+        sql_store.resolve(Identities(phone="13800000008"), create=False, at=T0)
+    (alone,) = sql_store.ingest_groups(groups[:1], triggers=nobody)
+    assert [s.message_id for s in alone] == ["h1"] and alone[0].new
