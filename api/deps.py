@@ -83,7 +83,7 @@ class KeyCache:
         return key
 
 
-async def get_key_cache(request: Request) -> KeyCache:
+def key_cache_of(request: Request) -> KeyCache:
     """The app's key cache (one per process)."""
     cache = getattr(request.app.state, "key_cache", None)
     if cache is None:
@@ -93,19 +93,18 @@ async def get_key_cache(request: Request) -> KeyCache:
 
 def require(
     scope: Scope,
-) -> Callable[
-    [ServiceStore, KeyCache, HTTPAuthorizationCredentials | None], Awaitable[ApiKeyRecord]
-]:
-    """A dependency admitting API keys with ``scope`` (or ``admin``); 401/403 otherwise."""
+) -> Callable[[Request, HTTPAuthorizationCredentials | None], Awaitable[ApiKeyRecord]]:
+    """A dependency admitting API keys with ``scope`` (or ``admin``); 401/403 otherwise.
 
-    async def check(
-        store: StoreDep,
-        cache: Annotated[KeyCache, Depends(get_key_cache)],
-        credentials: Credentials,
-    ) -> ApiKeyRecord:
+    It reads the store and the key cache off ``app.state`` itself: every sub-dependency
+    is solved on every request, and this one guards all of them.
+    """
+
+    async def check(request: Request, credentials: Credentials) -> ApiKeyRecord:
         if credentials is None:
             raise HTTPException(401, "send an API key: Authorization: Bearer <key>", _CHALLENGE)
-        key = await cache.find(store, credentials.credentials)
+        store = cast(ServiceStore, request.app.state.store)
+        key = await key_cache_of(request).find(store, credentials.credentials)
         if key is None:
             raise HTTPException(401, "unknown or revoked API key", _CHALLENGE)
         if "admin" not in key.scopes and scope not in key.scopes:
