@@ -16,13 +16,13 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.segments.index import EVERYTHING, SegmentIndex, Touch
-from engine.store.service import Identities, IngestGroup, NewEvent, StoredEvent
+from engine.store.service import Identities, IngestGroup, NewEvent, ResolveResult, StoredEvent
 from engine.store.sql.common import SqlPart
 from engine.store.sql.customers import insert_event
 from engine.store.sql.db import Sessions
 from engine.store.sql.identity import _resolve
 from engine.store.sql.segments import reevaluate
-from engine.store.sql.tables import EnrollmentRow
+from engine.store.sql.tables import CustomerRow, EnrollmentRow, IdentityRow
 
 
 class IngestPart(SqlPart):
@@ -72,9 +72,13 @@ def _ingest_one(
     segments: SegmentIndex,
 ) -> StoredEvent:
     # Resolved one by one: an earlier event of the batch may have merged.
-    resolved = _resolve(s, identities, True, at)
+    known = _known(s, identities)
+    if known is not None:
+        resolved, running = ResolveResult(customer_id=known[0]), known[1]
+    else:
+        resolved = _resolve(s, identities, True, at)
+        running = _running(s, resolved.customer_id)
     customer_id = resolved.customer_id
-    running = _running(s, customer_id)
     wanted = bool(running) or triggers(event)
     stored = insert_event(
         db,
@@ -105,3 +109,38 @@ _RUNNING = select(_ENROLLMENTS.id).where(
 
 def _running(s: Session, customer_id: str) -> list[str]:
     return list(s.scalars(_RUNNING, {"customer_id": customer_id}))
+
+
+_CUSTOMERS = CustomerRow.__table__
+_IDENTITY = IdentityRow.__table__.c
+#: Most ingest names a known, unmerged customer by one identity: the customer, locked
+#: against a concurrent merge (PostgreSQL), and its running enrollments, in one read
+#: (one round trip less per event than resolving and then listing).
+_KNOWN = (
+    select(_CUSTOMERS.c.id, _CUSTOMERS.c.merged_into, _ENROLLMENTS.id.label("running"))
+    .select_from(
+        IdentityRow.__table__.join(_CUSTOMERS, _CUSTOMERS.c.id == _IDENTITY.customer_id).outerjoin(
+            EnrollmentRow.__table__,
+            (_ENROLLMENTS.customer_id == _CUSTOMERS.c.id) & (_ENROLLMENTS.status == "running"),
+        )
+    )
+    .where(
+        _IDENTITY.kind == bindparam("kind"),
+        _IDENTITY.namespace == bindparam("namespace"),
+        _IDENTITY.value == bindparam("value"),
+    )
+    .with_for_update(of=_CUSTOMERS)
+)
+
+
+def _known(s: Session, identities: Identities) -> tuple[str, list[str]] | None:
+    """(customer id, running enrollment ids) when ``identities`` is one identity of an
+    unmerged customer and nothing else; None when ``_resolve`` must do the work."""
+    keys = identities.keys()
+    if len(keys) != 1 or keys[0][0] == "customer_id" or identities.wecom_owner_userid:
+        return None
+    kind, namespace, value = keys[0]
+    rows = s.execute(_KNOWN, {"kind": kind, "namespace": namespace, "value": value}).all()
+    if not rows or rows[0].merged_into is not None:
+        return None
+    return rows[0].id, [r.running for r in rows if r.running is not None]
