@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
+from api import guardianship
 from api.deps import AdminKey, DispatcherDep, IngestKey, StaffKey, StoreDep, source_of
 from api.errors import problem_responses
 from api.schemas.common import dispatch_fields
@@ -184,11 +185,7 @@ def link_guardian(
     (never to the child's own contact); answer with every link."""
     now = datetime.now(UTC)
     child = store.get_customer(customer_id).id
-    if body.identities is not None:
-        guardian = store.resolve(body.identities, at=now).customer_id
-    else:
-        guardian = store.get_customer(str(body.guardian_id)).id
-    store.link_guardian(child, guardian, relation=body.relation, source=source_of(key), at=now)
+    guardianship.link(store, child, body, source_of(key), now)
     return list_guardians(child, key, store)
 
 

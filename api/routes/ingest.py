@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, status
 from fastapi.concurrency import run_in_threadpool
 
+from api import guardianship
 from api.deps import DispatcherDep, IngestKey, StoreDep, source_of
 from api.errors import problem_responses
 from api.schemas.common import dispatch_fields
@@ -73,8 +74,12 @@ async def track(body: TrackBody, key: IngestKey, dispatcher: DispatcherDep) -> T
 async def identify(
     body: IdentifyRequest, key: IngestKey, store: StoreDep, dispatcher: DispatcherDep
 ) -> IdentifyResult:
-    """Find, merge or create a customer; set attributes, add tags and record consents."""
+    """Find, merge or create a customer; set attributes, add tags, record consents and
+    link guardians."""
     now = datetime.now(UTC)
+    for guardian in body.guardians:  # an unknown guardian id refuses the request first
+        if guardian.guardian_id is not None:
+            store.get_customer(guardian.guardian_id)
     result = store.identify(body.customer, body.attributes, at=now)
     customer_id = result.customer_id
     source = source_of(key)
@@ -88,6 +93,11 @@ async def identify(
             at=consent.at or now,
         )
         store.record_consent(customer_id, change)
+    linked: list[str] = []  # guardians newly linked
+    for guardian in body.guardians:
+        guardian_id, new = guardianship.link(store, customer_id, guardian, source, now)
+        if new:
+            linked.append(guardian_id)
     changes = store.tag(customer_id, body.tags, [], source, at=now) if body.tags else []
     report = await dispatcher.tags_changed(changes, body.context)
     # Segments the attributes, consents and tags made them enter or leave.
@@ -97,6 +107,7 @@ async def identify(
         created=result.created,
         merges=[MergePublic.model_validate(m.model_dump()) for m in result.merges],
         tags_added=[c.tag for c in changes if c.added],
+        guardians_linked=linked,
         at=now,
         **dispatch_fields(report),
     )

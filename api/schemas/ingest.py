@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from api.schemas.common import CustomerIdentities, DispatchOutcome
-from api.schemas.customers import ConsentCreate, MergePublic
+from api.schemas.customers import ConsentCreate, GuardianCreate, MergePublic
 
 MAX_BATCH = 500
 
@@ -89,6 +89,13 @@ class IdentifyRequest(BaseModel):
     consents: list[ConsentCreate] = Field(
         default_factory=list, description="consents given or withdrawn"
     )
+    guardians: list[GuardianCreate] = Field(
+        default_factory=list,
+        description=(
+            "guardians of this customer (a minor), e.g. the parent's phone from a school "
+            "screening form: found or created, and linked once"
+        ),
+    )
 
 
 class IdentifyResult(DispatchOutcome):
@@ -100,4 +107,7 @@ class IdentifyResult(DispatchOutcome):
         default_factory=list, description="customers merged into this one by these identities"
     )
     tags_added: list[str] = Field(default_factory=list, description="tags that were new")
+    guardians_linked: list[str] = Field(
+        default_factory=list, description="customer ids of guardians that were newly linked"
+    )
     at: datetime = Field(description="server time of the change")

@@ -5,12 +5,14 @@ withdrawing the guardian's consent."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from engine.errors import NotFound
+from engine.store.service import Identities
 from tests.api.helpers import Api, deploy, identify
 from tests.factories import workspace
 
@@ -85,6 +87,38 @@ async def test_link_list_and_unlink_guardians(api: Api) -> None:
         ("guardian_linked", f"guardian {mother} (mother), by api:admin-test"),
         ("guardian_unlinked", f"guardian {mother} (mother)"),
     ]
+
+
+async def test_identify_links_the_guardians_it_names(api: Api) -> None:
+    # A school screening form: the child, and the parent's phone and openid.
+    body = {
+        "customer": CHILD,
+        "attributes": {"name": "小雨", "birth_date": "2016-04-01"},
+        "guardians": [{"identities": MOTHER, "relation": "mother"}],
+    }
+    first = await api.ingest.post("/v1/identify", json=body)
+    assert first.status_code == 200, first.text
+    kid = first.json()["customer_id"]
+    [mother] = first.json()["guardians_linked"]
+    assert mother != kid
+    assert await identify(api, customer=MOTHER) == mother  # created by the identities
+    history = (await api.staff.get(f"/v1/customers/{kid}/guardians")).json()
+    assert [(h["guardian_id"], h["relation"], h["source"]) for h in history] == [
+        (mother, "mother", "api:crm")
+    ]
+    again = await api.ingest.post("/v1/identify", json=body)
+    assert again.json()["guardians_linked"] == []  # linked once
+    assert len((await api.staff.get(f"/v1/customers/{kid}/guardians")).json()) == 1
+
+    unknown = {"customer": {"phone": "13500000203"}, "guardians": [{"guardian_id": "c-no"}]}
+    assert (await api.ingest.post("/v1/identify", json=unknown)).status_code == 404
+    with pytest.raises(NotFound):  # refused before anything was written
+        api.store.resolve(Identities(phone="13500000203"), create=False, at=datetime.now(UTC))
+    own = {"customer": CHILD, "guardians": [{"identities": CHILD}]}
+    assert (await api.ingest.post("/v1/identify", json=own)).status_code == 409
+    bad = {"customer": CHILD, "guardians": [{"relation": "father"}]}
+    refused = await api.ingest.post("/v1/identify", json=bad)
+    assert refused.status_code == 422 and "guardian_id or identities" in refused.text
 
 
 async def test_a_minors_send_reaches_the_guardian_until_the_guardian_opts_out(
