@@ -215,7 +215,8 @@ class Dispatcher(SegmentDispatch):
         events = await asyncio.to_thread(self.store.undispatched_events, before)
         if events:
             await self.events_accepted(events)
-        return len(events) + await self.sweep_segments(older_than)
+        tags = await self.sweep_tags(older_than)
+        return len(events) + tags + await self.sweep_segments(older_than)
 
     async def sweep_forever(self, interval: float = SWEEP_INTERVAL) -> None:
         """Run ``sweep`` every ``interval`` seconds; a failed round waits for the next."""
@@ -229,14 +230,28 @@ class Dispatcher(SegmentDispatch):
     async def tags_changed(
         self, changes: list[TagChange], context: dict[str, Any] | None = None
     ) -> DispatchReport:
-        """Enroll on tag_added triggers."""
+        """Enroll on tag_added triggers; the added tags are marked dispatched once done
+        (what is left unmarked, the sweep does again)."""
+        return await self._tags_added([(c, context or {}) for c in changes if c.added])
+
+    async def sweep_tags(self, older_than: float) -> int:
+        """Enroll on tags added ``older_than`` seconds ago or more that no dispatch
+        finished: tags a journey step added in the worker, tags added while Temporal was
+        unreachable. Their context is ``{"tag_source": <who added it>}``; how many."""
+        before = utcnow() - timedelta(seconds=older_than)
+        changes = await asyncio.to_thread(self.store.undispatched_tags, before)
+        await self._tags_added([(c, {"tag_source": c.source}) for c in changes])
+        return len(changes)
+
+    async def _tags_added(self, added: list[tuple[TagChange, dict[str, Any]]]) -> DispatchReport:
         report = DispatchReport()
         index = self.index()
-        for change in changes:
-            if not change.added:
-                continue
+        for change, context in added:
             for bundle in index.for_tag(change.tag):
-                report.merge(await self._enroll(bundle, change.customer_id, dict(context or {})))
+                report.merge(await self._enroll(bundle, change.customer_id, dict(context)))
+        done = [c.history_id for c, _ in added if c.history_id is not None]
+        if done:
+            await asyncio.to_thread(self.store.mark_tags_dispatched, done, at=utcnow())
         return report
 
     async def enroll_api(

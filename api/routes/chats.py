@@ -78,4 +78,4 @@ async def post_chats(body: ChatBatch, key: IngestKey, dispatcher: DispatcherDep)
         )
         for o in outcomes
     ]
-    return ChatResult(accepted=accepted, dispatch_pending=pending, **dispatch_fields(report))
+    return ChatResult(accepted=accepted, **dispatch_fields(report, pending))

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api import guardianship
+from api.changes import dispatch_changes
 from api.deps import AdminKey, DispatcherDep, IngestKey, StaffKey, StoreDep, source_of
 from api.errors import problem_responses
 from api.schemas.common import dispatch_fields
@@ -31,6 +32,7 @@ from api.schemas.customers import (
     TagUpdateResult,
 )
 from api.schemas.enrollments import EnrollmentPublic
+from engine.dispatch import DispatchReport
 from engine.errors import NotFound
 from engine.guardians import is_minor
 from engine.store.service import AuditEntry, ConsentChange, ServiceStore
@@ -72,12 +74,14 @@ async def change_tags(
 ) -> TagUpdateResult:
     """Add and remove tags; added tags start the journeys they trigger."""
     changes = store.tag(customer_id, body.add, body.remove, source_of(key), at=datetime.now(UTC))
-    report = await dispatcher.tags_changed(changes, body.context)
-    if changes:  # segments the tags made them enter or leave
-        report.merge(await dispatcher.customers_changed([changes[0].customer_id]))
+    report, pending = DispatchReport(), False
+    if changes:  # journeys the added tags start, segments the tags made them enter or leave
+        report, pending = await dispatch_changes(
+            dispatcher, changes[0].customer_id, changes, body.context
+        )
     return TagUpdateResult(
         changes=[TagChangePublic(tag=c.tag, added=c.added, source=c.source) for c in changes],
-        **dispatch_fields(report),
+        **dispatch_fields(report, pending),
     )
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, status
 from fastapi.concurrency import run_in_threadpool
 
 from api import guardianship
+from api.changes import dispatch_changes
 from api.deps import DispatcherDep, IngestKey, StoreDep, source_of
 from api.errors import problem_responses
 from api.schemas.common import dispatch_fields
@@ -67,7 +68,7 @@ async def track(body: TrackBody, key: IngestKey, dispatcher: DispatcherDep) -> T
         TrackAccepted(message_id=s.message_id, customer_id=s.customer_id, duplicate=not s.new)
         for s in stored
     ]
-    return TrackResult(accepted=accepted, dispatch_pending=pending, **dispatch_fields(report))
+    return TrackResult(accepted=accepted, **dispatch_fields(report, pending))
 
 
 @router.post("/identify", response_model=IdentifyResult)
@@ -99,9 +100,7 @@ async def identify(
         if new:
             linked.append(guardian_id)
     changes = store.tag(customer_id, body.tags, [], source, at=now) if body.tags else []
-    report = await dispatcher.tags_changed(changes, body.context)
-    # Segments the attributes, consents and tags made them enter or leave.
-    report.merge(await dispatcher.customers_changed([customer_id]))
+    report, pending = await dispatch_changes(dispatcher, customer_id, changes, body.context)
     return IdentifyResult(
         customer_id=customer_id,
         created=result.created,
@@ -109,5 +108,5 @@ async def identify(
         tags_added=[c.tag for c in changes if c.added],
         guardians_linked=linked,
         at=now,
-        **dispatch_fields(report),
+        **dispatch_fields(report, pending),
     )

@@ -138,6 +138,3 @@ class ChatResult(DispatchOutcome):
     """The messages accepted, in request order, and what their events and tags started."""
 
     accepted: list[ChatAccepted] = Field(description="one entry per message, in request order")
-    dispatch_pending: bool = Field(
-        False, description="true when Temporal could not be reached: stored, acted on later"
-    )

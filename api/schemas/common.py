@@ -51,13 +51,19 @@ class DispatchOutcome(BaseModel):
     enrollment_ids: list[str] = Field(
         default_factory=list, description="ids of the enrollments begun (GET /v1/enrollments/{id})"
     )
+    dispatch_pending: bool = Field(
+        False,
+        description="true when the changes are stored but Temporal could not be reached: "
+        "they are acted on as soon as it can",
+    )
 
 
-def dispatch_fields(report: DispatchReport) -> dict[str, Any]:
+def dispatch_fields(report: DispatchReport, pending: bool = False) -> dict[str, Any]:
     """The ``DispatchOutcome`` fields of a dispatcher report."""
     return {
         "enrolled": list(report.enrolled),
         "skipped": list(report.skipped),
         "signalled": list(report.signalled),
         "enrollment_ids": list(report.enrollment_ids),
+        "dispatch_pending": pending,
     }

@@ -64,11 +64,6 @@ class TrackResult(DispatchOutcome):
     """The events accepted, in request order, and what they started."""
 
     accepted: list[TrackAccepted] = Field(description="one entry per event, in request order")
-    dispatch_pending: bool = Field(
-        False,
-        description="true when the events are stored but Temporal could not be reached: "
-        "they are acted on as soon as it can",
-    )
 
 
 class IdentifyRequest(BaseModel):

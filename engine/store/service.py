@@ -158,6 +158,9 @@ class TagChange(BaseModel):
     tag: str
     added: bool
     source: str
+    history_id: int | None = Field(
+        None, description="its tag_history row: marked once the tag_added triggers heard of it"
+    )
 
 
 class ConsentChange(BaseModel):
@@ -265,6 +268,8 @@ class ServiceStore(Store, Protocol):
     def tag(
         self, customer_id: str, add: list[str], remove: list[str], source: str, *, at: datetime
     ) -> list[TagChange]: ...
+    def undispatched_tags(self, before: datetime, limit: int = 200) -> list[TagChange]: ...
+    def mark_tags_dispatched(self, history_ids: list[int], *, at: datetime) -> None: ...
     def record_consent(self, customer_id: str, change: ConsentChange) -> None: ...
 
     # segments (engine/store/sql/segments.py)

@@ -195,11 +195,24 @@ class CustomersPart(SqlPart):
                 ).all()
                 if gone:
                     changes.append(TagChange(customer_id=cid, tag=tag, added=False, source=source))
-            s.add_all(
-                TagHistoryRow(customer_id=cid, tag=c.tag, added=c.added, source=source, at=at)
+            # An added tag waits for the tag_added triggers (the dispatcher, or its sweep
+            # for a tag added in the worker); a removal starts nothing.
+            history = [
+                TagHistoryRow(
+                    customer_id=cid,
+                    tag=c.tag,
+                    added=c.added,
+                    source=source,
+                    at=at,
+                    dispatched_at=None if c.added else at,
+                )
                 for c in changes
-            )
+            ]
+            s.add_all(history)
             if changes:
+                s.flush()
+                for change, written in zip(changes, history, strict=True):
+                    change.history_id = written.id
                 reevaluate(s, segments, cid, Touch(tags=[c.tag for c in changes]), utcnow())
             return changes
 
@@ -262,6 +275,40 @@ class CustomersPart(SqlPart):
                 .limit(limit)
             )
             return [stored_event(r, new=False) for r in rows]
+
+    def undispatched_tags(self, before: datetime, limit: int = 200) -> list[TagChange]:
+        """Tags added before ``before`` that the tag_added triggers never heard of,
+        oldest first, under the customer's current id."""
+        with self._db.read() as s, s.begin():
+            rows = list(
+                s.scalars(
+                    select(TagHistoryRow)
+                    .where(TagHistoryRow.dispatched_at.is_(None), TagHistoryRow.at < before)
+                    .order_by(TagHistoryRow.id)
+                    .limit(limit)
+                )
+            )
+            return [
+                TagChange(
+                    customer_id=follow_id(s, r.customer_id),
+                    tag=r.tag,
+                    added=r.added,
+                    source=r.source,
+                    history_id=r.id,
+                )
+                for r in rows
+            ]
+
+    def mark_tags_dispatched(self, history_ids: list[int], *, at: datetime) -> None:
+        """Record that the tag_added triggers heard of these added tags."""
+        if not history_ids:
+            return
+        with self._db.write() as s, s.begin():
+            s.execute(
+                update(TagHistoryRow)
+                .where(TagHistoryRow.id.in_(history_ids), TagHistoryRow.dispatched_at.is_(None))
+                .values(dispatched_at=at)
+            )
 
     def record_consent(self, customer_id: str, change: ConsentChange) -> None:
         """Append a consent record (history is never rewritten)."""

@@ -104,6 +104,8 @@ class TagHistoryRow(Base):
     added: Mapped[bool] = mapped_column(Boolean)
     source: Mapped[str] = mapped_column(String(255))
     at: Mapped[datetime]
+    # Empty until the tag_added triggers have been told of an added tag (migration 0010).
+    dispatched_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class ConsentRow(Base):

@@ -170,6 +170,25 @@ def test_tags_report_real_changes_only(sql_store: SqlStore) -> None:
     assert sql_store.get_customer(cid).tags == {"b": "api", "c": "journey:j/s"}
 
 
+def test_added_tags_wait_for_their_triggers_until_marked(sql_store: SqlStore) -> None:
+    cid = sql_store.resolve(Identities(phone="13800000052"), at=T0).customer_id
+    (vip,) = sql_store.tag(cid, ["VIP"], [], "api", at=T0)
+    (gone,) = sql_store.tag(cid, [], ["VIP"], "api", at=at(1))
+    assert vip.history_id is not None and gone.history_id is not None
+    assert sql_store.undispatched_tags(T0) == []  # only what was added before `before`
+    [pending] = sql_store.undispatched_tags(at(5))
+    assert (pending.tag, pending.added, pending.history_id) == ("VIP", True, vip.history_id)
+    # Merged away since: the pending tag speaks of the survivor.
+    older = sql_store.resolve(Identities(wechat_openid="o-52"), at=T0 - timedelta(days=1))
+    survivor = sql_store.resolve(
+        Identities(phone="13800000052", wechat_openid="o-52"), at=at(2)
+    ).customer_id
+    assert survivor == older.customer_id != cid
+    assert [c.customer_id for c in sql_store.undispatched_tags(at(5))] == [survivor]
+    sql_store.mark_tags_dispatched([vip.history_id], at=at(3))
+    assert sql_store.undispatched_tags(at(5)) == []
+
+
 def test_a_profile_reads_back_whole_with_aware_utc_times(sql_store: SqlStore) -> None:
     local = datetime.fromisoformat("2026-03-01T10:00:00+08:00")
     customer = Customer(
