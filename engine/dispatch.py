@@ -92,7 +92,7 @@ class Dispatcher(SegmentDispatch):
         self._deployment: list[tuple[str, int, bool]] | None = None
         self._in_flight: set[str] = set()
         self._group_commit: GroupCommit[IngestGroup, list[StoredEvent]] = GroupCommit(
-            self._ingest_groups
+            self._ingest_groups, shared=store.shared_failure
         )
 
     # ---- deployment ------------------------------------------------------------------

@@ -9,7 +9,8 @@ is involved: a lone request is written as soon as it comes, and the groups grow 
 when the requests come faster than the writes.
 
 A write of several requests is all or nothing; when it fails, each of its requests is
-written again alone, so one request's failure is never another's.
+written again alone, so one request's failure is never another's (unless the failure
+is the database's own, which would only repeat).
 """
 
 from __future__ import annotations
@@ -29,14 +30,21 @@ class GroupCommit(Generic[G, R]):
     """``await submit(group)`` gives ``write([..., group, ...])``'s result for it.
 
     ``write`` is blocking (it runs in a thread) and returns one result per group, in
-    order.
+    order. ``shared(exc)`` says that a failure is everybody's (the database could not be
+    reached, or stayed locked): the requests of that write all fail with it, instead of
+    each waiting for the same failure alone.
     """
 
     def __init__(
-        self, write: Callable[[Sequence[G]], list[R]], *, max_groups: int = MAX_GROUPS
+        self,
+        write: Callable[[Sequence[G]], list[R]],
+        *,
+        max_groups: int = MAX_GROUPS,
+        shared: Callable[[Exception], bool] = lambda _: False,
     ) -> None:
         self._write = write
         self._max = max_groups
+        self._shared = shared
         self._waiting: list[tuple[G, asyncio.Future[R]]] = []
         self._drain: asyncio.Task[None] | None = None
         #: Writes made and groups written, for benchmarks and tests.
@@ -67,8 +75,9 @@ class GroupCommit(Generic[G, R]):
         try:
             results = await self._write_now([g for g, _ in taken])
         except Exception as exc:
-            if len(taken) == 1:
-                _fail(taken[0][1], exc)
+            if len(taken) == 1 or self._shared(exc):
+                for _, future in taken:  # the database's failure, not one request's
+                    _fail(future, exc)
                 return
             for group, future in taken:  # each alone: the failure is one of theirs
                 try:

@@ -102,3 +102,27 @@ async def test_no_more_than_max_groups_are_written_together() -> None:
     await first
     assert await asyncio.gather(*later) == ["B", "C", "D", "E", "F"]
     assert writes.calls == [["a"], ["b", "c"], ["d", "e"], ["f"]]
+
+
+async def test_a_failure_of_the_database_fails_the_write_together_without_redoing_it() -> None:
+    writes = Writes()
+
+    def locked(groups: Sequence[str]) -> list[str]:
+        writes.calls.append(list(groups))
+        if len(writes.calls) == 1:
+            writes.started.set()
+            assert writes.release.wait(10)
+            return ["A"]
+        raise OSError("database is locked")
+
+    commit: GroupCommit[str, str] = GroupCommit(locked, shared=lambda exc: "database" in str(exc))
+    first = asyncio.create_task(commit.submit("a"))
+    await until(writes.started)
+    later = [asyncio.create_task(commit.submit(g)) for g in ("b", "c")]
+    await asyncio.sleep(0)
+    writes.release.set()
+    assert await first == "A"
+    for task in later:
+        with pytest.raises(OSError, match="database is locked"):
+            await task
+    assert writes.calls == [["a"], ["b", "c"]]  # not redone one by one

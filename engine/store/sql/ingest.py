@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.segments.index import EVERYTHING, SegmentIndex, Touch
@@ -39,6 +40,11 @@ class IngestPart(SqlPart):
         enrollment of their customer wants come back (and are stored) dispatched."""
         (stored,) = self.ingest_groups([IngestGroup(items=items, at=at)], triggers=triggers)
         return stored
+
+    def shared_failure(self, exc: Exception) -> bool:
+        """Whether a failed ingest transaction failed for the database's reasons (not
+        reachable, locked past the busy timeout), not for one request's data."""
+        return isinstance(exc, DBAPIError) and not isinstance(exc, IntegrityError)
 
     def ingest_groups(
         self, groups: Sequence[IngestGroup], *, triggers: Callable[[NewEvent], bool]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from engine.errors import NotFound
 from engine.loader import load_workspace
@@ -151,3 +152,11 @@ def test_a_failing_group_leaves_nothing_of_the_groups_written_with_it(
         sql_store.resolve(Identities(phone="13800000008"), create=False, at=T0)
     (alone,) = sql_store.ingest_groups(groups[:1], triggers=nobody)
     assert [s.message_id for s in alone] == ["h1"] and alone[0].new
+
+
+def test_only_the_databases_own_failures_are_shared(sql_store: SqlStore) -> None:
+    locked = OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+    clash = IntegrityError("INSERT", {}, Exception("UNIQUE constraint failed"))
+    assert sql_store.shared_failure(locked)
+    assert not sql_store.shared_failure(clash)  # a race of one request's rows
+    assert not sql_store.shared_failure(ValueError("give at least one identity"))
