@@ -277,13 +277,17 @@ class CustomersPart(SqlPart):
             return [stored_event(r, new=False) for r in rows]
 
     def undispatched_tags(self, before: datetime, limit: int = 200) -> list[TagChange]:
-        """Tags added before ``before`` that the tag_added triggers never heard of,
-        oldest first, under the customer's current id."""
+        """Tags added before ``before`` that the tag_added triggers never heard of, and
+        every such tag a journey step added (no request dispatches those, so there is no
+        dispatch in flight to wait for); oldest first, under the customer's current id."""
         with self._db.read() as s, s.begin():
             rows = list(
                 s.scalars(
                     select(TagHistoryRow)
-                    .where(TagHistoryRow.dispatched_at.is_(None), TagHistoryRow.at < before)
+                    .where(
+                        TagHistoryRow.dispatched_at.is_(None),
+                        or_(TagHistoryRow.at < before, TagHistoryRow.source.startswith("journey:")),
+                    )
                     .order_by(TagHistoryRow.id)
                     .limit(limit)
                 )
