@@ -102,12 +102,11 @@ def _resolve(s: Session, identities: Identities, create: bool, at: datetime) -> 
     keys = identities.keys()
     if not keys:
         raise ValueError("give at least one identity (phone, wechat_openid, customer_id, ...)")
-    if len(keys) == 1 and keys[0][0] != "customer_id" and not identities.wecom_owner_userid:
+    key = single_key(identities)
+    if key is not None:
         # Most ingest: one identity of a known, unmerged customer; found and locked
         # against a concurrent merge in one read.
-        kind, namespace, value = keys[0]
-        params = {"kind": kind, "namespace": namespace, "value": value}
-        row = s.execute(_OWNER_LOCKED, params).first()
+        row = s.execute(_OWNER_LOCKED, key_params(key)).first()
         if row is not None and row.merged_into is None:
             return ResolveResult(customer_id=row.id)
     found: dict[str, list[Key]] = {}
@@ -163,34 +162,46 @@ def _resolve(s: Session, identities: Identities, create: bool, at: datetime) -> 
 
 _IDENTITIES = IdentityRow.__table__.c
 _CUSTOMER_IDS = CustomerRow.__table__.c
-# Built once: a statement built per call cost more than executing it.
-_OWNER = select(_IDENTITIES.customer_id).where(
+#: The identity row of ``key_params(key)``. Statements are built once: building one
+#: per call cost more than executing it.
+BY_KEY = (
     _IDENTITIES.kind == bindparam("kind"),
     _IDENTITIES.namespace == bindparam("namespace"),
     _IDENTITIES.value == bindparam("value"),
 )
+_OWNER = select(_IDENTITIES.customer_id).where(*BY_KEY)
 _OWNER_LOCKED = (
     select(_CUSTOMER_IDS.id, _CUSTOMER_IDS.merged_into)
     .join_from(IdentityRow.__table__, CustomerRow.__table__)
-    .where(
-        _IDENTITIES.kind == bindparam("kind"),
-        _IDENTITIES.namespace == bindparam("namespace"),
-        _IDENTITIES.value == bindparam("value"),
-    )
+    .where(*BY_KEY)
     .with_for_update(of=CustomerRow.__table__)
 )
 
 
-def _owner(s: Session, key: Key) -> str | None:
+def single_key(identities: Identities) -> Key | None:
+    """The identity, when a request names its customer by exactly one identity row
+    (not our own id, no WeCom owner to record): the case the fast reads serve."""
+    keys = identities.keys()
+    if len(keys) != 1 or keys[0][0] == "customer_id" or identities.wecom_owner_userid:
+        return None
+    return keys[0]
+
+
+def key_params(key: Key) -> dict[str, str]:
+    """The bind parameters of ``BY_KEY``."""
     kind, namespace, value = key
+    return {"kind": kind, "namespace": namespace, "value": value}
+
+
+def _owner(s: Session, key: Key) -> str | None:
+    kind, _, value = key
     if kind == "customer_id":
         # Our own id is the customer's primary key, not an identity row.
         try:
             return follow_id(s, value)
         except NotFound:
             return None
-    params = {"kind": kind, "namespace": namespace, "value": value}
-    owner = s.execute(_OWNER, params).scalar()
+    owner = s.execute(_OWNER, key_params(key)).scalar()
     return None if owner is None else follow_id(s, owner)
 
 

@@ -21,7 +21,7 @@ from engine.store.service import Identities, IngestGroup, NewEvent, ResolveResul
 from engine.store.sql.common import SqlPart
 from engine.store.sql.customers import insert_event
 from engine.store.sql.db import Sessions
-from engine.store.sql.identity import _resolve
+from engine.store.sql.identity import BY_KEY, _resolve, key_params, single_key
 from engine.store.sql.segments import reevaluate
 from engine.store.sql.tables import CustomerRow, EnrollmentRow, IdentityRow
 
@@ -130,11 +130,7 @@ _KNOWN = (
             (_ENROLLMENTS.customer_id == _CUSTOMERS.c.id) & (_ENROLLMENTS.status == "running"),
         )
     )
-    .where(
-        _IDENTITY.kind == bindparam("kind"),
-        _IDENTITY.namespace == bindparam("namespace"),
-        _IDENTITY.value == bindparam("value"),
-    )
+    .where(*BY_KEY)
     .with_for_update(of=_CUSTOMERS)
 )
 
@@ -142,11 +138,10 @@ _KNOWN = (
 def _known(s: Session, identities: Identities) -> tuple[str, list[str]] | None:
     """(customer id, running enrollment ids) when ``identities`` is one identity of an
     unmerged customer and nothing else; None when ``_resolve`` must do the work."""
-    keys = identities.keys()
-    if len(keys) != 1 or keys[0][0] == "customer_id" or identities.wecom_owner_userid:
+    key = single_key(identities)
+    if key is None:
         return None
-    kind, namespace, value = keys[0]
-    rows = s.execute(_KNOWN, {"kind": kind, "namespace": namespace, "value": value}).all()
+    rows = s.execute(_KNOWN, key_params(key)).all()
     if not rows or rows[0].merged_into is not None:
         return None
     return rows[0].id, [r.running for r in rows if r.running is not None]
