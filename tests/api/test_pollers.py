@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,15 @@ async def enroll_and_send(api: Api, tmp_path: Path, external: str) -> str:
         return [m for m in api.sims.wecom.messages if m.recipient == external]
 
     await api.wait_for("the WeCom task", queued)
+
+    async def recorded() -> Any:
+        # The activity records the provider's message id once the provider answered,
+        # a moment after the simulator has the message: the poller reads that record.
+        since = await api.env.get_current_time() - timedelta(days=1)
+        pending = api.store.awaiting_results("wecom", since)
+        return [d for d in pending if d.enrollment_id == enrollment_id and d.provider_ref]
+
+    await api.wait_for("the WeCom delivery record", recorded)
     return enrollment_id
 
 
