@@ -99,16 +99,25 @@ class IdentityPart(SqlPart):
 
 
 def _resolve(s: Session, identities: Identities, create: bool, at: datetime) -> ResolveResult:
-    keys = identities.keys()
-    if not keys:
-        raise ValueError("give at least one identity (phone, wechat_openid, customer_id, ...)")
     key = single_key(identities)
     if key is not None:
-        # Most ingest: one identity of a known, unmerged customer; found and locked
+        # Most requests: one identity of a known, unmerged customer; found and locked
         # against a concurrent merge in one read.
         row = s.execute(_OWNER_LOCKED, key_params(key)).first()
         if row is not None and row.merged_into is None:
             return ResolveResult(customer_id=row.id)
+    return resolve_by_keys(s, identities, create, at)
+
+
+def resolve_by_keys(
+    s: Session, identities: Identities, create: bool, at: datetime
+) -> ResolveResult:
+    """``_resolve`` without its one-read fast path, for a caller that tried its own
+    (ingest reads the running enrollments with it): identity by identity, creating,
+    attaching and merging as needed."""
+    keys = identities.keys()
+    if not keys:
+        raise ValueError("give at least one identity (phone, wechat_openid, customer_id, ...)")
     found: dict[str, list[Key]] = {}
     missing: list[Key] = []
     for key in keys:

@@ -21,7 +21,7 @@ from engine.store.service import Identities, IngestGroup, NewEvent, ResolveResul
 from engine.store.sql.common import SqlPart
 from engine.store.sql.customers import insert_event
 from engine.store.sql.db import Sessions
-from engine.store.sql.identity import BY_KEY, _resolve, key_params, single_key
+from engine.store.sql.identity import BY_KEY, key_params, resolve_by_keys, single_key
 from engine.store.sql.segments import reevaluate
 from engine.store.sql.tables import CustomerRow, EnrollmentRow, IdentityRow
 
@@ -82,7 +82,7 @@ def _ingest_one(
     if known is not None:
         resolved, running = ResolveResult(customer_id=known[0]), known[1]
     else:
-        resolved = _resolve(s, identities, True, at)
+        resolved = resolve_by_keys(s, identities, True, at)  # _known read the fast path
         running = _running(s, resolved.customer_id)
     customer_id = resolved.customer_id
     wanted = bool(running) or triggers(event)
