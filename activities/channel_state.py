@@ -28,7 +28,7 @@ from engine.models.common import ChannelName
 from engine.models.message import Message
 from engine.settings import FrequencyCap
 from engine.store import Store
-from engine.store.base import CapCheck, SendSlot
+from engine.store.activity_store import CapCheck, SendSlot
 
 #: Answers that prove the message never reached the customer: its slot is given back.
 _REFUSED = {Outcome.RECIPIENT.value, Outcome.CONFIG.value, Outcome.QUOTA.value}

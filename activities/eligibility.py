@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from engine.clock import in_local_window
-from engine.compliance_policy import DEFAULT_QUIET_HOURS, Policy
-from engine.holidays import holiday_at
+from engine.compliance.holidays import holiday_at
+from engine.compliance.policy import DEFAULT_QUIET_HOURS, Policy
+from engine.expressions.clock import in_local_window
 from engine.models.common import ChannelName
 from engine.models.compliance import Holiday
 from engine.models.journey import QuietHours

@@ -19,11 +19,9 @@ from temporalio.exceptions import ApplicationError
 from activities import channel_state, eligibility
 from activities.channels.base import ChannelAdapter, ChannelRequest, ChannelResult, Recipient
 from activities.eligibility import Verdict
-from engine import guardians
-from engine.clock import parse_when
-from engine.compliance_policy import read_policy
-from engine.context_refs import resolve
-from engine.contracts import (
+from engine.compliance import guardians
+from engine.compliance.policy import read_policy
+from engine.contracts.journey import (
     ActivityBase,
     BranchInput,
     BranchResult,
@@ -44,11 +42,13 @@ from engine.contracts import (
     UpdateInput,
 )
 from engine.errors import NotFound, TemplateError
+from engine.expressions.clock import parse_when
+from engine.expressions.context_refs import resolve
+from engine.expressions.templating import render, render_value, scope_for
 from engine.models.common import ChannelName
 from engine.models.workspace import JourneyBundle
 from engine.settings import FrequencyCap, get_settings
 from engine.store import Customer, DeliveryRecord, HandoffTask, Store
-from engine.templating import render, render_value, scope_for
 from rules.evaluate import evaluate
 from rules.models import parse_rule
 from rules.view import CustomerView

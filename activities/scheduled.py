@@ -1,7 +1,7 @@
 """The activities of a scheduled journey's tick: plan it, enroll a slice of members.
 
 A slice pages the segment's members by customer id and enrolls each batch through
-the normal enroll path (``engine.enrollment.enroll``) with the tick's key. After
+the normal enroll path (``engine.dispatch.enroll.enroll``) with the tick's key. After
 each batch it heartbeats what it did with the cursor (the last customer id); a retry
 after a worker died resumes from that heartbeat. The batch in hand when the worker
 died is enrolled again, which starts no one twice: the workflow id holds the tick's
@@ -19,14 +19,20 @@ from typing import Any
 from temporalio import activity
 from temporalio.client import Client
 
-from engine.audience import Audience, Member
-from engine.enrollment import enroll
+from engine.contracts.ticks import PlanInput, SliceInput, SliceResult, TickPlan
+from engine.dispatch.enroll import enroll
+from engine.dispatch.journey_schedules import (
+    CUSTOMER,
+    key_for,
+    plan_tick,
+    profile_zones_due,
+    schedule_of,
+)
 from engine.errors import NotFound, TemplateError
-from engine.models.ticks import PlanInput, SliceInput, SliceResult, TickPlan
 from engine.models.workspace import JourneyBundle
-from engine.schedules import CUSTOMER, key_for, plan_tick, profile_zones_due, schedule_of
 from engine.store import EnrollmentRecord
 from engine.store.sql import SqlStore
+from engine.store.sql.audience import Audience, Member
 from rules.deps import dependencies
 
 #: Enrollments of one batch started at the same time (each is a Temporal start).

@@ -12,14 +12,14 @@ import asyncio
 from temporalio import activity
 from temporalio.client import Client
 
-from engine.dispatch import Dispatcher
-from engine.models.segment_refresh import (
+from engine.contracts.segment_refresh import (
     REFRESH_ACTIVITY,
     SegmentRefreshInput,
     SegmentRefreshResult,
 )
-from engine.segments.index import SegmentIndex
-from engine.store.service import ServiceStore
+from engine.dispatch.dispatcher import Dispatcher
+from engine.models.segment_index import SegmentIndex
+from engine.store.service_store import ServiceStore
 
 #: Enters and exits dispatched per page (a heartbeat between pages).
 PAGE = 200

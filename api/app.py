@@ -16,8 +16,8 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from activities.channels.clients import WeComClient
+from activities.channels.wecom.poll import wecom_results_forever
 from api import errors
-from api.pollers import wecom_results_forever
 from api.routes import (
     callbacks,
     chats,
@@ -32,9 +32,9 @@ from api.routes import (
     reports,
     segments,
 )
-from engine.dispatch import SWEEP_INTERVAL, Dispatcher
+from engine.dispatch.dispatcher import SWEEP_INTERVAL, Dispatcher
 from engine.settings import Settings
-from engine.store.service import ServiceStore
+from engine.store.service_store import ServiceStore
 
 VERSION = "0.1.0"
 
@@ -87,7 +87,8 @@ def create_app(
 
     While it serves, the dispatcher's sweep retries events whose dispatch never
     completed (``sweep_interval`` seconds apart; None turns it off), and with a
-    ``wecom_results`` client the WeCom send results are read back (``api.pollers``).
+    ``wecom_results`` client the WeCom send results are read back
+    (``activities.channels.wecom.poll``).
     """
 
     @asynccontextmanager

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from engine.dispatch import TEMPORAL_UNREACHABLE, Dispatcher, DispatchReport
-from engine.store.service import TagChange
+from engine.dispatch.dispatcher import TEMPORAL_UNREACHABLE, Dispatcher, DispatchReport
+from engine.store.service_store import TagChange
 
 log = logging.getLogger("carepath.api")
 

@@ -17,10 +17,10 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from engine.dispatch import Dispatcher
+from engine.dispatch.dispatcher import Dispatcher
 from engine.settings import Settings
-from engine.store.base import HandoffTask
-from engine.store.service import ApiKeyRecord, Scope, ServiceStore
+from engine.store.activity_store import HandoffTask
+from engine.store.service_store import ApiKeyRecord, Scope, ServiceStore
 
 bearer = HTTPBearer(
     auto_error=False,

@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 from api.schemas.problems import Problem, ProblemItem
-from engine.dispatch import JourneyClosed
+from engine.dispatch.dispatcher import JourneyClosed
 from engine.errors import (
     NotFound,
     ProviderError,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from api.schemas.customers import GuardianCreate
-from engine.store.service import ServiceStore
+from engine.store.service_store import ServiceStore
 
 
 def link(

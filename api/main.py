@@ -20,7 +20,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from activities.channels.clients import build_wecom_client
 from api.app import create_app
 from engine import heap
-from engine.dispatch import Dispatcher
+from engine.dispatch.dispatcher import Dispatcher
 from engine.settings import Settings, get_settings
 from engine.store.sql import SqlStore
 from engine.store.sql.migrate import upgrade

@@ -41,7 +41,7 @@ from bench.stack import (
     running_stack,
     store_name,
 )
-from engine.contracts import (
+from engine.contracts.journey import (
     EnrollmentResult,
     EventSignal,
     HandoffOutcomeSignal,

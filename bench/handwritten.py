@@ -13,7 +13,7 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from engine.contracts import (
+    from engine.contracts.journey import (
         EventSignal,
         HandoffInput,
         HandoffOutcomeSignal,

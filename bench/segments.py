@@ -41,11 +41,11 @@ from sqlalchemy import Connection, Engine, Executable, Index, text
 
 from bench.stack import machine, store_name
 from engine.store.sql.db import make_engine
-from engine.store.sql.scratch import scratch_database
 from engine.store.sql.tables import Base
 from rules.models import parse_rule
 from rules.sql import count_matching, customers_matching, rule_condition
 from rules.sql.tables import CUSTOMERS
+from tests.scratch import scratch_database
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 EVENT_NAMES = [  # name, share of events

@@ -27,12 +27,12 @@ from typing import Any
 from sqlalchemy import insert
 
 from engine.models.journey import Segment
-from engine.segments.index import SegmentIndex, Touch
-from engine.store.service import Identities, NewEvent
+from engine.models.segment_index import SegmentIndex, Touch
+from engine.store.service_store import Identities, NewEvent
 from engine.store.sql import SqlStore
 from engine.store.sql import ingest as ingest_module
-from engine.store.sql.scratch import scratch_database
 from engine.store.sql.tables import ConsentRow, CustomerRow, EventRow, TagRow
+from tests.scratch import scratch_database
 
 TARGET_MS = 2.0
 #: Event names of the workload; all but the last are read by some segment.

@@ -55,15 +55,15 @@ from activities.channels.base import ChannelAdapter, ChannelRequest, Recipient
 from activities.channels.registry import build_adapters
 from activities.journey import JourneyActivities
 from bench.stack import CpuMeter, machine, store_name
-from engine.contracts import SendInput, TraceEntry
-from engine.loader import load_workspace
+from engine.contracts.journey import SendInput, TraceEntry
+from engine.expressions.templating import render_value, scope_for
 from engine.models.common import ChannelName
 from engine.settings import ChannelSettings
 from engine.store import Customer
 from engine.store.sql import SqlStore
-from engine.store.sql.scratch import scratch_database
-from engine.templating import render_value, scope_for
+from engine.workspace.loader import load_workspace
 from simulators import ProviderSimulators
+from tests.scratch import scratch_database
 
 WORKSPACE = Path(__file__).resolve().parent.parent / "examples" / "eye-clinic"
 JOURNEY, MESSAGE, STEP = "payment_recovery", "payment_reminder", "remind"

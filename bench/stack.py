@@ -37,11 +37,11 @@ from temporalio.client import Client
 
 from bench.http import LeanClient, Reply, TransportError
 from cli.devserver import DevServer, free_port
-from engine.dispatch import Dispatcher
+from engine.dispatch.dispatcher import Dispatcher
 from engine.settings import Settings
 from engine.store.sql import SqlStore
-from engine.store.sql.scratch import scratch_database
 from simulators import MessageRecord, ProviderSimulators
+from tests.scratch import scratch_database
 
 BENCH_MESSAGE = "bench_notice"
 BENCH_MESSAGE_YAML = """\

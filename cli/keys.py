@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from engine.store.service import Scope
+    from engine.store.service_store import Scope
 
 __all__ = ["add_parser", "create", "main"]
 

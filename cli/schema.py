@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from engine.compliance import ComplianceFile
+from engine.compliance.content import ComplianceFile
 from engine.models.compliance import HolidaysFile
 from engine.models.journey import Journey, Segment
 from engine.models.message import Message

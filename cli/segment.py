@@ -107,8 +107,8 @@ def _default_url() -> str:
 
 def _workspace_segments(root: Path) -> dict[str, Segment]:
     """The segments/ files of the workspace (none when it has no segments/)."""
-    from engine.loader import load_model
     from engine.models.journey import Segment
+    from engine.models.reading import load_model
 
     out: dict[str, Segment] = {}
     folder = root / "segments"
@@ -123,8 +123,8 @@ def _workspace_segments(root: Path) -> dict[str, Segment]:
 
 def _target(target: str, root: Path, definitions: dict[str, Segment]) -> tuple[str, Rule]:
     """(what is counted, its rule) for RULE_OR_FILE."""
-    from engine.loader import load_model
     from engine.models.journey import Segment
+    from engine.models.reading import load_model
 
     path = Path(target)
     if path.suffix in (".yaml", ".yml") or path.is_file():
@@ -146,9 +146,9 @@ def _inline(text: str, definitions: dict[str, Segment]) -> Rule:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
-    from engine.audience import rule_field_path
-    from engine.loader import explain_error
+    from engine.models.explain import explain_error
     from engine.models.journey import Segment
+    from engine.store.sql.audience import rule_field_path
 
     try:
         data: Any = YAML(typ="safe").load(StringIO(text))
@@ -177,8 +177,8 @@ def _inline(text: str, definitions: dict[str, Segment]) -> Rule:
 def _count(
     url: str, rule: Rule, definitions: dict[str, Segment], sample: int
 ) -> tuple[int, list[str]]:
-    from engine.audience import Audience
     from engine.store.sql import SqlStore, upgrade
+    from engine.store.sql.audience import Audience
 
     upgrade(url)
     store = SqlStore(url)

@@ -29,8 +29,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.channels.registry import build_adapters
 from engine.binaries import find_binary
-from engine.compliance_policy import opt_out_channels, read_policy
-from engine.contracts import (
+from engine.compliance.policy import opt_out_channels, read_policy
+from engine.contracts.journey import (
     CancelSignal,
     EnrollmentState,
     EventSignal,
@@ -40,15 +40,16 @@ from engine.contracts import (
     SegmentSignal,
     TraceEntry,
 )
-from engine.enrollment import enroll
+from engine.dispatch.enroll import enroll
 from engine.errors import ScenarioError, ValidationFailed
-from engine.loader import load_model, load_workspace
 from engine.models.journey import EventTrigger, TagAddedTrigger
+from engine.models.reading import load_model
 from engine.models.scenario import Scenario, ScenarioEvent
 from engine.models.workspace import JourneyBundle, Workspace
 from engine.settings import get_settings
 from engine.store import Customer, MemoryStore
-from engine.store.base import SendSlot
+from engine.store.activity_store import SendSlot
+from engine.workspace.loader import load_workspace
 from rules.conditions import dump_where
 from rules.match import match_where
 from rules.view import ConsentRecord, EventRecord

@@ -23,10 +23,10 @@ from activities.channels.clients import build_wecom_client
 from activities.channels.registry import build_adapters
 from api.app import create_app
 from cli.devserver import DevServer
-from engine.dispatch import Dispatcher
+from engine.dispatch.dispatcher import Dispatcher
 from engine.errors import CarepathError, ValidationFailed
 from engine.settings import Settings, get_settings
-from engine.store.service import JourneyVersionInfo
+from engine.store.service_store import JourneyVersionInfo
 from engine.store.sql import SqlStore
 from engine.store.sql.migrate import upgrade
 from simulators import ProviderSimulators

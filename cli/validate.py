@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from engine.errors import Problem, ValidationFailed
-from engine.loader import load_workspace
 from engine.models.journey import (
     ApiTrigger,
     EventTrigger,
@@ -15,6 +14,7 @@ from engine.models.journey import (
     TagAddedTrigger,
 )
 from engine.models.steps import HandoffStep, SendStep
+from engine.workspace.loader import load_workspace
 
 __all__ = ["describe_trigger", "format_problem", "main", "summary"]
 

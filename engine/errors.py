@@ -82,3 +82,13 @@ class ProviderError(CarepathError):
 
 class Conflict(CarepathError):
     """Raised when a change contradicts what is stored (a task claimed by someone else)."""
+
+
+class ForgedCallback(CarepathError):
+    """Raised when a callback's signature does not match the configured token."""
+
+
+class CallbackNotConfigured(CarepathError):
+    """Raised when a callback cannot be read with the settings given (an encrypted
+    WeChat callback without ``aes_key``, a WeCom callback without ``token`` and
+    ``aes_key``); the message names the settings to set."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from engine.contracts import ReceiptSignal
+from engine.contracts.journey import ReceiptSignal
 from engine.models.common import ChannelName
 from engine.models.scenario import ProviderAnswer
 from simulators import ProviderSimulators

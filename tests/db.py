@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from engine.store.sql.scratch import scratch_database
+from tests.scratch import scratch_database
 
 ENV = "CAREPATH_TEST_DATABASE_URL"
 

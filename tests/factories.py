@@ -9,7 +9,7 @@ from typing import Any
 from temporalio.testing import WorkflowEnvironment
 
 from cli.simulation import SimulationResult, simulate
-from engine.contracts import RunOptions
+from engine.contracts.journey import RunOptions
 
 SERVICE_MESSAGE = {
     "id": "notice",

@@ -16,9 +16,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from engine.clock import local_iso, next_local_time, parse_when
-    from engine.context_refs import resolve
-    from engine.contracts import (
+    from engine.contracts.journey import (
         WORKFLOW_NAME,
         BranchInput,
         BranchResult,
@@ -46,6 +44,8 @@ with workflow.unsafe.imports_passed_through():
         UpdateInput,
         Waiting,
     )
+    from engine.expressions.clock import local_iso, next_local_time, parse_when
+    from engine.expressions.context_refs import resolve
     from engine.models.journey import EventCondition, GoalEvent, GoalSegment
     from engine.models.steps import (
         BranchCase,

@@ -1,7 +1,7 @@
 """One tick of a scheduled journey: plan it, then enroll the segment's members in slices.
 
-Started by the journey's Temporal Schedule (``engine.schedules``). The tick's time is
-the schedule's scheduled time (the ``TemporalScheduledStartTime`` search attribute),
+Started by the journey's Temporal Schedule (``engine.dispatch.journey_schedules``). The
+tick's time is the schedule's scheduled time (the ``TemporalScheduledStartTime`` search attribute),
 so a tick that starts late, or is retried, keeps the key of the cron time it stands
 for. Each slice is one activity that enrolls a few batches and heartbeats its cursor;
 the workflow adds up what the slices did, answers the ``progress`` query with it, and
@@ -20,7 +20,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
 
 with workflow.unsafe.imports_passed_through():
-    from engine.models.ticks import (
+    from engine.contracts.ticks import (
         SCHEDULED_WORKFLOW_NAME,
         PlanInput,
         ScheduledEnrollInput,

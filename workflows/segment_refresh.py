@@ -14,7 +14,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from engine.models.segment_refresh import (
+    from engine.contracts.segment_refresh import (
         REFRESH_ACTIVITY,
         SEGMENT_REFRESH_WORKFLOW,
         SegmentRefreshInput,

@@ -16,7 +16,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from engine.contracts import (
+    from engine.contracts.journey import (
         HandoffInput,
         HandoffResult,
         OrderInput,

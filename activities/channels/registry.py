@@ -8,12 +8,12 @@ from activities.channels.clients import (
     build_sms_client,
     build_wecom_client,
 )
-from activities.channels.sms import SmsAdapter
+from activities.channels.tencent_sms.send import SmsAdapter
 from activities.channels.tokens import TokenCache
-from activities.channels.wechat_subscribe import WeChatSubscribeAdapter
-from activities.channels.wechat_template import WeChatTemplateAdapter
-from activities.channels.wechat_text import WeChatTextAdapter
-from activities.channels.wecom import WeComAdapter
+from activities.channels.wechat.subscribe import WeChatSubscribeAdapter
+from activities.channels.wechat.template import WeChatTemplateAdapter
+from activities.channels.wechat.text import WeChatTextAdapter
+from activities.channels.wecom.send import WeComAdapter
 from engine.settings import ChannelSettings
 
 

@@ -17,14 +17,16 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
+from activities.channels.tencent_sms.receipts import sms_receipts
+from activities.channels.tencent_sms.replies import sms_replies
+from activities.channels.wechat.events import open_wechat, read_wechat
+from activities.channels.wechat.signature import verify_wechat
+from activities.channels.wecom.events import open_wecom, read_wecom, verify_wecom_url
 from api.deps import DispatcherDep, SettingsDep, StoreDep
-from engine.callbacks import act, deliver
-from engine.chats import tag_wechat_message
-from engine.compliance_policy import read_policy
-from engine.receipts import CallbackNotConfigured, ForgedCallback, sms_receipts, verify_wechat
-from engine.sms_replies import sms_replies
-from engine.wechat_events import open_wechat, read_wechat
-from engine.wecom_events import open_wecom, read_wecom, verify_wecom_url
+from engine.compliance.policy import read_policy
+from engine.errors import CallbackNotConfigured, ForgedCallback
+from engine.intake.callbacks import act, deliver
+from engine.intake.chats import tag_wechat_message
 
 log = logging.getLogger("carepath.callbacks")
 

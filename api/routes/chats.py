@@ -17,8 +17,8 @@ from api.schemas.chats import (
     WeComChatRecord,
 )
 from api.schemas.common import dispatch_fields
-from engine.chats import ChatLine, excerpt, ingest_chats
-from engine.store.service import Identities, NewEvent
+from engine.intake.chats import ChatLine, excerpt, ingest_chats
+from engine.store.service_store import Identities, NewEvent
 
 router = APIRouter(prefix="/v1", tags=["ingest"], responses=problem_responses(401, 403, 422))
 

@@ -32,10 +32,10 @@ from api.schemas.customers import (
     TagUpdateResult,
 )
 from api.schemas.enrollments import EnrollmentPublic
-from engine.dispatch import DispatchReport
+from engine.compliance.guardians import is_minor
+from engine.dispatch.dispatcher import DispatchReport
 from engine.errors import NotFound
-from engine.guardians import is_minor
-from engine.store.service import AuditEntry, ConsentChange, ServiceStore
+from engine.store.service_store import AuditEntry, ConsentChange, ServiceStore
 
 router = APIRouter(prefix="/v1", tags=["customers"], responses=problem_responses(401, 403, 422))
 

@@ -22,9 +22,9 @@ from api.schemas.ingest import (
     TrackBody,
     TrackResult,
 )
-from engine.attribution import utm_touches
-from engine.dispatch import TEMPORAL_UNREACHABLE, DispatchReport
-from engine.store.service import ConsentChange, NewEvent
+from engine.dispatch.dispatcher import TEMPORAL_UNREACHABLE, DispatchReport
+from engine.models.attribution import utm_touches
+from engine.store.service_store import ConsentChange, NewEvent
 
 log = logging.getLogger("carepath.api")
 

@@ -18,9 +18,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.deps import AdminKey, DispatcherDep, StoreDep
 from api.errors import problem_responses
 from api.schemas.schedules import JourneyRuns, TickPublic
+from engine.contracts.ticks import TickProgress
+from engine.dispatch.journey_schedules import schedule_id, schedule_of, temporal_cron
 from engine.errors import NotFound
-from engine.models.ticks import TickProgress
-from engine.schedules import schedule_id, schedule_of, temporal_cron
 
 router = APIRouter(
     prefix="/v1/journeys", tags=["journeys"], responses=problem_responses(401, 403, 422)

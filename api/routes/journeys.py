@@ -19,7 +19,7 @@ from api.schemas.journeys import (
     StepCounts,
 )
 from engine.errors import NotFound
-from engine.store.service import JourneyInfo, ServiceStore
+from engine.store.service_store import JourneyInfo, ServiceStore
 
 router = APIRouter(
     prefix="/v1/journeys", tags=["journeys"], responses=problem_responses(401, 403, 422)

@@ -16,8 +16,8 @@ from activities.channels.clients import (
     build_official_account_client,
     build_wecom_client,
 )
+from activities.channels.qrcodes import create_contact_way, create_wechat_qrcode
 from activities.channels.tokens import TokenCache
-from activities.qrcodes import create_contact_way, create_wechat_qrcode
 from api.deps import AdminKey, SettingsDep, StoreDep
 from api.errors import problem_responses
 from api.schemas.qrcodes import (
@@ -27,8 +27,8 @@ from api.schemas.qrcodes import (
     WeChatQrCreate,
     WeComContactMeCreate,
 )
-from engine.attribution import QrCodeRecord
-from engine.store.service import ServiceStore
+from engine.models.attribution import QrCodeRecord
+from engine.store.service_store import ServiceStore
 from engine.store.sql import Conflict
 
 router = APIRouter(prefix="/v1", tags=["attribution"], responses=problem_responses(401, 403, 422))

@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from api.deps import AdminKey, StaffKey, StoreDep
 from api.errors import problem_responses
-from engine.attribution import SourceRow, TouchKind
+from engine.models.attribution import SourceRow, TouchKind
 
 router = APIRouter(prefix="/v1", tags=["attribution"], responses=problem_responses(401, 403, 422))
 

@@ -27,9 +27,9 @@ from api.schemas.segments import (
     SegmentMember,
     SegmentPublic,
 )
-from engine.audience import EXPORT_COLUMNS, Audience, SegmentDefinition, rule_field_path
 from engine.errors import NotFound
-from engine.store.service import ServiceStore
+from engine.store.service_store import ServiceStore
+from engine.store.sql.audience import EXPORT_COLUMNS, Audience, SegmentDefinition, rule_field_path
 from rules.deps import segment_references
 from rules.models import Rule, dump_rule, parse_rule
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
-from engine.attribution import ATTRIBUTION_FIELDS, encode_scene
+from engine.models.attribution import ATTRIBUTION_FIELDS, encode_scene
 
 #: WeChat: a temporary code lasts at most 30 days; scene_str is 1 to 64 characters.
 MAX_EXPIRE_SECONDS = 2_592_000

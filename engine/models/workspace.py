@@ -37,7 +37,7 @@ class Workspace(BaseModel):
 
     def bundle(self, journey_id: str, version: int = 1) -> JourneyBundle:
         """The bundle of one journey: it and every message and segment it can reach."""
-        from engine.references import messages_used, segments_used
+        from engine.models.references import messages_used, segments_used
 
         journey = self.journeys[journey_id]
         seg_ids = segments_used(journey, self.segments)

@@ -6,7 +6,7 @@ never the clinic's), the service uses the SQL store.
 
 from __future__ import annotations
 
-from engine.store.base import (
+from engine.store.activity_store import (
     Customer,
     DeliveryRecord,
     EnrollmentRecord,

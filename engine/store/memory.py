@@ -7,10 +7,10 @@ import threading
 from datetime import datetime
 from typing import Any
 
-from engine.contracts import EnrollmentStatusName, TraceEntry
+from engine.contracts.journey import EnrollmentStatusName, TraceEntry
 from engine.errors import NotFound
 from engine.models.workspace import JourneyBundle
-from engine.store.base import (
+from engine.store.activity_store import (
     CapCheck,
     Customer,
     DeliveryRecord,

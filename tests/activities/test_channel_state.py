@@ -13,10 +13,10 @@ import pytest
 
 from activities.channels.registry import build_adapters
 from activities.journey import JourneyActivities
-from engine.contracts import SendInput, SendResult
-from engine.loader import load_workspace
+from engine.contracts.journey import SendInput, SendResult
 from engine.models.common import ChannelName
 from engine.store import Customer, MemoryStore
+from engine.workspace.loader import load_workspace
 from rules.view import ConsentRecord, EventRecord
 from simulators import ProviderSimulators
 
@@ -170,7 +170,7 @@ def test_customer_service_messages_need_an_open_window_with_room(rig: Rig) -> No
 
 
 def test_preferred_order_follows_the_customers_latest_own_action(rig: Rig) -> None:
-    from engine.contracts import OrderInput
+    from engine.contracts.journey import OrderInput
 
     def order(channels: list[ChannelName]) -> list[ChannelName]:
         arg = OrderInput(

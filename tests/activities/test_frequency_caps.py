@@ -12,10 +12,10 @@ import pytest
 
 from activities.channels.registry import build_adapters
 from activities.journey import JourneyActivities
-from engine.contracts import SendInput, SendResult
-from engine.loader import load_workspace
+from engine.contracts.journey import SendInput, SendResult
 from engine.settings import DEFAULT_FREQUENCY_CAPS
 from engine.store import Customer, MemoryStore
+from engine.workspace.loader import load_workspace
 from rules.view import ConsentRecord
 from simulators import ProviderSimulators
 

@@ -19,8 +19,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.channels.registry import build_adapters
 from api.app import create_app
-from engine.contracts import CancelSignal
-from engine.dispatch import Dispatcher
+from engine.contracts.journey import CancelSignal
+from engine.dispatch.dispatcher import Dispatcher
 from engine.settings import Settings
 from engine.store.sql import SqlStore
 from simulators import ProviderSimulators

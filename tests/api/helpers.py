@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
-from engine.contracts import EnrollmentResult
-from engine.dispatch import Dispatcher
+from engine.contracts.journey import EnrollmentResult
+from engine.dispatch.dispatcher import Dispatcher
 from engine.store.sql import SqlStore
 from simulators import ProviderSimulators
 

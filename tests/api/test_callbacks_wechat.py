@@ -17,11 +17,11 @@ import httpx
 import pytest
 from wechatpy.crypto import WeChatCrypto
 
+from activities.channels.wechat.events import read_wechat
 from api.app import create_app
 from engine.errors import NotFound
 from engine.settings import Settings
-from engine.store.service import Identities
-from engine.wechat_events import read_wechat
+from engine.store.service_store import Identities
 from simulators import MessageRecord
 from simulators.wechat import callback_signature
 from tests.api.helpers import Api, deploy, identify

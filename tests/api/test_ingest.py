@@ -129,7 +129,7 @@ async def test_events_stored_while_temporal_is_down_are_dispatched_later(
 
     from api.app import create_app
     from cli.devserver import free_port
-    from engine.dispatch import Dispatcher
+    from engine.dispatch.dispatcher import Dispatcher
     from engine.settings import Settings
 
     await deploy(api)

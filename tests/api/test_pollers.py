@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from activities.channels.clients import build_wecom_client
-from api.pollers import wecom_results_once
+from activities.channels.wecom.poll import wecom_results_once
 from tests.api.helpers import Api, deploy, identify
 from tests.factories import workspace
 

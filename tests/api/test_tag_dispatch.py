@@ -13,7 +13,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from api.app import create_app
 from cli.devserver import free_port
-from engine.dispatch import Dispatcher
+from engine.dispatch.dispatcher import Dispatcher
 from engine.settings import Settings
 from tests.api.helpers import Api, deploy, identify
 from tests.factories import workspace

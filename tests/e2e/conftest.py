@@ -20,7 +20,7 @@ from temporalio.worker import Worker
 from activities.channels.registry import build_adapters
 from api.app import create_app
 from cli.devserver import DevServer, free_port
-from engine.dispatch import Dispatcher
+from engine.dispatch.dispatcher import Dispatcher
 from engine.settings import Settings
 from engine.store.sql import SqlStore
 from simulators import ProviderSimulators

@@ -30,9 +30,9 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 
 from cli.devserver import DevServer, free_port
-from engine.dispatch import Dispatcher
+from engine.dispatch.dispatcher import Dispatcher
 from engine.store import DeliveryRecord
-from engine.store.service import Identities
+from engine.store.service_store import Identities
 from engine.store.sql import SqlStore
 from engine.store.sql.tables import DeliveryRow
 from simulators import ProviderSimulators

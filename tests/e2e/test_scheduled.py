@@ -34,9 +34,9 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.app import create_app
 from cli.devserver import DevServer, free_port
-from engine.dispatch import Dispatcher
-from engine.models.ticks import TickProgress
-from engine.schedules import schedule_id
+from engine.contracts.ticks import TickProgress
+from engine.dispatch.dispatcher import Dispatcher
+from engine.dispatch.journey_schedules import schedule_id
 from engine.settings import Settings
 from engine.store.sql import SqlStore
 from engine.store.sql.tables import CustomerRow, EnrollmentRow

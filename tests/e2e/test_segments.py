@@ -17,12 +17,12 @@ import pytest
 from temporalio.client import ScheduleActionStartWorkflow, ScheduleOverlapPolicy
 from temporalio.service import RPCError
 
-from engine.models.segment_refresh import (
+from engine.contracts.segment_refresh import (
     SEGMENT_REFRESH_WORKFLOW,
     SegmentRefreshInput,
     SegmentRefreshResult,
 )
-from engine.segments.schedules import refresh_schedule_id
+from engine.dispatch.segment_schedules import refresh_schedule_id
 from tests.e2e.conftest import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.db]

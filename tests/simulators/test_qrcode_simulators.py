@@ -10,7 +10,7 @@ from wechatpy.enterprise import parse_message as parse_wecom
 from wechatpy.exceptions import WeChatClientException
 
 from activities.channels.clients import OfficialAccountClient, WeComClient
-from engine.wecom_events import ChangeExternalContactEvent
+from activities.channels.wecom.events import ChangeExternalContactEvent
 from simulators import ProviderSimulators
 
 

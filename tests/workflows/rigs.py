@@ -16,8 +16,8 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.channels.registry import build_adapters
-from engine.contracts import CancelSignal
-from engine.dispatch import Dispatcher
+from engine.contracts.journey import CancelSignal
+from engine.dispatch.dispatcher import Dispatcher
 from engine.store.sql import SqlStore
 from simulators import ProviderSimulators
 from worker import build_worker

@@ -14,8 +14,8 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from activities.channels.registry import build_adapters
-from engine.contracts import CancelSignal, EnrollmentResult, EventSignal, RunOptions
-from engine.enrollment import enroll
+from engine.contracts.journey import CancelSignal, EnrollmentResult, EventSignal, RunOptions
+from engine.dispatch.enroll import enroll
 from engine.models.journey import Journey
 from engine.models.message import Message
 from engine.models.workspace import JourneyBundle

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import insert, update
 from temporalio.testing import WorkflowEnvironment
 
-from engine.contracts import CancelSignal
-from engine.models.ticks import SCHEDULED_WORKFLOW_NAME, ScheduledEnrollInput, TickProgress
+from engine.contracts.journey import CancelSignal
+from engine.contracts.ticks import SCHEDULED_WORKFLOW_NAME, ScheduledEnrollInput, TickProgress
 from engine.store.sql import SqlStore
 from engine.store.sql.tables import CustomerRow
 from tests.engine.store.conftest import postgres_url, sql_url

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from engine.contracts import EnrollmentResult
-from engine.models.segment_refresh import (
+from engine.contracts.journey import EnrollmentResult
+from engine.contracts.segment_refresh import (
     SEGMENT_REFRESH_WORKFLOW,
     SegmentRefreshInput,
     SegmentRefreshResult,
 )
-from engine.store.service import Identities, NewEvent
+from engine.store.service_store import Identities, NewEvent
 from engine.store.sql import SqlStore
 from tests.engine.store.conftest import postgres_url, sql_url
 from tests.factories import workspace

@@ -10,8 +10,8 @@ from typing import Any
 from temporalio.testing import WorkflowEnvironment
 
 from activities.channels.registry import build_adapters
-from engine.contracts import EnrollmentResult, EventSignal, HandoffOutcomeSignal
-from engine.enrollment import enroll
+from engine.contracts.journey import EnrollmentResult, EventSignal, HandoffOutcomeSignal
+from engine.dispatch.enroll import enroll
 from engine.models.journey import Journey
 from engine.models.message import Message
 from engine.models.workspace import JourneyBundle

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import or_, select
 
-from engine.store.service import AuditEntry
+from engine.store.service_store import AuditEntry
 from engine.store.sql.common import SqlPart, follow_id
 from engine.store.sql.tables import (
     ConsentRow,
@@ -70,7 +70,7 @@ class AuditPart(SqlPart):
                         + (f", text {c.text_version}" if c.text_version else ""),
                     )
                 )
-            # Who could receive a minor's messages, and since when (engine.guardians).
+            # Who could receive a minor's messages, and since when (engine.compliance.guardians).
             links = select(GuardianLinkRow).where(GuardianLinkRow.customer_id.in_(merged))
             for g in s.scalars(links):
                 said = f"guardian {g.guardian_id}" + (f" ({g.relation})" if g.relation else "")

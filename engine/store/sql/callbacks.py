@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import delete
 
-from engine.segments.index import Touch
+from engine.models.segment_index import Touch
 from engine.store.sql.common import SqlPart, follow
 from engine.store.sql.segments import reevaluate
 from engine.store.sql.tables import CallbackReceiptRow

@@ -15,7 +15,7 @@ from engine.store.sql.db import Sessions
 from engine.store.sql.tables import CustomerRow
 
 if TYPE_CHECKING:
-    from engine.segments.index import SegmentIndex
+    from engine.models.segment_index import SegmentIndex
 
 T = TypeVar("T")
 

@@ -12,9 +12,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
 
-from engine.segments.index import EVERYTHING, Touch
-from engine.store.base import Customer
-from engine.store.service import (
+from engine.models.segment_index import EVERYTHING, Touch
+from engine.store.activity_store import Customer
+from engine.store.service_store import (
     IDENTITY_KINDS,
     ConsentChange,
     MergeRecord,

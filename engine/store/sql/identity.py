@@ -16,8 +16,8 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
-from engine.segments.index import EVERYTHING, Touch
-from engine.store.service import Identities, IdentityKind, MergeRecord, ResolveResult
+from engine.models.segment_index import EVERYTHING, Touch
+from engine.store.service_store import Identities, IdentityKind, MergeRecord, ResolveResult
 from engine.store.sql.common import Retry, SqlPart, follow, follow_id
 from engine.store.sql.segments import merge_memberships, reevaluate
 from engine.store.sql.tables import (

@@ -2,7 +2,7 @@
 
 A change to one customer (an event, tags, attributes, consent, first touch, a merge)
 re-evaluates, in memory and for that customer only, the segments the deployed
-:class:`~engine.segments.index.SegmentIndex` says can depend on it; only what those
+:class:`~engine.models.segment_index.SegmentIndex` says can depend on it; only what those
 segments read is loaded (the events of their names, not the whole history). A
 membership that flips writes ``segment_members`` and an outbox row in
 ``segment_changes`` in that same transaction.
@@ -16,8 +16,8 @@ from typing import Any, cast
 from sqlalchemy import Connection, Select, Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from engine.segments.index import Needs, SegmentIndex, Touch
-from engine.store.service import SegmentChange
+from engine.models.segment_index import Needs, SegmentIndex, Touch
+from engine.store.service_store import SegmentChange
 from engine.store.sql.tables import (
     ConsentRow,
     CustomerRow,

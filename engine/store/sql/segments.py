@@ -18,8 +18,8 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.models.journey import Segment
-from engine.segments.index import SegmentIndex
-from engine.store.service import SegmentChange, SegmentDeploy
+from engine.models.segment_index import SegmentIndex
+from engine.store.service_store import SegmentChange, SegmentDeploy
 from engine.store.sql.common import SqlPart, follow_id
 from engine.store.sql.membership import merge_memberships, reevaluate
 from engine.store.sql.tables import SegmentChangeRow, SegmentMemberRow, SegmentRow

@@ -63,7 +63,7 @@ class SqlStore(
 
 
 if TYPE_CHECKING:
-    from engine.store.service import ServiceStore
+    from engine.store.service_store import ServiceStore
 
     def _implements_the_protocols(store: SqlStore) -> ServiceStore:
         return store  # mypy checks every method of Store and ServiceStore here

@@ -7,9 +7,9 @@ import secrets
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from engine.contracts import TraceEntry
+from engine.contracts.journey import TraceEntry
 from engine.errors import Conflict, NotFound
-from engine.store.base import DeliveryRecord, HandoffTask
+from engine.store.activity_store import DeliveryRecord, HandoffTask
 from engine.store.sql.common import SqlPart
 from engine.store.sql.enrollments import insert_trace
 from engine.store.sql.tables import DeliveryRow, TaskRow

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session, aliased
 
-from engine.attribution import (
+from engine.models.attribution import (
     ATTRIBUTION_FIELDS,
     CodeKind,
     NewTouch,

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from engine.store.base import DeliveryRecord
-from engine.store.service import Identities
+from engine.store.activity_store import DeliveryRecord
+from engine.store.service_store import Identities
 from engine.store.sql import SqlStore
 
 pytestmark = pytest.mark.db

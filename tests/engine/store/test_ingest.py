@@ -11,11 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from engine.errors import NotFound
-from engine.loader import load_workspace
-from engine.store.base import EnrollmentRecord
-from engine.store.service import Identities, IngestGroup, NewEvent
+from engine.store.activity_store import EnrollmentRecord
+from engine.store.service_store import Identities, IngestGroup, NewEvent
 from engine.store.sql import SqlStore
 from engine.store.sql.tables import EventRow
+from engine.workspace.loader import load_workspace
 
 pytestmark = pytest.mark.db
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from engine.contracts import TraceEntry
+from engine.contracts.journey import TraceEntry
 from engine.errors import NotFound
-from engine.loader import load_workspace
 from engine.models.workspace import JourneyBundle
-from engine.store.base import EnrollmentRecord
+from engine.store.activity_store import EnrollmentRecord
 from engine.store.sql import SqlStore
+from engine.workspace.loader import load_workspace
 
 pytestmark = pytest.mark.db
 

@@ -11,8 +11,8 @@ import pytest
 from alembic import command
 from sqlalchemy import create_engine, text
 
-from engine.attribution import NewTouch
-from engine.store.service import Identities
+from engine.models.attribution import NewTouch
+from engine.store.service_store import Identities
 from engine.store.sql import SqlStore
 from engine.store.sql.migrate import alembic_config
 
