@@ -29,7 +29,7 @@ from activities.journey import JourneyActivities
 from engine import heap
 from engine.models.common import ChannelName
 from engine.settings import Settings, get_settings
-from engine.store import Store
+from engine.store import ActivityStore
 from workflows.journey import JourneyWorkflow
 from workflows.scheduled import ScheduledEnrollWorkflow
 from workflows.segment_refresh import SegmentRefreshWorkflow
@@ -37,7 +37,7 @@ from workflows.segment_refresh import SegmentRefreshWorkflow
 
 def build_worker(
     client: Client,
-    store: Store,
+    store: ActivityStore,
     adapters: Mapping[ChannelName, ChannelAdapter],
     task_queue: str,
     *,
@@ -115,7 +115,7 @@ class _InterpreterDirect(WorkflowRunner):
         self.direct.set_worker_level_failure_exception_types(types)
 
 
-def _scheduled_activities(client: Client, store: Store, task_queue: str) -> list[object]:
+def _scheduled_activities(client: Client, store: ActivityStore, task_queue: str) -> list[object]:
     """The ticks of scheduled journeys (they page the SQL store's members). A
     simulation's memory store has no segments to page: nothing to register, and
     SQLAlchemy is not imported for it (a store of the SQL module would have been)."""
@@ -127,7 +127,7 @@ def _scheduled_activities(client: Client, store: Store, task_queue: str) -> list
     return ScheduledActivities(client, store, task_queue).all()
 
 
-def _segment_activities(client: Client, store: Store, task_queue: str) -> list[object]:
+def _segment_activities(client: Client, store: ActivityStore, task_queue: str) -> list[object]:
     """Segment refreshes (SQL over the population): only with the SQL store."""
     sql = sys.modules.get("engine.store.sql.store")
     if sql is None or not isinstance(store, sql.SqlStore):

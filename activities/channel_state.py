@@ -25,17 +25,17 @@ from zoneinfo import ZoneInfo
 from activities.channels.base import ChannelResult, Effect, Outcome
 from activities.eligibility import ChannelState
 from engine.models.common import ChannelName
+from engine.models.compliance import FrequencyCap
 from engine.models.message import Message
-from engine.settings import FrequencyCap
-from engine.store import Store
-from engine.store.activity_store import CapCheck, SendSlot
+from engine.store import ActivityStore
+from engine.store.records import CapCheck, SendSlot
 
 #: Answers that prove the message never reached the customer: its slot is given back.
 _REFUSED = {Outcome.RECIPIENT.value, Outcome.CONFIG.value, Outcome.QUOTA.value}
 
 
 def read(
-    store: Store, channel: ChannelName, message: Message, customer_id: str, now: datetime
+    store: ActivityStore, channel: ChannelName, message: Message, customer_id: str, now: datetime
 ) -> ChannelState:
     """What eligibility needs to know about this channel for this customer."""
     balance = None
@@ -51,7 +51,7 @@ def read(
 
 
 def record(
-    store: Store,
+    store: ActivityStore,
     channel: ChannelName,
     message: Message,
     customer_id: str,
@@ -83,7 +83,7 @@ def record(
 
 
 def reserve(
-    store: Store,
+    store: ActivityStore,
     caps: Sequence[FrequencyCap],
     timezone: str,
     *,
@@ -119,7 +119,7 @@ def reserve(
     return store.reserve_send(slot, checks)
 
 
-def release(store: Store, key: str, outcome: str | None) -> None:
+def release(store: ActivityStore, key: str, outcome: str | None) -> None:
     """Give the slot back when the provider refused the send outright."""
     if outcome in _REFUSED:
         store.release_send(key)

@@ -46,9 +46,10 @@ from engine.expressions.clock import parse_when
 from engine.expressions.context_refs import resolve
 from engine.expressions.templating import render, render_value, scope_for
 from engine.models.common import ChannelName
+from engine.models.compliance import FrequencyCap
 from engine.models.workspace import JourneyBundle
-from engine.settings import FrequencyCap, get_settings
-from engine.store import Customer, DeliveryRecord, HandoffTask, Store
+from engine.settings import get_settings
+from engine.store import ActivityStore, Customer, DeliveryRecord, HandoffTask
 from rules.evaluate import evaluate
 from rules.models import parse_rule
 from rules.view import CustomerView
@@ -70,7 +71,7 @@ class JourneyActivities:
 
     def __init__(
         self,
-        store: Store,
+        store: ActivityStore,
         adapters: Mapping[ChannelName, ChannelAdapter],
         *,
         caps: Sequence[FrequencyCap] | None = None,

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from engine.dispatch.dispatcher import TEMPORAL_UNREACHABLE, Dispatcher, DispatchReport
-from engine.store.service_store import TagChange
+from engine.store.records import TagChange
 
 log = logging.getLogger("carepath.api")
 

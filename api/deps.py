@@ -19,8 +19,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from engine.dispatch.dispatcher import Dispatcher
 from engine.settings import Settings
-from engine.store.activity_store import HandoffTask
-from engine.store.service_store import ApiKeyRecord, Scope, ServiceStore
+from engine.store.records import ApiKeyRecord, HandoffTask, Scope
+from engine.store.service_store import ServiceStore
 
 bearer = HTTPBearer(
     auto_error=False,

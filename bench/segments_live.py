@@ -28,7 +28,7 @@ from sqlalchemy import insert
 
 from engine.models.journey import Segment
 from engine.models.segment_index import SegmentIndex, Touch
-from engine.store.service_store import Identities, NewEvent
+from engine.store.records import Identities, NewEvent
 from engine.store.sql import SqlStore
 from engine.store.sql import ingest as ingest_module
 from engine.store.sql.tables import ConsentRow, CustomerRow, EventRow, TagRow

@@ -48,7 +48,7 @@ from engine.models.scenario import Scenario, ScenarioEvent
 from engine.models.workspace import JourneyBundle, Workspace
 from engine.settings import get_settings
 from engine.store import Customer, MemoryStore
-from engine.store.activity_store import SendSlot
+from engine.store.records import SendSlot
 from engine.workspace.loader import load_workspace
 from rules.conditions import dump_where
 from rules.match import match_where

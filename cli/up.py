@@ -26,7 +26,7 @@ from cli.devserver import DevServer
 from engine.dispatch.dispatcher import Dispatcher
 from engine.errors import CarepathError, ValidationFailed
 from engine.settings import Settings, get_settings
-from engine.store.service_store import JourneyVersionInfo
+from engine.store.records import JourneyVersionInfo
 from engine.store.sql import SqlStore
 from engine.store.sql.migrate import upgrade
 from simulators import ProviderSimulators

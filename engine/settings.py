@@ -9,12 +9,11 @@ credentials that only the provider simulators accept).
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from engine.models.common import ChannelName, Purpose
+from engine.models.compliance import FrequencyCap
 
 
 class TemporalSettings(BaseModel):
@@ -67,22 +66,6 @@ class ChannelSettings(BaseModel):
 #: Replies that withdraw marketing consent for the channel they came on (the usual
 #: Chinese SMS opt-outs; compared after trimming, case-insensitive).
 DEFAULT_OPT_OUT_KEYWORDS = ["T", "TD", "N", "R", "退订"]
-
-
-class FrequencyCap(BaseModel):
-    """At most ``limit`` messages of ``purpose`` on ``channel`` to one customer per
-    calendar day or month (in the workspace timezone), counted over every journey."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    purpose: Purpose = Field(description="the messages counted: marketing or service")
-    channel: ChannelName | None = Field(None, description="the channel counted; None: any")
-    limit: int = Field(ge=1, description="messages allowed in one period")
-    per: Literal["day", "month"] = Field(description="calendar day or month, workspace time")
-
-    def describe(self) -> str:
-        """The cap in words, as a skip names it: ``1 marketing sms a day``."""
-        return f"{self.limit} {self.purpose} {self.channel or 'messages'} a {self.per}"
 
 
 #: Marketing SMS: one a day and four a month; marketing on the Official Account's own

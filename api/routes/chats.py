@@ -18,7 +18,7 @@ from api.schemas.chats import (
 )
 from api.schemas.common import dispatch_fields
 from engine.intake.chats import ChatLine, excerpt, ingest_chats
-from engine.store.service_store import Identities, NewEvent
+from engine.store.records import Identities, NewEvent
 
 router = APIRouter(prefix="/v1", tags=["ingest"], responses=problem_responses(401, 403, 422))
 

@@ -35,7 +35,8 @@ from api.schemas.enrollments import EnrollmentPublic
 from engine.compliance.guardians import is_minor
 from engine.dispatch.dispatcher import DispatchReport
 from engine.errors import NotFound
-from engine.store.service_store import AuditEntry, ConsentChange, ServiceStore
+from engine.store.records import AuditEntry, ConsentChange
+from engine.store.service_store import ServiceStore
 
 router = APIRouter(prefix="/v1", tags=["customers"], responses=problem_responses(401, 403, 422))
 

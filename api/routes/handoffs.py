@@ -11,8 +11,8 @@ from api.deps import DispatcherDep, StaffKey, StoreDep, check_task_clinic, clini
 from api.errors import problem_responses
 from api.schemas.handoffs import HandoffComplete, HandoffPublic
 from engine.models.steps import HandoffStep
-from engine.store.activity_store import HandoffTask
-from engine.store.service_store import ApiKeyRecord, ServiceStore
+from engine.store.records import ApiKeyRecord, HandoffTask
+from engine.store.service_store import ServiceStore
 
 router = APIRouter(
     prefix="/v1/handoffs", tags=["handoffs"], responses=problem_responses(401, 403, 422)

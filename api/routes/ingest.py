@@ -24,7 +24,7 @@ from api.schemas.ingest import (
 )
 from engine.dispatch.dispatcher import TEMPORAL_UNREACHABLE, DispatchReport
 from engine.models.attribution import utm_touches
-from engine.store.service_store import ConsentChange, NewEvent
+from engine.store.records import ConsentChange, NewEvent
 
 log = logging.getLogger("carepath.api")
 

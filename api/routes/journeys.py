@@ -19,7 +19,8 @@ from api.schemas.journeys import (
     StepCounts,
 )
 from engine.errors import NotFound
-from engine.store.service_store import JourneyInfo, ServiceStore
+from engine.store.records import JourneyInfo
+from engine.store.service_store import ServiceStore
 
 router = APIRouter(
     prefix="/v1/journeys", tags=["journeys"], responses=problem_responses(401, 403, 422)

@@ -29,7 +29,7 @@ from engine.models.common import ChannelName
 from engine.models.journey import EventTrigger, Journey
 from engine.models.references import RefPath, segment_refs
 from engine.models.steps import BranchCase, BranchStep
-from engine.store.activity_store import Customer
+from engine.store.records import Customer
 from rules.deps import dependencies
 from rules.evaluate import consent_granted
 from rules.models import Rule

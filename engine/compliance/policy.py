@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine.models.compliance import CompliancePolicy, Holiday
+from engine.models.compliance import CompliancePolicy, FrequencyCap, Holiday
 from engine.models.journey import QuietHours
-from engine.settings import ComplianceSettings, FrequencyCap, get_settings
+from engine.settings import ComplianceSettings, get_settings
 
 __all__ = [
     "DEFAULT_QUIET_HOURS",

@@ -35,16 +35,16 @@ from engine.dispatch.triggers import TriggerIndex
 from engine.errors import CarepathError, NotFound
 from engine.intake.group_commit import GroupCommit
 from engine.models.workspace import JourneyBundle
-from engine.store.activity_store import HandoffTask
-from engine.store.service_store import (
+from engine.store.records import (
+    HandoffTask,
     Identities,
     IngestGroup,
     JourneyVersionInfo,
     NewEvent,
-    ServiceStore,
     StoredEvent,
     TagChange,
 )
+from engine.store.service_store import ServiceStore
 from engine.workspace.loader import load_workspace
 
 INDEX_MAX_AGE = 5.0  # seconds: other API processes' deploys are seen within this

@@ -23,7 +23,7 @@ from engine.contracts.journey import WORKFLOW_NAME, EnrollmentInput, EnrollmentR
 from engine.expressions.context_refs import resolve
 from engine.expressions.templating import render, scope_for
 from engine.models.workspace import JourneyBundle
-from engine.store import Customer, EnrollmentRecord, Store
+from engine.store import ActivityStore, Customer, EnrollmentRecord
 from rules.evaluate import evaluate
 from rules.models import dump_rule, parse_rule
 
@@ -39,7 +39,11 @@ class Enrolled:
 
 
 def _guardian_consent_missing(
-    store: Store, purposes: list[str], customer: Customer, now: datetime, bundle: JourneyBundle
+    store: ActivityStore,
+    purposes: list[str],
+    customer: Customer,
+    now: datetime,
+    bundle: JourneyBundle,
 ) -> str | None:
     """Why the journey's ``guardian_consent`` is not met (engine.compliance.guardians), or None."""
     linked = [store.get_customer(g) for g in store.guardians_of(customer.id)]
@@ -53,7 +57,7 @@ def workflow_id(journey_id: str, customer_id: str, key: str | None) -> str:
 
 async def enroll(
     client: Client,
-    store: Store,
+    store: ActivityStore,
     bundle: JourneyBundle,
     customer_id: str,
     context: dict[str, Any],

@@ -21,7 +21,8 @@ from engine.contracts.journey import SegmentSignal
 from engine.dispatch.segment_schedules import RefreshSync, sync_refresh_schedules
 from engine.models.journey import ExitSegment, GoalSegment
 from engine.models.segment_index import SegmentIndex
-from engine.store.service_store import SegmentChange, SegmentDeploy, ServiceStore
+from engine.store.records import SegmentChange, SegmentDeploy
+from engine.store.service_store import ServiceStore
 
 if TYPE_CHECKING:
     from engine.dispatch.dispatcher import DispatchReport

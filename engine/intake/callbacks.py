@@ -30,13 +30,8 @@ from engine.contracts.journey import ReceiptSignal
 from engine.dispatch.dispatcher import TEMPORAL_UNREACHABLE, Dispatcher
 from engine.models.attribution import CodeKind, TouchKind, resolve_touch
 from engine.models.common import ChannelName
-from engine.store.service_store import (
-    ConsentChange,
-    Identities,
-    NewEvent,
-    ServiceStore,
-    StoredEvent,
-)
+from engine.store.records import ConsentChange, Identities, NewEvent, StoredEvent
+from engine.store.service_store import ServiceStore
 
 log = logging.getLogger("carepath.callbacks")
 

@@ -23,7 +23,8 @@ from typing import Any
 from engine.dispatch.dispatcher import TEMPORAL_UNREACHABLE, Dispatcher, DispatchReport
 from engine.intake.callbacks import Callback
 from engine.models.tagging import ChatSource
-from engine.store.service_store import Identities, NewEvent, ServiceStore, StoredEvent, TagChange
+from engine.store.records import Identities, NewEvent, StoredEvent, TagChange
+from engine.store.service_store import ServiceStore
 from engine.workspace.tagging import DOCUMENT, KeywordMatch, matcher_for
 
 __all__ = ["EXCERPT", "ChatLine", "ChatOutcome", "ingest_chats", "tag_wechat_message"]

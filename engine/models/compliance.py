@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from engine.models.common import Strict
+from engine.models.common import ChannelName, Purpose, Strict
 from engine.models.journey import QuietHours
-from engine.settings import FrequencyCap
 
 __all__ = ["CompliancePolicy", "Holiday", "HolidaysFile", "minutes_of"]
 
@@ -31,6 +31,22 @@ def minutes_of(clock: str) -> int:
     """Minutes after local midnight of ``HH:MM`` (``24:00`` is the end of the day)."""
     hours, minutes = clock.split(":")
     return int(hours) * 60 + int(minutes)
+
+
+class FrequencyCap(BaseModel):
+    """At most ``limit`` messages of ``purpose`` on ``channel`` to one customer per
+    calendar day or month (in the workspace timezone), counted over every journey."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    purpose: Purpose = Field(description="the messages counted: marketing or service")
+    channel: ChannelName | None = Field(None, description="the channel counted; None: any")
+    limit: int = Field(ge=1, description="messages allowed in one period")
+    per: Literal["day", "month"] = Field(description="calendar day or month, workspace time")
+
+    def describe(self) -> str:
+        """The cap in words, as a skip names it: ``1 marketing sms a day``."""
+        return f"{self.limit} {self.purpose} {self.channel or 'messages'} a {self.per}"
 
 
 class CompliancePolicy(Strict):

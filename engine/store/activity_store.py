@@ -1,112 +1,23 @@
-"""Records the engine keeps and the protocol every store implements."""
+"""The store as activities and the enroller use it (``ActivityStore``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal, Protocol
-
-from pydantic import BaseModel, Field
+from typing import Any, Protocol
 
 from engine.contracts.journey import EnrollmentStatusName, TraceEntry
 from engine.models.workspace import JourneyBundle
-from rules.view import ConsentRecord, CustomerView, EventRecord
+from engine.store.records import (
+    CapCheck,
+    Customer,
+    DeliveryRecord,
+    EnrollmentRecord,
+    HandoffTask,
+    SendSlot,
+)
 
 
-class Customer(BaseModel):
-    """A customer profile with identities, tags, consents and events."""
-
-    id: str
-    attributes: dict[str, Any] = Field(default_factory=dict)
-    identities: dict[str, str] = Field(default_factory=dict)
-    tags: dict[str, str] = Field(default_factory=dict, description="tag -> who/what set it")
-    follows_wechat: bool = False
-    consents: list[ConsentRecord] = Field(default_factory=list)
-    events: list[EventRecord] = Field(default_factory=list)
-    source: dict[str, Any] = Field(default_factory=dict, description="first-touch attribution")
-    timezone: str | None = None
-
-    def view(self) -> CustomerView:
-        return CustomerView(
-            attributes=self.attributes,
-            tags=set(self.tags),
-            events=self.events,
-            source=self.source,
-            consents=self.consents,
-        )
-
-    def template_scope(self) -> dict[str, Any]:
-        """What templates see as ``customer``: attributes, plus id and tags."""
-        return {**self.attributes, "id": self.id, "tags": sorted(self.tags)}
-
-
-class EnrollmentRecord(BaseModel):
-    id: str
-    journey_id: str
-    version: int
-    customer_id: str
-    key: str | None = None
-    status: EnrollmentStatusName = "running"
-    exit_reason: str | None = None
-    variant: str | None = None
-    started_at: datetime
-    ended_at: datetime | None = None
-
-
-class DeliveryRecord(BaseModel):
-    """One provider call, stored under its idempotency key before the call is made."""
-
-    key: str
-    enrollment_id: str
-    step: str
-    channel: str
-    status: Literal["calling", "done"] = "calling"
-    outcome: str | None = None
-    detail: str = ""
-    provider_ref: str | None = None
-    at: datetime
-    customer_id: str | None = None
-
-
-class SendSlot(BaseModel):
-    """One send counted against the frequency caps, under its delivery's key."""
-
-    key: str
-    customer_id: str
-    purpose: str
-    channel: str
-    day: str = Field(description="calendar day in the workspace timezone: 2026-03-02")
-    month: str = Field(description="calendar month in the workspace timezone: 2026-03")
-    at: datetime
-
-
-class CapCheck(BaseModel):
-    """One cap a slot must fit: sends of the slot's purpose on ``channel`` (None: any
-    channel) in the slot's day or month stay below ``limit``; ``reason`` names it."""
-
-    channel: str | None
-    per: Literal["day", "month"]
-    limit: int
-    reason: str
-
-
-class HandoffTask(BaseModel):
-    id: str
-    enrollment_id: str
-    customer_id: str
-    journey_id: str
-    step: str
-    queue: str
-    clinic: str | None = None
-    script: str | None = None
-    created_at: datetime
-    due_at: datetime | None = None
-    status: Literal["open", "claimed", "escalated", "done"] = "open"
-    escalated_to: str | None = None
-    outcome: str | None = None
-    claimed_by: str | None = None
-
-
-class Store(Protocol):
+class ActivityStore(Protocol):
     """What activities and the enroller need from persistence."""
 
     def get_customer(self, customer_id: str) -> Customer: ...

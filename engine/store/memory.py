@@ -10,7 +10,7 @@ from typing import Any
 from engine.contracts.journey import EnrollmentStatusName, TraceEntry
 from engine.errors import NotFound
 from engine.models.workspace import JourneyBundle
-from engine.store.activity_store import (
+from engine.store.records import (
     CapCheck,
     Customer,
     DeliveryRecord,
@@ -22,7 +22,7 @@ from rules.view import ConsentRecord
 
 
 class MemoryStore:
-    """Thread-safe dictionaries behind the ``Store`` protocol."""
+    """Thread-safe dictionaries behind the ``ActivityStore`` protocol."""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()

@@ -1,4 +1,4 @@
-"""What the service needs from the store beyond the activities' ``Store`` protocol.
+"""What the service needs from the store beyond the activities' ``ActivityStore`` protocol.
 
 Identity resolution, idempotent ingest, deployed journey versions, enrollment
 listings, handoff work queues and API keys. ``engine.store.sql.SqlStore``
@@ -8,223 +8,43 @@ implements both protocols on SQLite and PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Protocol
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import Any, Protocol
 
 from engine.contracts.journey import TraceEntry
 from engine.models.attribution import CodeKind, NewTouch, QrCodeRecord, SourceRow
 from engine.models.journey import Segment
 from engine.models.workspace import JourneyBundle
-from engine.store.activity_store import EnrollmentRecord, HandoffTask, Store
-
-IdentityKind = Literal[
-    "customer_id",
-    "phone",
-    "wechat_openid",
-    "wechat_unionid",
-    "wecom_external_userid",
-    "his_patient_id",
-]
-IDENTITY_KINDS: tuple[IdentityKind, ...] = (
-    "customer_id",
-    "phone",
-    "wechat_openid",
-    "wechat_unionid",
-    "wecom_external_userid",
-    "his_patient_id",
+from engine.store.activity_store import ActivityStore
+from engine.store.records import (
+    IDENTITY_KINDS,
+    ApiKeyRecord,
+    AuditEntry,
+    ConsentChange,
+    EnrollmentRecord,
+    GuardianLink,
+    HandoffTask,
+    Identities,
+    IdentityKind,
+    IngestGroup,
+    JourneyInfo,
+    JourneyVersionInfo,
+    MergeRecord,
+    NewEvent,
+    ResolveResult,
+    Scope,
+    SegmentChange,
+    SegmentDeploy,
+    StoredEvent,
+    TagChange,
+    normalise_phone,
 )
-Scope = Literal["admin", "ingest", "staff"]
 
 
-class Identities(BaseModel):
-    """The ways a customer may be known; at least one is needed to find or create one."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    customer_id: str | None = Field(None, description="carepath's own customer id")
-    phone: str | None = Field(None, description="mobile number; normalised to E.164")
-    wechat_openid: str | None = Field(None, description="openid within wechat_app_id")
-    wechat_app_id: str | None = Field(None, description="app of the openid (default: ours)")
-    wechat_unionid: str | None = None
-    wecom_external_userid: str | None = None
-    wecom_owner_userid: str | None = Field(None, description="staff member owning the contact")
-    his_patient_id: str | None = Field(None, description="hospital information system id")
-
-    @field_validator("phone")
-    @classmethod
-    def _e164(cls, value: str | None) -> str | None:
-        return None if value is None else normalise_phone(value)
-
-    def keys(self) -> list[tuple[IdentityKind, str, str]]:
-        """(kind, namespace, value) of every identity given; openids are per app."""
-        out: list[tuple[IdentityKind, str, str]] = []
-        for kind in IDENTITY_KINDS:
-            value = getattr(self, kind)
-            if value:
-                namespace = (self.wechat_app_id or "") if kind == "wechat_openid" else ""
-                out.append((kind, namespace, value))
-        return out
-
-
-def normalise_phone(value: str) -> str:
-    """E.164: mainland numbers without a country code get +86; separators are dropped."""
-    digits = "".join(ch for ch in value if ch.isdigit() or ch == "+")
-    if digits.startswith("+"):
-        rest = digits[1:]
-    elif digits.startswith("0086"):
-        rest = digits[2:]
-    elif len(digits) == 11 and digits.startswith("1"):
-        rest = "86" + digits
-    else:
-        rest = digits
-    if not rest.isdigit() or not 8 <= len(rest) <= 15:
-        raise ValueError(
-            f"{value!r} is not a phone number: write e.g. 13800000000 or +8613800000000"
-        )
-    return "+" + rest
-
-
-class NewEvent(BaseModel):
-    """One event to store; ``message_id`` makes ingest idempotent."""
-
-    message_id: str
-    name: str
-    properties: dict[str, Any] = Field(default_factory=dict)
-    at: datetime
-
-
-class SegmentChange(BaseModel):
-    """A customer entered (or left) a deployed segment; ``id`` is its outbox row."""
-
-    id: int
-    segment_id: str
-    customer_id: str
-    entered: bool
-    at: datetime
-
-
-class SegmentDeploy(BaseModel):
-    """What deploying a workspace's segments changed."""
-
-    added: list[str] = Field(default_factory=list)
-    changed: list[str] = Field(default_factory=list)
-    removed: list[str] = Field(default_factory=list)
-    unchanged: list[str] = Field(default_factory=list)
-
-
-class StoredEvent(BaseModel):
-    customer_id: str
-    message_id: str
-    name: str
-    properties: dict[str, Any]
-    at: datetime
-    new: bool = Field(description="False when the message_id was seen before")
-    dispatched: bool = Field(False, description="triggers and enrollments have been told")
-    running: list[str] | None = Field(
-        None, description="the customer's running enrollments when stored (None: not read)"
-    )
-    segments: list[SegmentChange] = Field(
-        default_factory=list, description="segments the customer entered or left by it"
-    )
-
-
-@dataclass(frozen=True)
-class IngestGroup:
-    """The events of one ``/v1/track`` request and when it was received: requests that
-    arrive together are stored together (``ingest_groups``)."""
-
-    items: Sequence[tuple[Identities, NewEvent]]
-    at: datetime
-
-
-class MergeRecord(BaseModel):
-    survivor_id: str
-    merged_id: str
-    reason: str
-    at: datetime
-
-
-class ResolveResult(BaseModel):
-    customer_id: str
-    created: bool = False
-    merges: list[MergeRecord] = Field(default_factory=list)
-
-
-class TagChange(BaseModel):
-    customer_id: str
-    tag: str
-    added: bool
-    source: str
-    history_id: int | None = Field(
-        None, description="its tag_history row: marked once the tag_added triggers heard of it"
-    )
-
-
-class ConsentChange(BaseModel):
-    purpose: str
-    channel: str | None = None
-    granted: bool
-    source: str = "api"
-    text_version: str | None = None
-    at: datetime
-
-
-class JourneyVersionInfo(BaseModel):
-    journey_id: str
-    version: int
-    deployed_at: datetime
-    checksum: str
-
-
-class JourneyInfo(BaseModel):
-    journey_id: str
-    name: str | None
-    current_version: int
-    paused: bool
-    versions: list[JourneyVersionInfo] = Field(default_factory=list)
-
-
-class ApiKeyRecord(BaseModel):
-    id: str
-    name: str
-    scopes: list[Scope]
-    clinics: list[str] = Field(default_factory=list, description="staff keys: their clinics")
-    created_at: datetime
-
-
-class AuditEntry(BaseModel):
-    """One line of a customer's audit trail."""
-
-    at: datetime = Field(description="when it happened")
-    kind: str = Field(
-        description="send, skip, defer, receipt, handoff, exit, goal, consent, "
-        "consent_withdrawn or merge"
-    )
-    enrollment_id: str | None = Field(None, description="the enrollment it belongs to")
-    journey_id: str | None = Field(None, description="that enrollment's journey")
-    step: str | None = Field(None, description="the journey step")
-    channel: str | None = Field(None, description="the channel (null on a consent: all)")
-    outcome: str | None = Field(None, description="the attempt's outcome, or the consent's purpose")
-    detail: str = Field("", description="the provider's answer, the skip's reason, the source")
-
-
-class GuardianLink(BaseModel):
-    """One guardian of a customer (a minor): a customer of their own."""
-
-    guardian_id: str = Field(description="the guardian's customer id")
-    relation: str | None = Field(None, description="e.g. mother, father, grandparent")
-    source: str = Field(description="who linked them (api:<key name>)")
-    linked_at: datetime
-    unlinked_at: datetime | None = Field(None, description="set when the link was ended")
-
-
-class ServiceStore(Store, Protocol):
+class ServiceStore(ActivityStore, Protocol):
     """The store as the API, the trigger dispatcher and the CLI use it."""
 
-    # guardians of minors (engine.compliance.guardians); guardians_of is in Store
+    # guardians of minors (engine.compliance.guardians); guardians_of is in ActivityStore
     def link_guardian(
         self,
         customer_id: str,

@@ -21,7 +21,7 @@ from activities.channels.wechat.events import read_wechat
 from api.app import create_app
 from engine.errors import NotFound
 from engine.settings import Settings
-from engine.store.service_store import Identities
+from engine.store.records import Identities
 from simulators import MessageRecord
 from simulators.wechat import callback_signature
 from tests.api.helpers import Api, deploy, identify

@@ -19,7 +19,7 @@ from wechatpy.enterprise import WeChatCrypto
 from api.app import create_app
 from engine.errors import NotFound
 from engine.settings import Settings
-from engine.store.service_store import Identities
+from engine.store.records import Identities
 from tests.api.helpers import Api
 
 pytestmark = pytest.mark.db

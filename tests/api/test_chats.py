@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from engine.store.service_store import Identities
+from engine.store.records import Identities
 from tests.api.helpers import Api, deploy
 from tests.api.test_callbacks_wechat import post as post_wechat
 from tests.api.test_callbacks_wechat import xml

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from engine.errors import NotFound
-from engine.store.service_store import Identities
+from engine.store.records import Identities
 from tests.api.helpers import Api, deploy, identify
 from tests.factories import workspace
 

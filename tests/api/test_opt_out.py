@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from engine.settings import ComplianceSettings
-from engine.store.service_store import Identities
+from engine.store.records import Identities
 from tests.api.helpers import Api, identify
 from tests.api.test_callbacks_wechat import post, xml
 

@@ -16,7 +16,7 @@ import pytest
 
 from api.app import create_app
 from engine.settings import Settings
-from engine.store.service_store import Identities
+from engine.store.records import Identities
 from tests.api import test_callbacks_wecom as wecom_cb
 from tests.api.helpers import Api, deploy
 from tests.api.test_callbacks_wechat import post as post_wechat

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from engine.errors import NotFound
-from engine.store.service_store import Identities
+from engine.store.records import Identities
 from tests.api.helpers import Api
 
 pytestmark = pytest.mark.db

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cli.main import main
-from engine.store.service_store import Identities
+from engine.store.records import Identities
 from engine.store.sql import SqlStore
 from tests.engine.store.conftest import postgres_url, sql_url
 from tests.factories import workspace

@@ -32,7 +32,7 @@ from temporalio.client import Client, WorkflowHandle
 from cli.devserver import DevServer, free_port
 from engine.dispatch.dispatcher import Dispatcher
 from engine.store import DeliveryRecord
-from engine.store.service_store import Identities
+from engine.store.records import Identities
 from engine.store.sql import SqlStore
 from engine.store.sql.tables import DeliveryRow
 from simulators import ProviderSimulators

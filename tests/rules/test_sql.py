@@ -16,7 +16,7 @@ from sqlalchemy import Engine, cast, func, insert, inspect, literal, select
 from sqlalchemy.dialects.postgresql import JSONB
 
 import rules.sql
-from engine.store.activity_store import Customer
+from engine.store.records import Customer
 from engine.store.sql import SqlStore
 from engine.store.sql.db import make_engine
 from engine.store.sql.tables import Base, ConsentRow, CustomerRow, EventRow, TagRow

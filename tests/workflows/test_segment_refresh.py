@@ -18,7 +18,7 @@ from engine.contracts.segment_refresh import (
     SegmentRefreshInput,
     SegmentRefreshResult,
 )
-from engine.store.service_store import Identities, NewEvent
+from engine.store.records import Identities, NewEvent
 from engine.store.sql import SqlStore
 from tests.engine.store.conftest import postgres_url, sql_url
 from tests.factories import workspace

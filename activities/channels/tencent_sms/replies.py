@@ -16,7 +16,7 @@ from typing import Any
 
 from engine.errors import CarepathError
 from engine.intake.callbacks import Callback
-from engine.store.service_store import Identities, NewEvent
+from engine.store.records import Identities, NewEvent
 
 
 def sms_replies(body: bytes, is_opt_out: Callable[[str], bool], *, now: datetime) -> list[Callback]:

@@ -48,7 +48,7 @@ from activities.channels.wechat.signature import verify_wechat
 from engine.errors import CallbackNotConfigured, ForgedCallback
 from engine.intake.callbacks import BalanceChange, Callback, Receipt
 from engine.settings import WeChatSettings
-from engine.store.service_store import Identities, NewEvent
+from engine.store.records import Identities, NewEvent
 
 log = logging.getLogger("carepath.callbacks")
 

@@ -26,7 +26,7 @@ from wechatpy.fields import StringField
 from engine.errors import CallbackNotConfigured, ForgedCallback
 from engine.intake.callbacks import Callback
 from engine.settings import WeComSettings
-from engine.store.service_store import Identities, NewEvent
+from engine.store.records import Identities, NewEvent
 
 log = logging.getLogger("carepath.callbacks")
 

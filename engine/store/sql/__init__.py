@@ -1,7 +1,7 @@
 """The SQL store (SQLite for one machine, PostgreSQL for production).
 
 ``upgrade(url)`` migrates the schema to head; ``SqlStore(url)`` implements both
-``engine.store.activity_store.Store`` and ``engine.store.service_store.ServiceStore``.
+``engine.store.activity_store.ActivityStore`` and ``engine.store.service_store.ServiceStore``.
 """
 
 from __future__ import annotations

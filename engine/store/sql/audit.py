@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import or_, select
 
-from engine.store.service_store import AuditEntry
+from engine.store.records import AuditEntry
 from engine.store.sql.common import SqlPart, follow_id
 from engine.store.sql.tables import (
     ConsentRow,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from engine.store.activity_store import CapCheck, SendSlot
+from engine.store.records import CapCheck, SendSlot
 from engine.store.sql.common import SqlPart, follow_id
 from engine.store.sql.tables import SendSlotRow
 

@@ -8,7 +8,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from engine.models.segment_index import Touch
-from engine.store.activity_store import DeliveryRecord
+from engine.store.records import DeliveryRecord
 from engine.store.sql.common import SqlPart, follow, follow_id
 from engine.store.sql.segments import reevaluate
 from engine.store.sql.tables import CircuitRow, ConsentRow, DeliveryRow, SubscribeBalanceRow

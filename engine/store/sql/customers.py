@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
 
 from engine.models.segment_index import EVERYTHING, Touch
-from engine.store.activity_store import Customer
-from engine.store.service_store import (
+from engine.store.records import (
     IDENTITY_KINDS,
     ConsentChange,
+    Customer,
     MergeRecord,
     NewEvent,
     StoredEvent,

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from engine.contracts.journey import EnrollmentStatusName, TraceEntry
 from engine.errors import NotFound
-from engine.store.activity_store import EnrollmentRecord
+from engine.store.records import EnrollmentRecord
 from engine.store.sql.common import SqlPart
 from engine.store.sql.db import Sessions
 from engine.store.sql.tables import EnrollmentRow, TraceRow

@@ -13,7 +13,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engine.errors import Conflict
-from engine.store.service_store import GuardianLink
+from engine.store.records import GuardianLink
 from engine.store.sql.common import SqlPart, follow_id
 from engine.store.sql.tables import CustomerRow, GuardianLinkRow
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
 from engine.models.segment_index import EVERYTHING, Touch
-from engine.store.service_store import Identities, IdentityKind, MergeRecord, ResolveResult
+from engine.store.records import Identities, IdentityKind, MergeRecord, ResolveResult
 from engine.store.sql.common import Retry, SqlPart, follow, follow_id
 from engine.store.sql.segments import merge_memberships, reevaluate
 from engine.store.sql.tables import (

@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.models.segment_index import EVERYTHING, SegmentIndex, Touch
-from engine.store.service_store import Identities, IngestGroup, NewEvent, ResolveResult, StoredEvent
+from engine.store.records import Identities, IngestGroup, NewEvent, ResolveResult, StoredEvent
 from engine.store.sql.common import SqlPart
 from engine.store.sql.customers import insert_event
 from engine.store.sql.db import Sessions

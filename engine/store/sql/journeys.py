@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
 from engine.models.workspace import JourneyBundle
-from engine.store.service_store import JourneyInfo, JourneyVersionInfo
+from engine.store.records import JourneyInfo, JourneyVersionInfo
 from engine.store.sql.common import SqlPart, utcnow
 from engine.store.sql.tables import JourneyRow, JourneyVersionRow
 

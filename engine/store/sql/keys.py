@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from engine.store.service_store import ApiKeyRecord, Scope
+from engine.store.records import ApiKeyRecord, Scope
 from engine.store.sql.common import SqlPart
 from engine.store.sql.tables import ApiKeyRow
 

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Select, Table, bindparam, delete, insert, or_
 from sqlalchemy.orm import Session
 
 from engine.models.segment_index import Needs, SegmentIndex, Touch
-from engine.store.service_store import SegmentChange
+from engine.store.records import SegmentChange
 from engine.store.sql.tables import (
     ConsentRow,
     CustomerRow,

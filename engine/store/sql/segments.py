@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from engine.models.journey import Segment
 from engine.models.segment_index import SegmentIndex
-from engine.store.service_store import SegmentChange, SegmentDeploy
+from engine.store.records import SegmentChange, SegmentDeploy
 from engine.store.sql.common import SqlPart, follow_id
 from engine.store.sql.membership import merge_memberships, reevaluate
 from engine.store.sql.tables import SegmentChangeRow, SegmentMemberRow, SegmentRow

@@ -1,4 +1,4 @@
-"""``SqlStore``: the ``Store`` and ``ServiceStore`` protocols on SQLite or PostgreSQL.
+"""``SqlStore``: the ``ActivityStore`` and ``ServiceStore`` protocols on SQLite or PostgreSQL.
 
 Each concern lives in its own part (customers, identity, journeys, enrollments,
 deliveries and tasks, API keys); this class only puts them together over one engine.
@@ -66,4 +66,4 @@ if TYPE_CHECKING:
     from engine.store.service_store import ServiceStore
 
     def _implements_the_protocols(store: SqlStore) -> ServiceStore:
-        return store  # mypy checks every method of Store and ServiceStore here
+        return store  # mypy checks every method of ActivityStore and ServiceStore here

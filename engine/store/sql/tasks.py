@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from engine.contracts.journey import TraceEntry
 from engine.errors import Conflict, NotFound
-from engine.store.activity_store import DeliveryRecord, HandoffTask
+from engine.store.records import DeliveryRecord, HandoffTask
 from engine.store.sql.common import SqlPart
 from engine.store.sql.enrollments import insert_trace
 from engine.store.sql.tables import DeliveryRow, TaskRow

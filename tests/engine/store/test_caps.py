@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from engine.store.activity_store import CapCheck, Customer, SendSlot
+from engine.store.records import CapCheck, Customer, SendSlot
 from engine.store.sql import SqlStore
 
 pytestmark = pytest.mark.db

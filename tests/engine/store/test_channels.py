@@ -6,8 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from engine.store.activity_store import DeliveryRecord
-from engine.store.service_store import Identities
+from engine.store.records import DeliveryRecord, Identities
 from engine.store.sql import SqlStore
 
 pytestmark = pytest.mark.db

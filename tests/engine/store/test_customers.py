@@ -8,8 +8,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from engine.errors import NotFound
-from engine.store.activity_store import Customer, EnrollmentRecord, HandoffTask
-from engine.store.service_store import ConsentChange, Identities, NewEvent
+from engine.store.records import (
+    ConsentChange,
+    Customer,
+    EnrollmentRecord,
+    HandoffTask,
+    Identities,
+    NewEvent,
+)
 from engine.store.sql import SqlStore
 from rules.view import ConsentRecord, EventRecord
 

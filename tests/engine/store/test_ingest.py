@@ -11,8 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from engine.errors import NotFound
-from engine.store.activity_store import EnrollmentRecord
-from engine.store.service_store import Identities, IngestGroup, NewEvent
+from engine.store.records import EnrollmentRecord, Identities, IngestGroup, NewEvent
 from engine.store.sql import SqlStore
 from engine.store.sql.tables import EventRow
 from engine.workspace.loader import load_workspace

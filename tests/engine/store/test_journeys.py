@@ -10,7 +10,7 @@ import pytest
 from engine.contracts.journey import TraceEntry
 from engine.errors import NotFound
 from engine.models.workspace import JourneyBundle
-from engine.store.activity_store import EnrollmentRecord
+from engine.store.records import EnrollmentRecord
 from engine.store.sql import SqlStore
 from engine.workspace.loader import load_workspace
 

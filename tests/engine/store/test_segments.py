@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from engine.models.journey import Segment
-from engine.store.service_store import ConsentChange, Identities, NewEvent
+from engine.store.records import ConsentChange, Identities, NewEvent
 from engine.store.sql import SqlStore
 from rules.evaluate import evaluate
 

@@ -12,7 +12,7 @@ from alembic import command
 from sqlalchemy import create_engine, text
 
 from engine.models.attribution import NewTouch
-from engine.store.service_store import Identities
+from engine.store.records import Identities
 from engine.store.sql import SqlStore
 from engine.store.sql.migrate import alembic_config
 

@@ -12,7 +12,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, select, text
 
 from engine.errors import NotFound
-from engine.store.activity_store import DeliveryRecord, HandoffTask
+from engine.store.records import DeliveryRecord, HandoffTask
 from engine.store.sql import Conflict, SqlStore
 from engine.store.sql.tables import ApiKeyRow, Base
 

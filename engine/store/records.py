@@ -1,0 +1,313 @@
+"""The records the store keeps and hands out, shared by both store protocols.
+
+``activity_store.ActivityStore`` is what activities and the enroller need;
+``service_store.ServiceStore`` is what the API, the dispatcher and the CLI need;
+``sql.SqlStore`` implements both and ``memory.MemoryStore`` the first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from engine.contracts.journey import EnrollmentStatusName
+from rules.view import ConsentRecord, CustomerView, EventRecord
+
+
+class Customer(BaseModel):
+    """A customer profile with identities, tags, consents and events."""
+
+    id: str
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    identities: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=dict, description="tag -> who/what set it")
+    follows_wechat: bool = False
+    consents: list[ConsentRecord] = Field(default_factory=list)
+    events: list[EventRecord] = Field(default_factory=list)
+    source: dict[str, Any] = Field(default_factory=dict, description="first-touch attribution")
+    timezone: str | None = None
+
+    def view(self) -> CustomerView:
+        return CustomerView(
+            attributes=self.attributes,
+            tags=set(self.tags),
+            events=self.events,
+            source=self.source,
+            consents=self.consents,
+        )
+
+    def template_scope(self) -> dict[str, Any]:
+        """What templates see as ``customer``: attributes, plus id and tags."""
+        return {**self.attributes, "id": self.id, "tags": sorted(self.tags)}
+
+
+class EnrollmentRecord(BaseModel):
+    id: str
+    journey_id: str
+    version: int
+    customer_id: str
+    key: str | None = None
+    status: EnrollmentStatusName = "running"
+    exit_reason: str | None = None
+    variant: str | None = None
+    started_at: datetime
+    ended_at: datetime | None = None
+
+
+class DeliveryRecord(BaseModel):
+    """One provider call, stored under its idempotency key before the call is made."""
+
+    key: str
+    enrollment_id: str
+    step: str
+    channel: str
+    status: Literal["calling", "done"] = "calling"
+    outcome: str | None = None
+    detail: str = ""
+    provider_ref: str | None = None
+    at: datetime
+    customer_id: str | None = None
+
+
+class SendSlot(BaseModel):
+    """One send counted against the frequency caps, under its delivery's key."""
+
+    key: str
+    customer_id: str
+    purpose: str
+    channel: str
+    day: str = Field(description="calendar day in the workspace timezone: 2026-03-02")
+    month: str = Field(description="calendar month in the workspace timezone: 2026-03")
+    at: datetime
+
+
+class CapCheck(BaseModel):
+    """One cap a slot must fit: sends of the slot's purpose on ``channel`` (None: any
+    channel) in the slot's day or month stay below ``limit``; ``reason`` names it."""
+
+    channel: str | None
+    per: Literal["day", "month"]
+    limit: int
+    reason: str
+
+
+class HandoffTask(BaseModel):
+    id: str
+    enrollment_id: str
+    customer_id: str
+    journey_id: str
+    step: str
+    queue: str
+    clinic: str | None = None
+    script: str | None = None
+    created_at: datetime
+    due_at: datetime | None = None
+    status: Literal["open", "claimed", "escalated", "done"] = "open"
+    escalated_to: str | None = None
+    outcome: str | None = None
+    claimed_by: str | None = None
+
+
+IdentityKind = Literal[
+    "customer_id",
+    "phone",
+    "wechat_openid",
+    "wechat_unionid",
+    "wecom_external_userid",
+    "his_patient_id",
+]
+IDENTITY_KINDS: tuple[IdentityKind, ...] = (
+    "customer_id",
+    "phone",
+    "wechat_openid",
+    "wechat_unionid",
+    "wecom_external_userid",
+    "his_patient_id",
+)
+Scope = Literal["admin", "ingest", "staff"]
+
+
+class Identities(BaseModel):
+    """The ways a customer may be known; at least one is needed to find or create one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: str | None = Field(None, description="carepath's own customer id")
+    phone: str | None = Field(None, description="mobile number; normalised to E.164")
+    wechat_openid: str | None = Field(None, description="openid within wechat_app_id")
+    wechat_app_id: str | None = Field(None, description="app of the openid (default: ours)")
+    wechat_unionid: str | None = None
+    wecom_external_userid: str | None = None
+    wecom_owner_userid: str | None = Field(None, description="staff member owning the contact")
+    his_patient_id: str | None = Field(None, description="hospital information system id")
+
+    @field_validator("phone")
+    @classmethod
+    def _e164(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_phone(value)
+
+    def keys(self) -> list[tuple[IdentityKind, str, str]]:
+        """(kind, namespace, value) of every identity given; openids are per app."""
+        out: list[tuple[IdentityKind, str, str]] = []
+        for kind in IDENTITY_KINDS:
+            value = getattr(self, kind)
+            if value:
+                namespace = (self.wechat_app_id or "") if kind == "wechat_openid" else ""
+                out.append((kind, namespace, value))
+        return out
+
+
+def normalise_phone(value: str) -> str:
+    """E.164: mainland numbers without a country code get +86; separators are dropped."""
+    digits = "".join(ch for ch in value if ch.isdigit() or ch == "+")
+    if digits.startswith("+"):
+        rest = digits[1:]
+    elif digits.startswith("0086"):
+        rest = digits[2:]
+    elif len(digits) == 11 and digits.startswith("1"):
+        rest = "86" + digits
+    else:
+        rest = digits
+    if not rest.isdigit() or not 8 <= len(rest) <= 15:
+        raise ValueError(
+            f"{value!r} is not a phone number: write e.g. 13800000000 or +8613800000000"
+        )
+    return "+" + rest
+
+
+class NewEvent(BaseModel):
+    """One event to store; ``message_id`` makes ingest idempotent."""
+
+    message_id: str
+    name: str
+    properties: dict[str, Any] = Field(default_factory=dict)
+    at: datetime
+
+
+class SegmentChange(BaseModel):
+    """A customer entered (or left) a deployed segment; ``id`` is its outbox row."""
+
+    id: int
+    segment_id: str
+    customer_id: str
+    entered: bool
+    at: datetime
+
+
+class SegmentDeploy(BaseModel):
+    """What deploying a workspace's segments changed."""
+
+    added: list[str] = Field(default_factory=list)
+    changed: list[str] = Field(default_factory=list)
+    removed: list[str] = Field(default_factory=list)
+    unchanged: list[str] = Field(default_factory=list)
+
+
+class StoredEvent(BaseModel):
+    customer_id: str
+    message_id: str
+    name: str
+    properties: dict[str, Any]
+    at: datetime
+    new: bool = Field(description="False when the message_id was seen before")
+    dispatched: bool = Field(False, description="triggers and enrollments have been told")
+    running: list[str] | None = Field(
+        None, description="the customer's running enrollments when stored (None: not read)"
+    )
+    segments: list[SegmentChange] = Field(
+        default_factory=list, description="segments the customer entered or left by it"
+    )
+
+
+@dataclass(frozen=True)
+class IngestGroup:
+    """The events of one ``/v1/track`` request and when it was received: requests that
+    arrive together are stored together (``ingest_groups``)."""
+
+    items: Sequence[tuple[Identities, NewEvent]]
+    at: datetime
+
+
+class MergeRecord(BaseModel):
+    survivor_id: str
+    merged_id: str
+    reason: str
+    at: datetime
+
+
+class ResolveResult(BaseModel):
+    customer_id: str
+    created: bool = False
+    merges: list[MergeRecord] = Field(default_factory=list)
+
+
+class TagChange(BaseModel):
+    customer_id: str
+    tag: str
+    added: bool
+    source: str
+    history_id: int | None = Field(
+        None, description="its tag_history row: marked once the tag_added triggers heard of it"
+    )
+
+
+class ConsentChange(BaseModel):
+    purpose: str
+    channel: str | None = None
+    granted: bool
+    source: str = "api"
+    text_version: str | None = None
+    at: datetime
+
+
+class JourneyVersionInfo(BaseModel):
+    journey_id: str
+    version: int
+    deployed_at: datetime
+    checksum: str
+
+
+class JourneyInfo(BaseModel):
+    journey_id: str
+    name: str | None
+    current_version: int
+    paused: bool
+    versions: list[JourneyVersionInfo] = Field(default_factory=list)
+
+
+class ApiKeyRecord(BaseModel):
+    id: str
+    name: str
+    scopes: list[Scope]
+    clinics: list[str] = Field(default_factory=list, description="staff keys: their clinics")
+    created_at: datetime
+
+
+class AuditEntry(BaseModel):
+    """One line of a customer's audit trail."""
+
+    at: datetime = Field(description="when it happened")
+    kind: str = Field(
+        description="send, skip, defer, receipt, handoff, exit, goal, consent, "
+        "consent_withdrawn or merge"
+    )
+    enrollment_id: str | None = Field(None, description="the enrollment it belongs to")
+    journey_id: str | None = Field(None, description="that enrollment's journey")
+    step: str | None = Field(None, description="the journey step")
+    channel: str | None = Field(None, description="the channel (null on a consent: all)")
+    outcome: str | None = Field(None, description="the attempt's outcome, or the consent's purpose")
+    detail: str = Field("", description="the provider's answer, the skip's reason, the source")
+
+
+class GuardianLink(BaseModel):
+    """One guardian of a customer (a minor): a customer of their own."""
+
+    guardian_id: str = Field(description="the guardian's customer id")
+    relation: str | None = Field(None, description="e.g. mother, father, grandparent")
+    source: str = Field(description="who linked them (api:<key name>)")
+    linked_at: datetime
+    unlinked_at: datetime | None = Field(None, description="set when the link was ended")
