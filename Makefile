@@ -27,17 +27,16 @@ test: $(STAMP) ## the whole suite; with CAREPATH_TEST_POSTGRES_URL set, the data
 	@if [ -n "$$CAREPATH_TEST_POSTGRES_URL" ]; then \
 	  echo "== PostgreSQL leg: $$CAREPATH_TEST_POSTGRES_URL"; \
 	  CAREPATH_TEST_DATABASE_URL="$$CAREPATH_TEST_POSTGRES_URL" $(PY) -m pytest -q -m db; \
-	  rc=$$?; if [ $$rc -eq 5 ]; then echo "no database-backed tests yet (the SQL store is not built)"; \
-	  elif [ $$rc -ne 0 ]; then exit $$rc; fi; \
 	fi
 
 histories: $(STAMP) ## re-record the example scenarios' workflow histories for the replay test
 	$(PY) -m tests.workflows.record_histories
 
-lint: $(STAMP) ## ruff (format + check) and mypy strict
+lint: $(STAMP) ## ruff (format + check), mypy strict, and the layers (import-linter)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 fmt: $(STAMP)
 	$(VENV)/bin/ruff format .

@@ -1,36 +1,40 @@
-"""The Temporal worker: connects, registers the journey workflow and its activities."""
+"""The Temporal worker process: connects, registers the workflows and their
+activities, and runs until stopped.
+
+``build_worker`` registers; ``run`` connects to Temporal with the configured store
+and channels and runs. The schema is not migrated here (``carepath migrate`` does
+it), and how the workflows are run (the sandbox, or the journey interpreter outside
+it) is ``workflows.runner``'s.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import compileall
-import contextlib
 import signal
-import sys
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import (
-    UnsandboxedWorkflowRunner,
-    Worker,
-    WorkflowInstance,
-    WorkflowInstanceDetails,
-    WorkflowRunner,
-)
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
-from temporalio.workflow import _Definition
+from temporalio.worker import Worker
 
-import workflows
+from activities.background import BackgroundActivities
 from activities.channels.base import ChannelAdapter
+from activities.channels.registry import build_adapters
+from activities.channels.wecom.client import WeComClient, build_wecom_client
 from activities.journey import JourneyActivities
+from activities.scheduled import ScheduledActivities
+from activities.segments import SegmentActivities
 from engine import heap
+from engine.dispatch.background import ensure_background
+from engine.dispatch.dispatcher import Dispatcher
 from engine.models.common import ChannelName
 from engine.settings import Settings, get_settings
 from engine.store import ActivityStore
+from engine.store.sql import SqlStore
+from workflows.background import BackgroundWorkflow
 from workflows.journey import JourneyWorkflow
+from workflows.runner import workflow_runner
 from workflows.scheduled import ScheduledEnrollWorkflow
 from workflows.segment_refresh import SegmentRefreshWorkflow
 
@@ -44,15 +48,15 @@ def build_worker(
     max_activity_threads: int = 32,
     extra_workflows: Sequence[type] = (),
     sandbox_interpreter: bool = True,
+    wecom: WeComClient | None = None,
 ) -> Worker:
     """A worker for journey workflows; activities run in a thread pool (the SDKs block).
 
     ``extra_workflows`` run beside the journey workflow (the benchmarks' yardsticks).
     ``sandbox_interpreter=False`` (the worker process, ``run``) runs the journey
-    interpreter outside Temporal's sandbox (``_InterpreterDirect``).
+    interpreter outside Temporal's sandbox (``workflows.runner``). ``wecom``: the client
+    the background workflow reads WeCom send results with.
     """
-    _byte_compile_workflows()
-    activities = JourneyActivities(store, adapters)
     return Worker(
         client,
         task_queue=task_queue,
@@ -60,104 +64,36 @@ def build_worker(
             JourneyWorkflow,
             ScheduledEnrollWorkflow,
             SegmentRefreshWorkflow,
+            BackgroundWorkflow,
             *extra_workflows,
         ],
-        activities=activities.all()
-        + _scheduled_activities(client, store, task_queue)
-        + _segment_activities(client, store, task_queue),
+        activities=JourneyActivities(store, adapters).all()
+        + _population_activities(client, store, task_queue, wecom),
         activity_executor=ThreadPoolExecutor(max_workers=max_activity_threads),
         max_concurrent_activities=max_activity_threads,
-        workflow_runner=_runner(sandbox_interpreter),
+        workflow_runner=workflow_runner(sandbox_interpreter),
     )
 
 
-def _runner(sandbox_interpreter: bool) -> WorkflowRunner:
-    """Temporal's sandbox for every workflow, or for all but the journey interpreter."""
-    sandboxed = SandboxedWorkflowRunner()
-    return sandboxed if sandbox_interpreter else _InterpreterDirect(sandboxed)
-
-
-class _InterpreterDirect(WorkflowRunner):
-    """Runs ``JourneyWorkflow`` outside the sandbox and every other workflow in it.
-
-    The sandbox imports a workflow's module afresh for each workflow instance and runs
-    every activation, and every payload's serialization context, through ``exec`` in
-    the instance's namespace, so that module state cannot leak between runs and calls
-    are checked against its restrictions. In ``bench.enroll`` that machinery was about
-    a quarter of the worker's CPU per enrollment (the interpreter's module is 500
-    lines with seven handlers that temporalio inspects at every import). The
-    interpreter is one module of ours, not operators' code: it keeps no state between
-    runs, reads time only through ``workflow.now()``, touches the world only through
-    activities, and imports only pure models (all passed through the sandbox
-    anyway). So the worker process runs it directly. The tests build workers with
-    the sandbox (``build_worker``'s default), so every workflow test still runs the
-    interpreter under the sandbox's restrictions, and the replay tests check its
-    determinism against recorded histories.
-    """
-
-    def __init__(self, sandboxed: WorkflowRunner) -> None:
-        self.sandboxed = sandboxed
-        self.direct = UnsandboxedWorkflowRunner()
-
-    def _for(self, defn: _Definition) -> WorkflowRunner:
-        return self.direct if defn.cls is JourneyWorkflow else self.sandboxed
-
-    def prepare_workflow(self, defn: _Definition) -> None:
-        self._for(defn).prepare_workflow(defn)
-
-    def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
-        return self._for(det.defn).create_instance(det)
-
-    def set_worker_level_failure_exception_types(
-        self, types: Sequence[type[BaseException]]
-    ) -> None:
-        self.sandboxed.set_worker_level_failure_exception_types(types)
-        self.direct.set_worker_level_failure_exception_types(types)
-
-
-def _scheduled_activities(client: Client, store: ActivityStore, task_queue: str) -> list[object]:
-    """The ticks of scheduled journeys (they page the SQL store's members). A
-    simulation's memory store has no segments to page: nothing to register, and
-    SQLAlchemy is not imported for it (a store of the SQL module would have been)."""
-    sql = sys.modules.get("engine.store.sql.store")
-    if sql is None or not isinstance(store, sql.SqlStore):
+def _population_activities(
+    client: Client, store: ActivityStore, task_queue: str, wecom: WeComClient | None
+) -> list[object]:
+    """The ticks of scheduled journeys, segment refreshes and the background sweep:
+    SQL over the population, so only with the SQL store. A simulation's memory store
+    has no population to page: nothing to register for it."""
+    if not isinstance(store, SqlStore):
         return []
-    from activities.scheduled import ScheduledActivities
-
-    return ScheduledActivities(client, store, task_queue).all()
-
-
-def _segment_activities(client: Client, store: ActivityStore, task_queue: str) -> list[object]:
-    """Segment refreshes (SQL over the population): only with the SQL store."""
-    sql = sys.modules.get("engine.store.sql.store")
-    if sql is None or not isinstance(store, sql.SqlStore):
-        return []
-    from activities.segments import SegmentActivities
-
-    return SegmentActivities(client, store, task_queue).all()
-
-
-def _byte_compile_workflows() -> None:
-    """Write the bytecode of ``workflows/`` once, at start.
-
-    The sandbox imports the workflow modules afresh for every workflow instance. Where
-    PYTHONDONTWRITEBYTECODE is set (many container images set it) no .pyc is ever
-    written, so each instance compiled them from source: a fifth of the worker's CPU in
-    ``bench.enroll``. compileall writes regardless; a read-only install keeps going.
-    """
-    with contextlib.suppress(OSError):
-        compileall.compile_dir(Path(workflows.__file__).parent, quiet=2)
+    return [
+        *ScheduledActivities(client, store, task_queue).all(),
+        *SegmentActivities(client, store, task_queue).all(),
+        *BackgroundActivities(Dispatcher(client, store, task_queue), store, wecom).all(),
+    ]
 
 
 async def run(settings: Settings | None = None, extra_workflows: Sequence[type] = ()) -> None:
     """Connect to Temporal with the configured store and channels; run until stopped
-    (SIGINT or SIGTERM), finishing the tasks in hand."""
-    from activities.channels.registry import build_adapters
-    from engine.store.sql import SqlStore
-    from engine.store.sql.migrate import upgrade
-
+    (SIGINT or SIGTERM), finishing the tasks in hand. The database must be migrated."""
     settings = settings or get_settings()
-    upgrade(settings.database.url)
     store = SqlStore(settings.database.url)
     client = await Client.connect(
         settings.temporal.address,
@@ -172,6 +108,7 @@ async def run(settings: Settings | None = None, extra_workflows: Sequence[type] 
         settings.temporal.task_queue,
         extra_workflows=extra_workflows,
         sandbox_interpreter=settings.temporal.sandbox_journeys,
+        wecom=build_wecom_client(settings.channels, tokens=store),
     )
     heap.settle()  # start-up is done: out of the collector's way (engine/heap.py)
     stop = asyncio.Event()
@@ -179,6 +116,8 @@ async def run(settings: Settings | None = None, extra_workflows: Sequence[type] 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with worker:
+        # Exactly one background workflow runs, whichever worker started it first.
+        await ensure_background(client, settings.temporal.task_queue)
         print(
             f"carepath worker on {settings.temporal.address}, queue {settings.temporal.task_queue}",
             flush=True,

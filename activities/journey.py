@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import activity
@@ -47,6 +47,7 @@ from engine.expressions.context_refs import resolve
 from engine.expressions.templating import render, render_value, scope_for
 from engine.models.common import ChannelName
 from engine.models.compliance import FrequencyCap
+from engine.models.message import Message
 from engine.models.workspace import JourneyBundle
 from engine.settings import get_settings
 from engine.store import ActivityStore, Customer, DeliveryRecord, HandoffTask
@@ -122,7 +123,7 @@ class JourneyActivities:
     def send_channel(self, arg: SendInput) -> SendResult:
         """Send one message on one channel, at most once per idempotency key."""
         # The pending trace is stored with the delivery record (one write), or on its
-        # own when no delivery is begun.
+        # own when no delivery is begun (``_not_sent``).
         bundle, customer = self._begin(arg, store_trace=False)
         message = bundle.messages[arg.message]
         tz = customer.timezone or bundle.timezone
@@ -135,21 +136,12 @@ class JourneyActivities:
             arg.channel, message, to, arg.now, tz, bundle.journey.quiet_hours, state, policy
         )
         if verdict is not None:
-            self.store.append_trace(arg.enrollment_id, arg.trace)
-            return SendResult(
-                outcome=verdict.outcome,
-                detail=_for(to, customer, verdict.reason),
-                retry_at=verdict.retry_at,
-            )
-        content_model = getattr(message, arg.channel)
-        try:
-            content = render_value(
-                content_model.model_dump(mode="json", exclude_none=True),
-                self._scope(arg, bundle, customer),
-            )
-        except TemplateError as exc:
-            self.store.append_trace(arg.enrollment_id, arg.trace)
-            return SendResult(outcome="config", detail=f"template: {exc}")
+            detail = _for(to, customer, verdict.reason)
+            refused = SendResult(outcome=verdict.outcome, detail=detail, retry_at=verdict.retry_at)
+            return self._not_sent(arg, refused)
+        content = self._content(arg, bundle, customer, message)
+        if isinstance(content, SendResult):
+            return self._not_sent(arg, content)
         # Reserved before the delivery record: a retry (same key) finds its own slot.
         capped = channel_state.reserve(
             self.store,
@@ -162,35 +154,12 @@ class JourneyActivities:
             now=arg.now,
         )
         if capped is not None:
-            self.store.append_trace(arg.enrollment_id, arg.trace)
-            return SendResult(outcome="skipped", detail=_for(to, customer, capped))
-        existing = self.store.begin_delivery(
-            DeliveryRecord(
-                key=arg.idempotency_key,
-                enrollment_id=arg.enrollment_id,
-                step=arg.step,
-                channel=arg.channel,
-                at=arg.now,
-                customer_id=customer.id,
-            ),
-            arg.trace,
-        )
-        if existing is not None:
-            if existing.status == "done":
-                # A retry after a refusal took the given-back slot again: return it.
-                channel_state.release(self.store, arg.idempotency_key, existing.outcome)
-                return SendResult(
-                    outcome=existing.outcome or "unknown",
-                    detail=existing.detail,
-                    provider_ref=existing.provider_ref,
-                )
-            if arg.channel != "wechat_template":
-                # A previous attempt died during the call: it may have reached the provider.
-                # Never call again; close the record so it explains itself.
-                detail = "earlier attempt outcome unknown"
-                self.store.end_delivery(arg.idempotency_key, "unknown", detail, None)
-                return SendResult(outcome="unknown", detail=detail)
-            # wechat_template carries client_msg_id: the platform drops a repeat itself.
+            return self._not_sent(
+                arg, SendResult(outcome="skipped", detail=_for(to, customer, capped))
+            )
+        earlier = self._begin_delivery(arg, customer)
+        if earlier is not None:
+            return earlier
         request = ChannelRequest(
             channel=arg.channel,
             idempotency_key=arg.idempotency_key,
@@ -215,6 +184,60 @@ class JourneyActivities:
         return SendResult(
             outcome=result.outcome.value, detail=detail, provider_ref=result.provider_ref
         )
+
+    def _not_sent(self, arg: SendInput, result: SendResult) -> SendResult:
+        """``result`` of a send that begins no delivery: its pending trace is stored on
+        its own."""
+        self.store.append_trace(arg.enrollment_id, arg.trace)
+        return result
+
+    def _content(
+        self, arg: SendInput, bundle: JourneyBundle, customer: Customer, message: Message
+    ) -> dict[str, Any] | SendResult:
+        """The channel's content block rendered for the customer, or a CONFIG result
+        naming the template error."""
+        content_model = getattr(message, arg.channel)
+        try:
+            content: dict[str, Any] = render_value(
+                content_model.model_dump(mode="json", exclude_none=True),
+                self._scope(arg, bundle, customer),
+            )
+        except TemplateError as exc:
+            return SendResult(outcome="config", detail=f"template: {exc}")
+        return content
+
+    def _begin_delivery(self, arg: SendInput, customer: Customer) -> SendResult | None:
+        """Store the delivery (with the pending trace) before the provider call; None
+        when the call may be made, else the result of an earlier attempt of the key."""
+        existing = self.store.begin_delivery(
+            DeliveryRecord(
+                key=arg.idempotency_key,
+                enrollment_id=arg.enrollment_id,
+                step=arg.step,
+                channel=arg.channel,
+                at=arg.now,
+                customer_id=customer.id,
+            ),
+            arg.trace,
+        )
+        if existing is None:
+            return None
+        if existing.status == "done":
+            # A retry after a refusal took the given-back slot again: return it.
+            channel_state.release(self.store, arg.idempotency_key, existing.outcome)
+            return SendResult(
+                outcome=existing.outcome or "unknown",
+                detail=existing.detail,
+                provider_ref=existing.provider_ref,
+            )
+        if arg.channel != "wechat_template":
+            # A previous attempt died during the call: it may have reached the provider.
+            # Never call again; close the record so it explains itself.
+            detail = "earlier attempt outcome unknown"
+            self.store.end_delivery(arg.idempotency_key, "unknown", detail, None)
+            return SendResult(outcome="unknown", detail=detail)
+        # wechat_template carries client_msg_id: the platform drops a repeat itself.
+        return None
 
     def _addressee(
         self, customer: Customer, channel: ChannelName, purpose: str, now: datetime, tz: str
@@ -369,6 +392,4 @@ def _recipient(customer: Customer) -> Recipient:
 
 
 def _delay(seconds: float | None) -> Any:
-    from datetime import timedelta
-
     return timedelta(seconds=seconds) if seconds else None

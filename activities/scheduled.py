@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import UTC, datetime
 from typing import Any
 
 from temporalio import activity
@@ -29,6 +28,7 @@ from engine.dispatch.journey_schedules import (
     schedule_of,
 )
 from engine.errors import NotFound, TemplateError
+from engine.expressions.clock import utcnow
 from engine.models.workspace import JourneyBundle
 from engine.store import EnrollmentRecord
 from engine.store.sql import SqlStore
@@ -38,10 +38,6 @@ from rules.deps import dependencies
 #: Enrollments of one batch started at the same time (each is a Temporal start).
 CONCURRENCY = 16
 ENROLLED = "enrolled"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class ScheduledActivities:

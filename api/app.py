@@ -6,8 +6,6 @@ run in the threadpool; routes that await the dispatcher are ``async def``.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,24 +13,9 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from activities.channels.clients import WeComClient
-from activities.channels.wecom.poll import wecom_results_forever
 from api import errors
-from api.routes import (
-    callbacks,
-    chats,
-    customers,
-    enrollments,
-    handoffs,
-    health,
-    ingest,
-    journey_runs,
-    journeys,
-    qrcodes,
-    reports,
-    segments,
-)
-from engine.dispatch.dispatcher import SWEEP_INTERVAL, Dispatcher
+from api.routes import ROUTERS
+from engine.dispatch.dispatcher import Dispatcher
 from engine.settings import Settings
 from engine.store.service_store import ServiceStore
 
@@ -51,8 +34,19 @@ handoff tasks of its own clinics. Every error is `application/problem+json` with
 
 TAGS: list[dict[str, Any]] = [
     {"name": "ingest", "description": "Events and identities from other systems."},
-    {"name": "customers", "description": "Profiles, tags, consents, events and merges."},
-    {"name": "journeys", "description": "Deployed journeys, deploys, pausing, step counts."},
+    {
+        "name": "chats",
+        "description": "WeCom chat records and call transcripts; their keywords add tags.",
+    },
+    {
+        "name": "customers",
+        "description": "Profiles, tags, consents, guardians, audit trails, events, touches.",
+    },
+    {"name": "merges", "description": "Customers merged because they shared an identity."},
+    {
+        "name": "journeys",
+        "description": "Deployed journeys, deploys, pausing, step counts, scheduled runs.",
+    },
     {
         "name": "segments",
         "description": "Deployed segments with sizes, their members (pages, CSV), ad-hoc "
@@ -60,10 +54,8 @@ TAGS: list[dict[str, Any]] = [
     },
     {"name": "enrollments", "description": "API enrollments, traces, cancelling."},
     {"name": "handoffs", "description": "Staff work queues and task outcomes."},
-    {
-        "name": "attribution",
-        "description": "Parameterized QR codes and contact-me codes; customers by first touch.",
-    },
+    {"name": "qrcodes", "description": "Parameterized QR codes and contact-me codes."},
+    {"name": "reports", "description": "Customers by first touch, and what became of them."},
     {
         "name": "callbacks",
         "description": "WeChat, WeCom and Tencent SMS callbacks: receipts, follows, scans, "
@@ -78,35 +70,21 @@ def create_app(
     dispatcher: Dispatcher,
     settings: Settings,
     *,
-    sweep_interval: float | None = SWEEP_INTERVAL,
     on_shutdown: Callable[[], None] | None = None,
-    wecom_results: WeComClient | None = None,
 ) -> FastAPI:
     """The API over ``store`` and ``dispatcher``, which the caller builds and closes
     (or hands to ``on_shutdown``, called when the server stops).
 
-    While it serves, the dispatcher's sweep retries events whose dispatch never
-    completed (``sweep_interval`` seconds apart; None turns it off), and with a
-    ``wecom_results`` client the WeCom send results are read back
-    (``activities.channels.wecom.poll``).
+    The API runs no background loops: the sweep of undispatched work and the WeCom
+    result reads belong to the one background workflow the workers keep running
+    (``workflows.background``), so N API processes add no duplicate sweeps.
     """
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        loops: list[asyncio.Task[None]] = []
-        if sweep_interval:
-            loops.append(asyncio.create_task(dispatcher.sweep_forever(sweep_interval)))
-        if wecom_results is not None:
-            loops.append(
-                asyncio.create_task(wecom_results_forever(store, dispatcher, wecom_results))
-            )
         try:
             yield
         finally:
-            for loop in loops:
-                loop.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await loop
             if on_shutdown is not None:
                 on_shutdown()
 
@@ -122,12 +100,8 @@ def create_app(
     app.state.dispatcher = dispatcher
     app.state.settings = settings
     errors.install(app)
-    for module in (ingest, customers, journeys, enrollments, handoffs, callbacks, health):
-        app.include_router(module.router)
-    for module in (journey_runs, segments):  # scheduled journeys' ticks; segments
-        app.include_router(module.router)
-    for module in (chats, qrcodes, reports):  # keyword tags; attribution
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

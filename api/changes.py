@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from engine.dispatch.dispatcher import TEMPORAL_UNREACHABLE, Dispatcher, DispatchReport
+from engine.dispatch.dispatcher import Dispatcher
+from engine.dispatch.pending import dispatch_or_defer
+from engine.dispatch.report import DispatchReport
 from engine.store.records import TagChange
-
-log = logging.getLogger("carepath.api")
 
 
 async def dispatch_changes(
@@ -19,10 +18,10 @@ async def dispatch_changes(
     (report, pending): pending when Temporal could not be reached; the changes are
     stored, and the dispatcher's sweep acts on them when it can.
     """
-    try:
+
+    async def dispatch() -> DispatchReport:
         report = await dispatcher.tags_changed(changes, context)
         report.merge(await dispatcher.customers_changed([customer_id]))
-    except TEMPORAL_UNREACHABLE:
-        log.warning("dispatch of the changes of %s deferred", customer_id, exc_info=True)
-        return DispatchReport(), True
-    return report, False
+        return report
+
+    return await dispatch_or_defer(dispatch, "the changes of %s", customer_id)

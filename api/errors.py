@@ -1,23 +1,27 @@
-"""The one place errors become HTTP problems (``application/problem+json``, RFC 9457).
+"""The one place errors become HTTP problems (``application/problem+json``, RFC 9457):
+the ``PROBLEMS`` table, looked up along the exception's MRO.
 
     NotFound                    404  an id names nothing we hold
     ValidationFailed            422  a workspace has problems; ``errors`` lists each
     WorkspaceError              422  a workspace cannot be read
     TemplateError               422  the context lacks what the journey's key/entry use
     JourneyClosed               409  paused, or API enrollment refused (api: false)
-    Conflict (SQL store)        409  e.g. a task claimed by someone else, or done
+    Conflict                    409  e.g. a task claimed by someone else, or done
     ProviderError               502  WeChat or WeCom refused (or did not answer) a request
     RequestValidationError      422  bad request fields, each as a dotted path
     pydantic ValidationError    422  a model built from the request refused a value
     HTTPException               its status (401 with WWW-Authenticate, 403, 409...)
 
-Routes raise domain errors or ``HTTPException``; nothing else writes error bodies.
+Routes raise domain errors or ``HTTPException``; nothing else writes error bodies
+(the callback routes answer the platforms in plain text: ``api/routes/callbacks.py``).
+A RulesError is not mapped (see engine/errors.py): one reaching a route is a 500.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -28,15 +32,15 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 from api.schemas.problems import Problem, ProblemItem
-from engine.dispatch.dispatcher import JourneyClosed
 from engine.errors import (
+    Conflict,
+    JourneyClosed,
     NotFound,
     ProviderError,
     TemplateError,
     ValidationFailed,
     WorkspaceError,
 )
-from engine.store.sql import Conflict
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -150,63 +154,76 @@ def _reason(kind: str, err: Mapping[str, Any]) -> str:
     return msg
 
 
-def _invalid(items: list[ProblemItem]) -> JSONResponse:
+def _workspace_items(exc: ValidationFailed) -> list[ProblemItem]:
+    return [
+        ProblemItem(file=p.file, line=p.line, message=p.message, fix=p.fix, rule=p.rule)
+        for p in exc.problems
+    ]
+
+
+def _workspace_detail(exc: ValidationFailed, items: list[ProblemItem]) -> str:
+    return f"the workspace has {len(items)} problem(s)"
+
+
+def _field_items(exc: RequestValidationError | ValidationError) -> list[ProblemItem]:
+    return field_errors(exc.errors())
+
+
+def _fields_detail(exc: Exception, items: list[ProblemItem]) -> str:
     fields = ", ".join(dict.fromkeys(i.field or "" for i in items))
-    return problem(422, f"invalid field(s): {fields}", errors=items)
+    return f"invalid field(s): {fields}"
+
+
+def _message(exc: Exception, items: list[ProblemItem]) -> str:
+    return str(exc)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """How one exception class is answered: its status and problem type, and for
+    errors that list what is wrong, the list and the detail that sums it up."""
+
+    status: int | None  # None: the exception's own (HTTPException)
+    kind: str | None = None  # the problem type; by default named after the status
+    items: Callable[[Any], list[ProblemItem]] | None = None
+    detail: Callable[[Any, list[ProblemItem]], str] = _message
+
+
+#: The one table (see the module docstring). An exception is answered by the entry of
+#: the first class in its MRO found here: ValidationFailed before WorkspaceError.
+PROBLEMS: dict[type[Exception], Answer] = {
+    NotFound: Answer(404),
+    ValidationFailed: Answer(422, "invalid-workspace", _workspace_items, _workspace_detail),
+    WorkspaceError: Answer(422, "invalid-workspace"),
+    TemplateError: Answer(422, "invalid-context"),
+    JourneyClosed: Answer(409, "journey-closed"),
+    Conflict: Answer(409),
+    ProviderError: Answer(502),
+    RequestValidationError: Answer(422, items=_field_items, detail=_fields_detail),
+    ValidationError: Answer(422, items=_field_items, detail=_fields_detail),
+    HTTPException: Answer(None),  # its own status_code, detail and headers
+}
 
 
 def to_problem(exc: Exception) -> JSONResponse:
-    """The response for an exception this module maps (see the module docstring)."""
-    if isinstance(exc, NotFound):
-        return problem(404, str(exc))
-    if isinstance(exc, ValidationFailed):
-        items = [
-            ProblemItem(file=p.file, line=p.line, message=p.message, fix=p.fix, rule=p.rule)
-            for p in exc.problems
-        ]
-        count = len(items)
-        return problem(
-            422, f"the workspace has {count} problem(s)", errors=items, kind="invalid-workspace"
-        )
-    if isinstance(exc, WorkspaceError):
-        return problem(422, str(exc), kind="invalid-workspace")
-    if isinstance(exc, TemplateError):
-        return problem(422, str(exc), kind="invalid-context")
-    if isinstance(exc, JourneyClosed):
-        return problem(409, str(exc), kind="journey-closed")
-    if isinstance(exc, Conflict):
-        return problem(409, str(exc))
-    if isinstance(exc, ProviderError):
-        return problem(502, str(exc))
-    if isinstance(exc, RequestValidationError):
-        return _invalid(field_errors(exc.errors()))
-    if isinstance(exc, ValidationError):
-        return _invalid(field_errors(exc.errors()))
-    if isinstance(exc, HTTPException):
+    """The response for an exception the table maps; any other is re-raised (a 500)."""
+    answer = next((PROBLEMS[c] for c in type(exc).__mro__ if c in PROBLEMS), None)
+    if answer is None:
+        raise exc  # not ours to map: a 500 from the server
+    if answer.status is None:
+        assert isinstance(exc, HTTPException)
         return problem(exc.status_code, str(exc.detail), headers=exc.headers)
-    raise exc  # not ours to map: a 500 from the server
+    items = answer.items(exc) if answer.items is not None else []
+    return problem(answer.status, answer.detail(exc, items), errors=items, kind=answer.kind)
 
 
 async def _handle(request: Request, exc: Exception) -> JSONResponse:
     return to_problem(exc)
 
 
-MAPPED: tuple[type[Exception], ...] = (
-    NotFound,
-    WorkspaceError,
-    TemplateError,
-    JourneyClosed,
-    Conflict,
-    ProviderError,
-    RequestValidationError,
-    ValidationError,
-    HTTPException,
-)
-
-
 def install(app: FastAPI) -> None:
-    """Register the mapping on ``app``."""
-    for exc_class in MAPPED:
+    """Register the table on ``app``."""
+    for exc_class in PROBLEMS:
         app.add_exception_handler(exc_class, _handle)
 
 

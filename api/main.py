@@ -17,7 +17,6 @@ from fastapi import FastAPI
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from activities.channels.clients import build_wecom_client
 from api.app import create_app
 from engine import heap
 from engine.dispatch.dispatcher import Dispatcher
@@ -32,8 +31,7 @@ def app(settings: Settings | None = None) -> FastAPI:
     upgrade(settings.database.url)
     store = SqlStore(settings.database.url)
     dispatcher = Dispatcher(lazy_client(settings), store, settings.temporal.task_queue)
-    wecom = build_wecom_client(settings.channels, tokens=store)
-    api = create_app(store, dispatcher, settings, on_shutdown=store.close, wecom_results=wecom)
+    api = create_app(store, dispatcher, settings, on_shutdown=store.close)
     heap.settle()  # start-up is done: out of the collector's way (engine/heap.py)
     return api
 

@@ -28,23 +28,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from temporalio.api.enums.v1 import EventType
-
-from bench.stack import (
-    BENCH_MESSAGE,
-    BENCH_MESSAGE_YAML,
-    Progress,
-    SmsWatcher,
-    Stack,
-    machine,
-    percentile,
-    running_stack,
-    store_name,
-)
+from bench.histories import history_counts, shapes
+from bench.measure import Progress, machine, percentile, store_name
+from bench.stack import BENCH_MESSAGE, BENCH_MESSAGE_YAML, SmsWatcher, Stack, running_stack
+from bench.staff import HandoffCompleter, StoreCompleter
 from engine.contracts.journey import (
     EnrollmentResult,
     EventSignal,
-    HandoffOutcomeSignal,
     SendInput,
     TraceEntry,
 )
@@ -52,9 +42,6 @@ from engine.contracts.journey import (
 JOURNEY = "bench_three_steps"
 MESSAGE = BENCH_MESSAGE
 EVENT = "bench.reply"
-QUEUE = "bench"
-HANDWRITTEN_QUEUE = "optometrist"  # hard-coded in bench/handwritten.py
-POLL = 0.2  # seconds between handoff-queue polls (a staff screen polls far less often)
 REPLY_AFTER = 0.2  # seconds from the SMS reaching the provider to the customer's reply
 TIMEOUT = 300.0  # a phase that has not finished by then is reported as stuck
 
@@ -157,36 +144,6 @@ async def trivial(stack: Stack, n: int, concurrency: int, tag: str) -> Phase:
 # ---- (b) carepath through the API -----------------------------------------------------
 
 
-class HandoffCompleter:
-    """One loop: lists the bench queue and completes every task it has not completed yet."""
-
-    def __init__(self, stack: Stack) -> None:
-        self.stack = stack
-        self.submitted: set[str] = set()
-        self.pending: set[asyncio.Task[None]] = set()
-
-    async def run(self) -> None:
-        while True:
-            try:
-                r = await self.stack.call("GET", "/v1/handoffs", params={"queue": QUEUE})
-            except RuntimeError:
-                continue  # recorded in stack.failures; poll again
-            for task in r.json():
-                if task["id"] not in self.submitted:
-                    self.submitted.add(task["id"])
-                    job = asyncio.create_task(self._complete(task["id"]))
-                    self.pending.add(job)
-                    job.add_done_callback(self.pending.discard)
-            await asyncio.sleep(POLL)
-
-    async def _complete(self, task_id: str) -> None:
-        path = f"/v1/handoffs/{task_id}/complete"
-        try:
-            await self.stack.call("POST", path, json={"outcome": "done"})
-        except RuntimeError:
-            self.submitted.discard(task_id)  # the next poll tries again
-
-
 async def carepath(
     stack: Stack, phones: dict[str, str], concurrency: int, watcher: SmsWatcher
 ) -> Phase:
@@ -225,38 +182,6 @@ async def carepath(
 
 
 # ---- (c) the hand-written yardstick -------------------------------------------------
-
-
-class StoreCompleter:
-    """One loop: reads open tasks from the store, completes them and signals the outcome."""
-
-    def __init__(self, stack: Stack) -> None:
-        self.stack = stack
-        self.submitted: set[str] = set()
-        self.pending: set[asyncio.Task[None]] = set()
-
-    async def run(self) -> None:
-        store = self.stack.store
-        while True:
-            tasks = await asyncio.to_thread(store.list_open_tasks, queue=HANDWRITTEN_QUEUE)
-            for task in tasks:
-                if task.id not in self.submitted:
-                    self.submitted.add(task.id)
-                    job = asyncio.create_task(self._complete(task.id, task.enrollment_id))
-                    self.pending.add(job)
-                    job.add_done_callback(self.pending.discard)
-            await asyncio.sleep(POLL)
-
-    async def _complete(self, task_id: str, workflow_id: str) -> None:
-        try:
-            await asyncio.to_thread(self.stack.store.complete_task, task_id, "done")
-            signal = HandoffOutcomeSignal(task_id=task_id, outcome="done")
-            handle = self.stack.client.get_workflow_handle(workflow_id)
-            await handle.signal("handoff_outcome", signal)
-        except Exception as exc:  # counted; the next poll tries again
-            first = str(exc).splitlines()[0] if str(exc) else ""
-            self.stack.failures.append(f"complete {task_id}: {type(exc).__name__} {first}")
-            self.submitted.discard(task_id)
 
 
 async def handwritten(
@@ -302,55 +227,6 @@ async def handwritten(
         return await run_phase(stack, "hand-written", len(order), concurrency, one)
     finally:
         polling.cancel()
-
-
-# ---- history -------------------------------------------------------------------------
-
-
-async def history_counts(stack: Stack, workflow_id: str) -> tuple[int, int, int, str]:
-    """(history events, workflow tasks completed, history bytes, event kinds) of one
-    closed workflow."""
-    history = await stack.client.get_workflow_handle(workflow_id).fetch_history()
-    names = [EventType.Name(e.event_type).removeprefix("EVENT_TYPE_") for e in history.events]
-    tasks = names.count("WORKFLOW_TASK_COMPLETED")
-    size = sum(e.ByteSize() for e in history.events)
-    return len(names), tasks, size, _runs(names)
-
-
-SHAPE_SAMPLE = 40  # closed workflows per measurement whose histories are read
-
-
-async def shapes(stack: Stack, ids: list[str]) -> str:
-    """``5 tasks + timer x31, 4 tasks x9``: how many workflow tasks (and whether a
-    timer) the histories of up to SHAPE_SAMPLE workflows, spread over the measurement,
-    had. An event that arrives before the workflow starts waiting for it saves the
-    wait's timer and a workflow task, so the shape is a race, decided per enrollment."""
-    step = max(1, len(ids) // SHAPE_SAMPLE)
-    found: dict[str, int] = {}
-    for wid in ids[::step][:SHAPE_SAMPLE]:
-        history = await stack.client.get_workflow_handle(wid).fetch_history()
-        kinds = [e.event_type for e in history.events]
-        tasks = kinds.count(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
-        timer = EventType.EVENT_TYPE_TIMER_STARTED in kinds
-        shape = f"{tasks} tasks" + (" + timer" if timer else "")
-        found[shape] = found.get(shape, 0) + 1
-    return ", ".join(f"{k} x{n}" for k, n in sorted(found.items(), key=lambda kv: -kv[1]))
-
-
-def _runs(names: list[str]) -> str:
-    """Event counts by kind, e.g. ``workflow task 9, activity 6, signal 2``."""
-    kinds = {
-        "WORKFLOW_TASK_": "workflow task",
-        "ACTIVITY_TASK_": "activity",
-        "TIMER_": "timer",
-        "WORKFLOW_EXECUTION_SIGNALED": "signal",
-        "MARKER_RECORDED": "marker",
-    }
-    counts: dict[str, int] = {}
-    for name in names:
-        kind = next((k for p, k in kinds.items() if name.startswith(p)), name.lower())
-        counts[kind] = counts.get(kind, 0) + 1
-    return ", ".join(f"{kind} {n}" for kind, n in counts.items())
 
 
 async def main(

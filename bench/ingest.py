@@ -21,15 +21,8 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.stack import (
-    BENCH_MESSAGE_YAML,
-    SmsWatcher,
-    Stack,
-    machine,
-    percentile,
-    running_stack,
-    store_name,
-)
+from bench.measure import machine, percentile, store_name
+from bench.stack import BENCH_MESSAGE_YAML, SmsWatcher, Stack, running_stack
 
 COLD = 49
 POOL = 200

@@ -5,10 +5,10 @@
 
 One run, one database: a SQLite file in a temporary folder, or a scratch schema of
 its own on the PostgreSQL server of ``--database-url`` (dropped afterwards). The
-population is generated (seeded) and bulk-loaded into the migrated schema (events'
-secondary indexes dropped during the load and built after it; ``ANALYZE``): customers
-with profile attributes, first-touch source, tags, consents, events over a year and
-1% merged away. ``--large``: 1M customers and 20M events.
+population is generated (seeded) and bulk-loaded into the migrated schema by
+:mod:`bench.population`: customers with profile attributes, first-touch source, tags,
+consents, events over a year and 1% merged away. ``--large``: 1M customers and 20M
+events.
 
 (a) For each of five segments (``SEGMENTS``), ``rules.sql.customers_matching`` against
     the hand-written SQL for the same segment (``HANDWRITTEN``; where there are
@@ -20,45 +20,31 @@ with profile attributes, first-touch source, tags, consents, events over a year 
     ``customers.id = :id``), over 200 customers: what re-evaluating one customer
     costs per segment.
 (d) The incremental re-evaluation cost per event with 50 deployed segments, from
-    ``bench.segments_live.measure_incremental`` when that module is present.
+    ``bench.segments_live.measure_incremental``.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import json
 import random
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Executable, Index, text
+from sqlalchemy import Connection, Engine, Executable, text
 
-from bench.stack import machine, store_name
+from bench.measure import machine, store_name
+from bench.population import NOW, populate, stamp
+from bench.segments_live import measure_incremental
 from engine.store.sql.db import make_engine
-from engine.store.sql.tables import Base
 from rules.models import parse_rule
 from rules.sql import count_matching, customers_matching, rule_condition
 from rules.sql.tables import CUSTOMERS
 from tests.scratch import scratch_database
-
-NOW = datetime.now(UTC).replace(microsecond=0)
-EVENT_NAMES = [  # name, share of events
-    ("page.viewed", 0.40),
-    ("message.opened", 0.20),
-    ("appointment.booked", 0.08),
-    ("visit.completed", 0.08),
-    ("school_screening.attended", 0.08),
-    ("form.submitted", 0.10),
-    ("payment.completed", 0.06),
-]
-FORMS = ["vision_feedback", "intake", "nps"]
-CHANNELS = ["school_event", "wechat_qr", "wechat_follow", "referral", "walk_in"]
 
 SEGMENTS: dict[str, dict[str, Any]] = {
     # examples/eye-clinic/segments/high_intent_parents.yaml
@@ -168,168 +154,6 @@ HANDWRITTEN: dict[str, dict[str, list[str]]] = {
 }
 
 
-# population -----------------------------------------------------------------------------
-
-
-def _stamp(at: datetime, dialect: str) -> Any:
-    if dialect == "sqlite":  # the store's text format for times on SQLite
-        return at.strftime("%Y-%m-%d %H:%M:%S.%f")
-    return at
-
-
-def _customers(n: int, rng: random.Random, dialect: str) -> Iterator[tuple[Any, ...]]:
-    for i in range(n):
-        cid = f"c{i:07d}"
-        lens = "ortho-k" if rng.random() < 0.1 else rng.choice(["glasses", "contacts", "none"])
-        attributes = {
-            "lifetime_value": int(rng.expovariate(1 / 1500)),
-            "age_group": rng.choice(["child", "teen", "adult", "senior"]),
-            "lens": lens,
-            "last_check": (NOW - timedelta(days=rng.uniform(0, 400))).strftime("%Y-%m-%d"),
-            "city": rng.choice(["beijing", "shanghai", "chengdu", "wuhan"]),
-        }
-        source = {"channel": rng.choice(CHANNELS), "clinic": f"c{rng.randrange(1, 21):02d}"}
-        merged = f"c{rng.randrange(0, i):07d}" if i > 0 and rng.random() < 0.01 else None
-        yield (
-            cid,
-            json.dumps(attributes),
-            False,
-            json.dumps(source),
-            merged,
-            _stamp(NOW - timedelta(days=400), dialect),
-        )
-
-
-def _events(n: int, customers: int, rng: random.Random, dialect: str) -> Iterator[tuple[Any, ...]]:
-    names = [name for name, _ in EVENT_NAMES]
-    weights = [share for _, share in EVENT_NAMES]
-    picks = rng.choices(names, weights, k=n)
-    for i, name in enumerate(picks):
-        props: dict[str, Any]
-        if name == "form.submitted":
-            props = {"form_id": rng.choice(FORMS)}
-        elif name == "page.viewed":
-            props = {"page": rng.choice(["home", "orthok", "booking", "prices"])}
-        else:
-            props = {}
-        at = NOW - timedelta(seconds=rng.uniform(0, 365 * 86400))
-        yield (
-            f"m{i:09d}",
-            f"c{rng.randrange(customers):07d}",
-            name,
-            json.dumps(props),
-            _stamp(at, dialect),
-        )
-
-
-def _tags(customers: int, rng: random.Random) -> Iterator[tuple[Any, ...]]:
-    for i in range(customers):
-        cid = f"c{i:07d}"
-        for tag, share in (("VIP", 0.03), ("myopia", 0.2), ("ortho-k", 0.08)):
-            if rng.random() < share:
-                yield (cid, tag)
-
-
-def _consents(customers: int, rng: random.Random, dialect: str) -> Iterator[tuple[Any, ...]]:
-    for i in range(customers):
-        cid = f"c{i:07d}"
-        if rng.random() < 0.7:
-            granted_at = NOW - timedelta(days=rng.uniform(10, 300))
-            yield (cid, "marketing", "sms", True, _stamp(granted_at, dialect))
-            if rng.random() < 0.2:
-                withdrawn = granted_at + timedelta(days=rng.uniform(-5, 5))
-                yield (
-                    cid,
-                    "marketing",
-                    rng.choice(["sms", None]),
-                    False,
-                    _stamp(withdrawn, dialect),
-                )
-        if rng.random() < 0.3:
-            yield (cid, "service", None, True, _stamp(NOW - timedelta(days=30), dialect))
-        if rng.random() < 0.1:
-            yield (cid, "marketing", "wecom", True, _stamp(NOW - timedelta(days=20), dialect))
-
-
-_COLUMNS = {
-    "customers": ["id", "attributes", "follows_wechat", "source", "merged_into", "created_at"],
-    "events": ["message_id", "customer_id", "name", "properties", "at"],
-    "tags": ["customer_id", "tag"],
-    "consents": ["customer_id", "purpose", "channel", "granted", "at"],
-}
-
-
-def _load(
-    engine: Engine, table: str, rows: Iterator[tuple[Any, ...]], extra: dict[str, Any]
-) -> int:
-    """Bulk-insert rows (plus constant columns); how many."""
-    columns = _COLUMNS[table] + list(extra)
-    constants = tuple(extra.values())
-    raw = engine.raw_connection()
-    count = 0
-    try:
-        driver: Any = raw.driver_connection
-        if engine.dialect.name == "sqlite":
-            marks = ", ".join("?" * len(columns))
-            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
-            driver.execute("BEGIN")
-            batch: list[tuple[Any, ...]] = []
-            for row in rows:
-                batch.append(row + constants)
-                if len(batch) == 50_000:
-                    driver.executemany(sql, batch)
-                    count += len(batch)
-                    batch = []
-            driver.executemany(sql, batch)
-            count += len(batch)
-            driver.execute("COMMIT")
-        else:
-            with (
-                driver.cursor() as cur,
-                cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
-            ):
-                for row in rows:
-                    copy.write_row(row + constants)
-                    count += 1
-            driver.commit()
-    finally:
-        raw.close()
-    return count
-
-
-def populate(engine: Engine, customers: int, events: int, seed: int = 7) -> list[str]:
-    """Generate and load the population; the ids of live customers."""
-    rng = random.Random(seed)
-    dialect = engine.dialect.name
-    stamp = _stamp(NOW, dialect)
-    started = time.perf_counter()
-    _load(engine, "customers", _customers(customers, rng, dialect), {})
-    # Secondary indexes of events are built once after the load, not row by row.
-    secondary = [ix for ix in Base.metadata.tables["events"].indexes if not ix.unique]
-    with engine.begin() as conn:
-        for ix in secondary:
-            conn.execute(text(f"DROP INDEX {ix.name}"))
-    n_events = _load(
-        engine, "events", _events(events, customers, rng, dialect), {"received_at": stamp}
-    )
-    with engine.begin() as conn:
-        for ix in secondary:
-            Index.create(ix, conn)
-    _load(engine, "tags", _tags(customers, rng), {"source": "import", "at": stamp})
-    n_consents = _load(engine, "consents", _consents(customers, rng, dialect), {"source": "import"})
-    with engine.begin() as conn:
-        conn.execute(text("ANALYZE"))
-        live = list(
-            conn.execute(text("SELECT id FROM customers WHERE merged_into IS NULL")).scalars()
-        )
-    print(
-        f"population: {customers} customers ({customers - len(live)} merged away), "
-        f"{n_events} events, {n_consents} consents, loaded in "
-        f"{time.perf_counter() - started:.1f} s"
-    )
-    return live
-
-
 # measurements ---------------------------------------------------------------------------
 
 
@@ -343,9 +167,9 @@ def _run(conn: Connection, query: Executable, params: dict[str, Any] | None = No
 def _params(dialect: str) -> dict[str, Any]:
     since180 = NOW - timedelta(days=180)
     return {
-        "now": _stamp(NOW, dialect),
-        "since180": _stamp(since180, dialect),
-        "since90": _stamp(NOW - timedelta(days=90), dialect),
+        "now": stamp(NOW, dialect),
+        "since180": stamp(since180, dialect),
+        "since90": stamp(NOW - timedelta(days=90), dialect),
         "since180_text": since180.strftime("%Y-%m-%d %H:%M:%S"),
     }
 
@@ -412,14 +236,9 @@ def one_customer(engine: Engine, live: Sequence[str], n: int = 200) -> None:
 
 
 def incremental(url: str, live: Sequence[str]) -> None:
-    """(d): bench.segments_live.measure_incremental, when present."""
+    """(d): ``bench.segments_live``'s incremental cost, on this population."""
     print("\n(d) incremental re-evaluation per event, 50 deployed segments")
-    try:
-        module = importlib.import_module("bench.segments_live")
-    except ModuleNotFoundError:
-        print("unavailable: bench.segments_live is not part of this tree")
-        return
-    figures = module.measure_incremental(url, live, segments=50, events=2000)
+    figures = measure_incremental(url, live, segments=50, events=2000)
     for name, value in figures.items():
         print(f"{name:<30}{value:>11.3f}")
 

@@ -54,7 +54,7 @@ from wechatpy.session.memorystorage import MemoryStorage
 from activities.channels.base import ChannelAdapter, ChannelRequest, Recipient
 from activities.channels.registry import build_adapters
 from activities.journey import JourneyActivities
-from bench.stack import CpuMeter, machine, store_name
+from bench.measure import CpuMeter, machine, store_name
 from engine.contracts.journey import SendInput, TraceEntry
 from engine.expressions.templating import render_value, scope_for
 from engine.models.common import ChannelName
@@ -152,7 +152,8 @@ def median(runs: list[Phase]) -> Phase:
 
 
 def raw_sms(settings: ChannelSettings, content: Mapping[str, Any]) -> Send:
-    """(a) ``SendSms`` on a client built as ``activities/channels/clients.py`` builds it."""
+    """(a) ``SendSms`` on a client built as ``activities/channels/tencent_sms/client.py``
+    builds it."""
     sms, timeout = settings.sms, settings.timeout_seconds
     http = HttpProfile(endpoint=sms.endpoint, protocol=sms.protocol, reqTimeout=timeout)
     profile = ClientProfile(httpProfile=http, retryer=NoopRetryer())

@@ -1,4 +1,5 @@
-"""The ``carepath`` command: validate a workspace, write JSON Schemas, simulate a journey."""
+"""The ``carepath`` command: validate a workspace, write JSON Schemas, simulate a journey,
+run the service, make API keys, count segments, migrate the database."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ examples:
   carepath keys create --name crm --scope ingest   make an API key for the HTTP API
   carepath segment count segments/vip.yaml        how many customers a segment names now
   carepath up examples/eye-clinic        run Temporal, a worker and the API on this machine
+  carepath migrate                       bring the configured database to the newest schema
 """
 
 
@@ -36,7 +38,19 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_validate(commands)
+    _add_schema(commands)
+    _add_simulate(commands)
+    _add_up(commands)
+    _add_simulators(commands)
+    # keys and segment: their parsers live with the commands (they import nothing heavy).
+    keys_command.add_parser(commands)
+    segment_command.add_parser(commands)
+    _add_migrate(commands)
+    return parser
 
+
+def _add_validate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     validate = commands.add_parser(
         "validate",
         help="check every journey, message and segment of a workspace",
@@ -57,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
         "workspace", nargs="?", default=".", help="the workspace folder (default: .)"
     )
 
+
+def _add_schema(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     schema = commands.add_parser(
         "schema",
         help="write JSON Schemas of the YAML files for editor completion and checks",
@@ -78,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", default="schema", metavar="DIR", help="folder to write to (default: schema/)"
     )
 
+
+def _add_simulate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     simulate = commands.add_parser(
         "simulate",
         help="run one journey for one customer against simulated providers",
@@ -96,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("scenario", metavar="SCENARIO.yaml", help="the scenario file")
     simulate.add_argument("--json", action="store_true", help="print one JSON object")
 
+
+def _add_up(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     up = commands.add_parser(
         "up",
         help="start Temporal, a worker and the API on this machine",
@@ -116,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="send through the configured providers instead of the local simulators",
     )
 
+
+def _add_simulators(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     simulators = commands.add_parser(
         "simulators",
         help="run the WeChat, WeCom and Tencent SMS simulators on 127.0.0.1",
@@ -128,10 +150,29 @@ def build_parser() -> argparse.ArgumentParser:
         "--api", default=None, help="push delivery receipts to this API's /callbacks/..."
     )
 
-    # keys: its parser lives with the command (cli/keys.py imports nothing heavy).
-    keys_command.add_parser(commands)
-    segment_command.add_parser(commands)
-    return parser
+
+def _add_migrate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    # Here, not in cli/migrate.py: that module loads Alembic, and `--help` stays fast.
+    migrate = commands.add_parser(
+        "migrate",
+        help="bring the database to the newest schema",
+        description=(
+            "Migrate the database (Alembic) to the newest schema. Run it before starting\n"
+            "workers on a new or upgraded install; `carepath up` and the API run it at\n"
+            "start. Running it again changes nothing."
+        ),
+        epilog=(
+            "examples:\n"
+            "  carepath migrate\n"
+            "  carepath migrate --database-url postgresql+psycopg://..\n"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    migrate.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="SQLAlchemy URL (default: CAREPATH_DATABASE__URL, else sqlite:///var/carepath.db)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from engine.errors import CarepathError
+
 if TYPE_CHECKING:
     from engine.models.journey import Segment
     from rules.models import Rule
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["add_parser", "main"]
 
 
-class _Invalid(Exception):
+class _Invalid(CarepathError):
     """Raised when RULE_OR_FILE cannot be read; each line names the file/line or field."""
 
     def __init__(self, lines: list[str]) -> None:

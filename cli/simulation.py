@@ -5,7 +5,8 @@ It keeps an agenda (the scenario's events, staff completing handoff tasks, the
 providers' delivery receipts) and advances the server clock to the next thing that
 happens: an agenda item or the workflow's own timer, whichever comes first. Before
 each step it waits until the enrollment is idle (no activity in flight, every
-signal seen), so what the trace shows is what production would do.
+signal seen), so what the trace shows is what production would do. Reading the
+scenario and seeding its memory store are ``scenario_setup``'s.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.channels.registry import build_adapters
+from cli.scenario_setup import enrolls, load_scenario_workspace, prepare_store
 from engine.binaries import find_binary
 from engine.compliance.policy import opt_out_channels, read_policy
 from engine.contracts.journey import (
@@ -41,18 +43,11 @@ from engine.contracts.journey import (
     TraceEntry,
 )
 from engine.dispatch.enroll import enroll
-from engine.errors import ScenarioError, ValidationFailed
-from engine.models.journey import EventTrigger, TagAddedTrigger
-from engine.models.reading import load_model
+from engine.errors import ScenarioError
 from engine.models.scenario import Scenario, ScenarioEvent
-from engine.models.workspace import JourneyBundle, Workspace
-from engine.settings import get_settings
-from engine.store import Customer, MemoryStore
-from engine.store.records import SendSlot
-from engine.workspace.loader import load_workspace
-from rules.conditions import dump_where
-from rules.match import match_where
-from rules.view import ConsentRecord, EventRecord
+from engine.models.workspace import JourneyBundle
+from engine.store import MemoryStore
+from rules.view import EventRecord
 from simulators import ProviderSimulators
 from simulators.scenario import configure_providers, receipt_signal
 from worker import build_worker
@@ -90,111 +85,6 @@ class SimulationResult:
             "variant": self.variant,
             "trace": trace,
         }
-
-
-def load_scenario(path: Path) -> tuple[Scenario, JourneyBundle]:
-    """Read a scenario and the workspace its journey lives in; raise on any problem."""
-    scenario, bundle, _ = load_scenario_workspace(path)
-    return scenario, bundle
-
-
-def load_scenario_workspace(path: Path) -> tuple[Scenario, JourneyBundle, Workspace]:
-    """The scenario, its journey's bundle and the whole workspace (its documents: the
-    compliance settings and holidays the simulated engine uses)."""
-    scenario, problems = load_model(path, Scenario)
-    if problems or scenario is None:
-        raise ValidationFailed(problems)
-    journey_path = (path.parent / scenario.journey).resolve()
-    if not journey_path.is_file():
-        raise ScenarioError(f"{path}: journey file {scenario.journey!r} does not exist")
-    if journey_path.parent.name != "journeys":
-        raise ScenarioError(f"{path}: the journey file must sit in a workspace's journeys/ folder")
-    workspace = load_workspace(journey_path.parent.parent)
-    for name, file in workspace.files.items():
-        journey_id = name.removeprefix("journeys/")
-        if Path(file).resolve() == journey_path and journey_id in workspace.journeys:
-            for sent in scenario.customer.sent:
-                if sent.journey not in workspace.journeys:
-                    raise ScenarioError(
-                        f"{path}: customer.sent names journey {sent.journey!r}, which is not "
-                        f"in {journey_path.parent}"
-                    )
-            return scenario, workspace.bundle(journey_id, version=1), workspace
-    raise ScenarioError(f"{path}: no journey was read from {journey_path}")
-
-
-def _prepare(store: MemoryStore, scenario: Scenario, workspace: Workspace) -> None:
-    """The sandbox as a deploy and the customer's past leave it: the workspace's
-    documents, the customer, their guardians, and what other journeys sent them."""
-    for name, document in sorted(workspace.documents.items()):
-        store.put_document(name, document, at=scenario.start)
-    store.put_customer(_customer(scenario, scenario.start))
-    for guardian in scenario.customer.guardians:
-        consents = [
-            ConsentRecord(
-                purpose=x.purpose, channel=x.channel, granted=x.granted, at=scenario.start
-            )
-            for x in guardian.consents
-        ]
-        store.put_customer(
-            Customer(
-                id=guardian.id,
-                attributes=dict(guardian.attributes),
-                identities=dict(guardian.identities),
-                follows_wechat=guardian.follows_wechat,
-                consents=consents,
-            )
-        )
-        store.link_guardian(scenario.customer.id, guardian.id)
-    tz = ZoneInfo(get_settings().compliance.timezone)  # where the caps count days
-    for i, sent in enumerate(scenario.customer.sent):
-        at = scenario.start - sent.ago
-        local = at.astimezone(tz)
-        slot = SendSlot(
-            key=f"journey:{sent.journey}:customer:{scenario.customer.id}:scenario-sent:{i}",
-            customer_id=scenario.customer.id,
-            purpose=sent.purpose,
-            channel=sent.channel,
-            day=local.date().isoformat(),
-            month=local.strftime("%Y-%m"),
-            at=at,
-        )
-        store.reserve_send(slot, [])
-
-
-def _customer(scenario: Scenario, start: datetime) -> Customer:
-    c = scenario.customer
-    return Customer(
-        id=c.id,
-        attributes=dict(c.attributes),
-        identities=dict(c.identities),
-        tags=dict.fromkeys(c.tags, "scenario"),
-        follows_wechat=c.follows_wechat,
-        consents=[
-            ConsentRecord(purpose=x.purpose, channel=x.channel, granted=x.granted, at=start)
-            for x in c.consents
-        ],
-        events=[
-            EventRecord(name=h.event, properties=h.properties, at=start - h.ago) for h in c.history
-        ],
-        source=dict(c.source),
-        timezone=c.timezone,
-    )
-
-
-def _enrolls(bundle: JourneyBundle, item: ScenarioEvent, now: datetime) -> bool:
-    trigger = bundle.journey.trigger
-    if isinstance(trigger, TagAddedTrigger):
-        return item.kind == "tag_added" and item.name == trigger.tag_added
-    if isinstance(trigger, EventTrigger):
-        return (
-            item.kind == "event"
-            and item.name == trigger.event
-            and match_where(
-                dump_where(trigger.where) if trigger.where else None, item.properties, now=now
-            )
-        )
-    return False
 
 
 class _Run:
@@ -257,7 +147,7 @@ class _Run:
                 add = [item.name] if item.kind == "tag_added" else []
                 remove = [item.name] if item.kind == "tag_removed" else []
                 self.store.change_tags(self.scenario.customer.id, add, remove, "scenario")
-            if self.handle is None and may_enroll and _enrolls(self.bundle, item, now):
+            if self.handle is None and may_enroll and enrolls(self.bundle, item, now):
                 await self._enroll(dict(item.properties))
             elif self.handle is not None and item.kind == "event":
                 await self._signal(
@@ -420,7 +310,7 @@ async def simulate(
     scenario, bundle, workspace = load_scenario_workspace(path)
     store = MemoryStore()
     store.put_bundle(bundle)
-    _prepare(store, scenario, workspace)
+    prepare_store(store, scenario, workspace)
     with ProviderSimulators() as sims:
         configure_providers(sims, scenario.providers)
         adapters = build_adapters(sims.channel_settings())

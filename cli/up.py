@@ -19,16 +19,17 @@ from pathlib import Path
 
 import uvicorn
 
-from activities.channels.clients import build_wecom_client
 from activities.channels.registry import build_adapters
+from activities.channels.wecom.client import build_wecom_client
 from api.app import create_app
 from cli.devserver import DevServer
+from cli.migrate import migrate
+from engine.dispatch.background import ensure_background
 from engine.dispatch.dispatcher import Dispatcher
 from engine.errors import CarepathError, ValidationFailed
 from engine.settings import Settings, get_settings
 from engine.store.records import JourneyVersionInfo
 from engine.store.sql import SqlStore
-from engine.store.sql.migrate import upgrade
 from simulators import ProviderSimulators
 from worker import build_worker
 
@@ -95,7 +96,7 @@ async def up(args: argparse.Namespace, settings: Settings) -> int:
     print(f"starting Temporal dev server on {dev.address} ...", flush=True)
     client = await dev.start()
     try:
-        upgrade(settings.database.url)
+        migrate(settings.database.url)  # the schema first: the worker does not migrate
         store = SqlStore(settings.database.url)
         dispatcher = Dispatcher(client, store, settings.temporal.task_queue)
         deployed = dispatcher.deploy(Path(args.workspace))
@@ -105,22 +106,24 @@ async def up(args: argparse.Namespace, settings: Settings) -> int:
             "carepath up (development)", ["admin"], [], at=datetime.now(UTC)
         )
         # The API's own platform calls (QR codes) go where the workers' do.
-        app = create_app(
-            store,
-            dispatcher,
-            settings.model_copy(update={"channels": channels}),
-            wecom_results=build_wecom_client(channels, tokens=store),
-        )
+        app = create_app(store, dispatcher, settings.model_copy(update={"channels": channels}))
         if sims is not None:  # receipts come back the way the platforms send them
             api = f"http://127.0.0.1:{args.port}"
             sims.wechat.configure(callback_url=f"{api}/callbacks/wechat")
             sims.sms.configure(callback_url=f"{api}/callbacks/tencent-sms")
-        worker = build_worker(client, store, build_adapters(channels), settings.temporal.task_queue)
+        worker = build_worker(
+            client,
+            store,
+            build_adapters(channels),
+            settings.temporal.task_queue,
+            wecom=build_wecom_client(channels, tokens=store),
+        )
         server = _Server(uvicorn.Config(app, host="127.0.0.1", port=args.port, log_level="warning"))
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, server.stop)
         async with worker:
+            await ensure_background(client, settings.temporal.task_queue)
             serving = asyncio.create_task(server.serve())
             # The banner's curl lines must work the moment they are printed: wait until
             # the API listens (or failed to start, e.g. the port is taken).

@@ -1,19 +1,39 @@
-"""One error tree for carepath.
+"""One error tree for carepath: every exception of ours derives from CarepathError.
 
-    CarepathError
-    ├── WorkspaceError            a workspace file cannot be used as written
-    │   └── ValidationFailed      one or more problems found (carries them all)
-    ├── TemplateError             a message template failed to render for a customer
-    ├── ScenarioError             a simulation scenario cannot be run
-    ├── NotFound                  an id names nothing we hold
-    ├── ChannelError              a provider call could not be made as configured
-    ├── ProviderError             a provider refused or failed an operator's request
-    └── Conflict                  a change contradicts what is stored
+    CarepathError                 (API answer)
+    ├── WorkspaceError            422  a workspace file cannot be used as written
+    │   └── ValidationFailed      422  one or more problems found (carries them all)
+    ├── TemplateError             422  a message template failed to render for a customer
+    ├── ScenarioError             --   a simulation scenario cannot be run (CLI only)
+    ├── NotFound                  404  an id names nothing we hold
+    ├── ChannelError              --   a provider call could not be made as configured
+    ├── ProviderError             502  a provider refused or failed an operator's request
+    ├── TokenRefreshFailed        --   a refused access token could not be replaced
+    ├── StoreRetry                --   a write saw a concurrent change: redo it (store-internal)
+    ├── Conflict                  409  a change contradicts what is stored
+    ├── JourneyClosed             409  a journey is paused or refuses API enrollments
+    ├── ForgedCallback            403  a callback's signature does not match (plain text)
+    └── CallbackNotConfigured     503  a callback cannot be read with our settings (plain text)
 
 Activities turn permanent failures into ``ApplicationError(non_retryable=True)``;
-the API maps these classes to HTTP problems in one place. The rule language has
-its own small branch in ``rules/errors.py`` (RulesError, DurationError), since
-``rules`` imports nothing of ours.
+the API maps these classes to HTTP problems in one table (``api/errors.py``); the
+callback routes answer the two callback errors in the platforms' plain text
+(``api/routes/callbacks.py``). "--": not raised while a request is served, so not mapped.
+Two private signals derive from CarepathError where they are used and never leave
+their module: ``workflows.interpreter.Ended`` (a signal ended the enrollment) and
+``cli.segment._Invalid`` (a rule file cannot be read; printed line by line).
+
+The rule language keeps a root of its own, outside this tree, because ``rules``
+imports nothing of ours:
+
+    RulesError                    (rules/errors.py)
+    ├── DurationError             also a ValueError: a malformed duration or time of day
+    └── SegmentCycleError         segments refer to each other in a circle
+
+A DurationError raised while a request body is read becomes a pydantic
+ValidationError (422, field by field); a workspace's rule errors are found by
+validation and reported as ValidationFailed problems. The API maps no RulesError
+itself: one reaching it is a bug, answered 500.
 """
 
 from __future__ import annotations
@@ -84,6 +104,10 @@ class Conflict(CarepathError):
     """Raised when a change contradicts what is stored (a task claimed by someone else)."""
 
 
+class JourneyClosed(CarepathError):
+    """Raised when a journey is paused or does not accept API enrollments."""
+
+
 class ForgedCallback(CarepathError):
     """Raised when a callback's signature does not match the configured token."""
 
@@ -92,3 +116,17 @@ class CallbackNotConfigured(CarepathError):
     """Raised when a callback cannot be read with the settings given (an encrypted
     WeChat callback without ``aes_key``, a WeCom callback without ``token`` and
     ``aes_key``); the message names the settings to set."""
+
+
+class TokenRefreshFailed(CarepathError):
+    """Raised when replacing a refused access token failed; ``cause`` is what the
+    refresh raised (a refusal of the credential, a network error)."""
+
+    def __init__(self, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+class StoreRetry(CarepathError):
+    """Raised inside a write transaction that saw a concurrent change: the store rolls
+    back and redoes the write from a fresh read (never seen outside the store)."""

@@ -23,7 +23,6 @@ from pydantic import (
     PlainValidator,
     StrictBool,
     Tag,
-    TypeAdapter,
     model_validator,
 )
 
@@ -219,14 +218,6 @@ class CountSpec(StrictModel):
             if value is not None:
                 return op, value
         raise AssertionError("validated models always carry one operator")  # pragma: no cover
-
-
-_WHERE_ADAPTER: TypeAdapter[dict[str, Scalar | Condition]] = TypeAdapter(WhereSpec)
-
-
-def parse_where(data: Any) -> dict[str, Scalar | Condition]:
-    """Validate a ``where`` mapping; raise pydantic.ValidationError."""
-    return _WHERE_ADAPTER.validate_python(data)
 
 
 def dump_where(where: Mapping[str, Scalar | Condition]) -> dict[str, Any]:

@@ -1,4 +1,8 @@
-"""Errors of the rule language (a branch of carepath's tree; see engine/errors.py).
+"""Errors of the rule language, under a root of their own.
+
+``rules`` imports nothing of carepath's, so RulesError does not derive from
+``engine.errors.CarepathError``: it is a second, separate tree, drawn here and beside
+carepath's in engine/errors.py (which also says how the API answers it).
 
 RulesError
 ├── DurationError       a duration or time-of-day string is malformed

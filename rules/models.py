@@ -68,7 +68,6 @@ __all__ = [
     "WhereValue",
     "dump_rule",
     "parse_rule",
-    "rule_json_schema",
 ]
 
 RULE_KEYS: tuple[str, ...] = (
@@ -274,8 +273,3 @@ def dump_rule(rule: Rule) -> dict[str, Any]:
     """Write a rule back in its YAML shape (aliases, no unset fields, durations as text)."""
     out: dict[str, Any] = rule.model_dump(mode="json", by_alias=True, exclude_none=True)
     return out
-
-
-def rule_json_schema() -> dict[str, Any]:
-    """The JSON Schema of a rule, for YAML editors."""
-    return RULE_ADAPTER.json_schema()

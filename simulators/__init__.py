@@ -15,7 +15,8 @@ from __future__ import annotations
 from types import TracebackType
 
 from engine.settings import ChannelSettings
-from simulators.common import Answer, CallRecord, MessageRecord, ProviderSimulator
+from simulators.answers import Answer, CallRecord, MessageRecord
+from simulators.common import ProviderSimulator
 from simulators.tencent_sms import TencentSmsSimulator
 from simulators.wechat import WeChatSimulator
 from simulators.wecom import WeComSimulator

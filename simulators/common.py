@@ -1,4 +1,6 @@
-"""What every provider simulator shares: answers, records, the HTTP server, receipt pushes.
+"""What every provider simulator shares: the HTTP server, picking the answer to a send,
+keeping what was accepted, receipt pushes (the answers and records themselves are in
+:mod:`simulators.answers`, access tokens in :mod:`simulators.tokens`).
 
 A simulator is a real HTTP server on 127.0.0.1 (stdlib ``ThreadingHTTPServer`` in a
 daemon thread) so the unmodified SDKs talk to it over the wire. Tests and the
@@ -20,93 +22,11 @@ import urllib.parse
 import urllib.request
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar, TypeAlias
+from typing import Any, ClassVar
 
-
-@dataclass(frozen=True)
-class Answer:
-    """What a simulator answers to one send.
-
-    ``result``: ``"ok"``/``"Ok"``/``0`` to accept; a WeChat errcode (int) or a Tencent
-    SMS Code (str) to refuse; ``"timeout"`` to accept, then hold the connection past
-    the client's timeout; ``"slow:SECONDS"`` to accept and answer late; ``"reset"`` to
-    accept, then drop the connection without an answer; for WeCom, ``"fail_list"`` to
-    answer errcode 0 with the customer in ``fail_list``.
-    ``receipt``: the delivery report that follows an accepted message (``success``,
-    ``failed:user block``, ``SUCCESS``, ``FAIL``, ``sent``, ``not_friend``, ...), ``none``
-    for no receipt, or None for the simulator's default. ``after``: its delay in seconds.
-    """
-
-    result: str | int = "ok"
-    receipt: str | None = None
-    after: float = 5.0
-
-    @classmethod
-    def of(cls, value: AnswerLike) -> Answer:
-        """Accept an Answer, a bare result, or a mapping with result/receipt/after."""
-        if isinstance(value, Answer):
-            return value
-        if isinstance(value, str | int):
-            return cls(result=value)
-        unknown = set(value) - {"result", "receipt", "after"}
-        if unknown:
-            raise ValueError(f"unknown answer fields {sorted(unknown)}")
-        return cls(
-            result=value.get("result", "ok"),
-            receipt=value.get("receipt"),
-            after=float(value.get("after", 5.0)),
-        )
-
-    @property
-    def accepted(self) -> bool:
-        """True when the provider takes the message (even if the answer is late or lost)."""
-        if self.result == 0:
-            return True
-        if not isinstance(self.result, str):
-            return False
-        return self.result.lower() in ("ok", "timeout", "reset") or self.result.startswith("slow:")
-
-    @property
-    def code(self) -> str | int | None:
-        """The refusal code, or None when the message is accepted."""
-        return None if self.accepted else self.result
-
-    def delay(self, hold: float) -> float:
-        """Seconds to wait before answering: ``hold`` for a timeout, S for ``slow:S``."""
-        if self.result == "timeout":
-            return hold
-        if isinstance(self.result, str) and self.result.startswith("slow:"):
-            return float(self.result.split(":", 1)[1])
-        return 0.0
-
-
-AnswerLike: TypeAlias = Answer | str | int | Mapping[str, Any]
-
-
-@dataclass
-class MessageRecord:
-    """One message a simulator accepted."""
-
-    endpoint: str
-    recipient: str
-    content: dict[str, Any]
-    provider_ref: str
-    at: float
-    idempotency: str | None = None
-    receipt: str | None = None  # the planned delivery status; None: no receipt follows
-    receipt_after: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class CallRecord:
-    """One HTTP request a simulator received, whatever it answered."""
-
-    method: str
-    path: str
-    at: float
+from simulators.answers import Answer, AnswerLike, CallRecord, MessageRecord
 
 
 @dataclass

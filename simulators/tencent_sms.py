@@ -19,16 +19,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from simulators.common import (
-    Answer,
-    MessageRecord,
-    ProviderSimulator,
-    Request,
-    Response,
-    Route,
-    json_response,
-    post,
-)
+from simulators.answers import Answer, MessageRecord
+from simulators.common import ProviderSimulator, Request, Response, Route, json_response, post
 
 VERSION = "2021-01-11"
 SERVICE = "sms"

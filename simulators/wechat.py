@@ -8,27 +8,17 @@ pushes ``TEMPLATESENDJOBFINISH`` / ``subscribe_msg_sent_event`` XML events with 
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import itertools
-import re
 import secrets
 import time
 from collections import deque
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from simulators.common import (
-    Answer,
-    AnswerLike,
-    MessageRecord,
-    ProviderSimulator,
-    Request,
-    Response,
-    Route,
-    json_response,
-    post,
-)
+from simulators.answers import Answer, AnswerLike, MessageRecord, errcode_answer
+from simulators.common import ProviderSimulator, Request, Response, Route, json_response, post
+from simulators.tokens import TOKEN_TTL, TokenBook
 
 # The platform's errmsg texts (it appends " hint: [...]" or " rid: ..." to each).
 ERRMSG: dict[int, str] = {
@@ -56,7 +46,6 @@ ERRMSG: dict[int, str] = {
     48001: "api unauthorized",
 }
 
-TOKEN_TTL = 7200
 DEDUPE_WINDOW = 600.0  # client_msg_id guards against repeats for 10 minutes
 
 
@@ -69,57 +58,9 @@ def error(code: int) -> Response:
     return json_response({"errcode": code, "errmsg": errmsg(code)})
 
 
-def errcode_answer(answer: Answer, provider: str, special: tuple[str, ...] = ()) -> Answer:
-    """WeChat and WeCom refuse with an int errcode: accept "43004" from YAML, reject "Foo"."""
-    code = answer.code
-    if code is None or isinstance(code, int) or code in special:
-        return answer
-    if re.fullmatch(r"-?\d+", code):
-        return dataclasses.replace(answer, result=int(code))
-    raise ValueError(f"{provider} refuses with an errcode (int), not {code!r}")
-
-
 def callback_signature(token: str, timestamp: str, nonce: str) -> str:
     """The ``signature`` query parameter of a platform callback."""
     return hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
-
-
-class TokenBook:
-    """Access tokens issued to one account: which are valid, which expired or revoked."""
-
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-        self.expiry: dict[str, float] = {}
-        self.current: str | None = None
-
-    def issue(self) -> str:
-        token = f"{self.prefix}{secrets.token_hex(16)}"
-        self.expiry[token] = time.time() + TOKEN_TTL
-        self.current = token
-        return token
-
-    def stable(self, force: bool) -> str:
-        """``stable_token``: the current token while it is valid, else a new one."""
-        if not force and self.current and self.expiry.get(self.current, 0) > time.time():
-            return self.current
-        return self.issue()
-
-    def check(self, token: str | None) -> int:
-        """0 when ``token`` may call the API, else the platform's errcode."""
-        if not token:
-            return 41001
-        expiry = self.expiry.get(token)
-        if expiry is None:
-            return 40001
-        return 42001 if expiry <= time.time() else 0
-
-    def expire_all(self) -> None:
-        for token in self.expiry:
-            self.expiry[token] = 0.0
-
-    def revoke_all(self) -> None:
-        self.expiry.clear()
-        self.current = None
 
 
 class WeChatSimulator(ProviderSimulator):

@@ -14,16 +14,9 @@ import secrets
 import time
 from typing import Any, ClassVar
 
-from simulators.common import (
-    Answer,
-    MessageRecord,
-    ProviderSimulator,
-    Request,
-    Response,
-    Route,
-    json_response,
-)
-from simulators.wechat import TOKEN_TTL, TokenBook, errcode_answer
+from simulators.answers import Answer, MessageRecord, errcode_answer
+from simulators.common import ProviderSimulator, Request, Response, Route, json_response
+from simulators.tokens import TOKEN_TTL, TokenBook
 
 ERRMSG: dict[int, str] = {
     -1: "system busy",

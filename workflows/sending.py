@@ -10,32 +10,40 @@ a replayed workflow asks the provider at most once for the same key.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
+# Pydantic models and our pure helpers are stateless: the sandbox passes them through.
 with workflow.unsafe.imports_passed_through():
     from engine.contracts.journey import (
         HandoffInput,
         HandoffResult,
         OrderInput,
         OrderResult,
+        ReceiptSignal,
         SendInput,
         SendResult,
         Waiting,
     )
     from engine.models.common import ChannelName
     from engine.models.steps import SendStep
-
-if TYPE_CHECKING:
-    from workflows.journey import JourneyWorkflow
+    from workflows.interpreter import Interpreter
 
 SUCCESS = {"delivered"}
 AWAIT_RECEIPT = {"accepted", "unknown"}
 
 
-async def send_step(wf: JourneyWorkflow, step: SendStep) -> str | None:
+class Sender(Interpreter, Protocol):
+    """What a send uses beyond ``Interpreter``: the visits of each step (in the
+    idempotency key) and the delivery receipts that signals brought."""
+
+    visits: dict[str, int]
+    receipts: dict[str, ReceiptSignal]
+
+
+async def send_step(wf: Sender, step: SendStep) -> str | None:
     """Try the step's channels in order; return on_failure when none delivered."""
     spec = step.send
     wf.record("send", detail=spec.message)
@@ -49,7 +57,7 @@ async def send_step(wf: JourneyWorkflow, step: SendStep) -> str | None:
     return step.on_failure
 
 
-async def _try_channel(wf: JourneyWorkflow, step: SendStep, channel: ChannelName) -> bool:
+async def _try_channel(wf: Sender, step: SendStep, channel: ChannelName) -> bool:
     spec = step.send
     visit = wf.visits.get(step.id, 1)
     if channel == "phone":
@@ -90,7 +98,7 @@ async def _try_channel(wf: JourneyWorkflow, step: SendStep, channel: ChannelName
 
 
 async def _await_receipt(
-    wf: JourneyWorkflow, step: SendStep, channel: ChannelName, result: SendResult
+    wf: Sender, step: SendStep, channel: ChannelName, result: SendResult
 ) -> bool:
     timeout = step.send.receipt_timeout
     ref = result.provider_ref

@@ -1,22 +1,21 @@
-"""What the adapters share: content checks and one WeChat/WeCom call with a token refresh."""
+"""What the adapters and the code-making calls share: content checks, and one wechatpy
+call (WeChat or WeCom) with a refused access token replaced once.
+
+The errcodes that mean "refused token" are the platform's (``wechat/outcomes.py``), so
+callers pass them in: this module knows no provider's codes.
+"""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import requests
 from pydantic import BaseModel, ValidationError
 from wechatpy.exceptions import WeChatClientException
 
-from activities.channels.base import ChannelName, ChannelRequest, ChannelResult, Outcome
-from activities.channels.outcomes import (
-    WECHAT_SUCCESS,
-    network_result,
-    wechat_result,
-    wechat_rule,
-)
+from activities.channels.base import ChannelResult, Outcome
+from engine.errors import ProviderError, TokenRefreshFailed
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -37,79 +36,54 @@ def parse_content(model: type[M], content: dict[str, Any]) -> M | ChannelResult:
         return ChannelResult(outcome=Outcome.CONFIG, detail=f"content: {problems}")
 
 
-def openid_and_content(request: ChannelRequest, model: type[M]) -> tuple[str, M] | ChannelResult:
-    """What every Official Account channel needs first: the openid and valid content."""
-    openid = request.recipient.wechat_openid
-    if not openid:
-        return skipped("no wechat_openid")
-    content = parse_content(model, request.content)
-    if isinstance(content, ChannelResult):
-        return content
-    return openid, content
+def refreshing_once(client: Any, call: Callable[[], Any], refused: Callable[[int], bool]) -> Any:
+    """``call()``; when it is refused with a token errcode (``refused``), the token is
+    replaced and the call made once more.
 
-
-def short_hash(key: str) -> str:
-    """A 32-character id derived from an idempotency key (WeChat caps ids at 64 bytes)."""
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
-
-
-def _token_failure(exc: Exception) -> ChannelResult:
-    """Getting a token failed: nothing was sent, so never UNKNOWN."""
-    if isinstance(exc, WeChatClientException) and exc.errcode is not None:
-        result = wechat_result(int(exc.errcode), exc.errmsg)
-        if result.outcome not in (Outcome.TRANSIENT, Outcome.QUOTA):
-            result.outcome = Outcome.CONFIG
-        result.detail = f"token: {result.detail}"
-        return result
-    if isinstance(exc, WeChatClientException):
-        return ChannelResult(outcome=Outcome.TRANSIENT, detail=f"token: {_http_status(exc)}")
-    result = network_result(exc, phase="token")
-    result.outcome = Outcome.TRANSIENT
-    return result
-
-
-def _http_status(exc: WeChatClientException) -> str:
-    status = getattr(exc.response, "status_code", None)
-    return f"HTTP {status}" if status else "no answer"
-
-
-def call_wechat(client: Any, channel: ChannelName, send: Callable[[], Any]) -> ChannelResult:
-    """Get a token, call ``send`` and classify its answer.
-
-    A refused token (40001/40014/42001) is refreshed once and the call made once more:
-    the platform refused the call, so nothing was sent. A second refusal is CONFIG.
+    The platform refused the first call, so nothing was done by it; a second refusal
+    (of the token or anything else) reaches the caller as it came, never a third call.
     """
     try:
-        client.access_token  # noqa: B018 - fetch the token first: failures here sent nothing
-    except (WeChatClientException, requests.RequestException) as exc:
-        return _token_failure(exc)
-    refreshed = False
-    while True:
-        try:
-            answer = send()
-        except WeChatClientException as exc:
-            if exc.errcode is None:
-                # A non-2xx HTTP status: the platform (or a proxy) took the request.
-                return ChannelResult(outcome=Outcome.UNKNOWN, detail=_http_status(exc))
-            if wechat_rule(int(exc.errcode)).refresh_token and not refreshed:
-                refreshed = True
-                try:
-                    client.refresh_token()
-                except (WeChatClientException, requests.RequestException) as token_exc:
-                    return _token_failure(token_exc)
-                continue
-            return wechat_result(int(exc.errcode), exc.errmsg)
-        except requests.RequestException as exc:
-            return network_result(exc)
-        if not isinstance(answer, dict):
-            return ChannelResult(outcome=Outcome.UNKNOWN, detail="unreadable answer")
-        msgid = answer.get("msgid")
-        if msgid is None and WECHAT_SUCCESS[channel] is Outcome.ACCEPTED:
-            detail = "0 ok (no msgid: the receipt cannot be matched)"
-        else:
-            detail = "0 ok"
-        return ChannelResult(
-            outcome=WECHAT_SUCCESS[channel],
-            detail=detail,
-            provider_ref=str(msgid) if msgid is not None else None,
-        )
+        return call()
+    except WeChatClientException as exc:
+        if exc.errcode is None or not refused(int(exc.errcode)):
+            raise
+    try:
+        client.refresh_token()
+    except (WeChatClientException, requests.RequestException) as token_exc:
+        raise TokenRefreshFailed(token_exc) from token_exc
+    return call()
+
+
+def call_or_raise(
+    client: Any,
+    provider: str,
+    what: str,
+    call: Callable[[], Any],
+    *,
+    refused: Callable[[int], bool],
+    hints: Mapping[int, str],
+) -> dict[str, Any]:
+    """The answer of an operator's request (not a send: making a QR code, say), or
+    ``ProviderError`` naming what the platform said, with ``hints[errcode]`` (what to
+    check) when there is one. A refused token is replaced once (``refreshing_once``)."""
+    try:
+        answer = refreshing_once(client, call, refused)
+    except TokenRefreshFailed as exc:
+        raise ProviderError(
+            f"{provider} refused the access token for {what}: {exc.cause}"
+        ) from exc.cause
+    except WeChatClientException as exc:
+        if exc.errcode is None:
+            status = getattr(exc.response, "status_code", None)
+            raise ProviderError(f"{provider} answered HTTP {status} to {what}") from exc
+        code = int(exc.errcode)
+        hint = f" ({hints[code]})" if code in hints else ""
+        raise ProviderError(
+            f"{provider} refused {what}: {code} {exc.errmsg}{hint}", errcode=code
+        ) from exc
+    except requests.RequestException as exc:
+        raise ProviderError(f"{provider} could not be reached for {what}: {exc}") from exc
+    if not isinstance(answer, dict):
+        raise ProviderError(f"{provider} gave an unreadable answer to {what}")
+    return answer

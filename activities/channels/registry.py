@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from activities.channels.base import ChannelAdapter, ChannelName
-from activities.channels.clients import (
-    build_official_account_client,
-    build_sms_client,
-    build_wecom_client,
-)
+from activities.channels.tencent_sms.client import build_sms_client
 from activities.channels.tencent_sms.send import SmsAdapter
 from activities.channels.tokens import TokenCache
+from activities.channels.wechat.client import build_official_account_client
 from activities.channels.wechat.subscribe import WeChatSubscribeAdapter
 from activities.channels.wechat.template import WeChatTemplateAdapter
 from activities.channels.wechat.text import WeChatTextAdapter
+from activities.channels.wecom.client import build_wecom_client
 from activities.channels.wecom.send import WeComAdapter
 from engine.settings import ChannelSettings
 

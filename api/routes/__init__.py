@@ -1,1 +1,43 @@
-"""One router per resource."""
+"""One router per resource, each with its own tag; the API assembled here, once.
+
+Every resource router sits under ``/v1`` (where API keys are needed and every error
+is a problem); the platforms' callbacks and the liveness check keep their own paths.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.errors import problem_responses
+from api.routes import (
+    callbacks,
+    chats,
+    customers,
+    enrollments,
+    handoffs,
+    health,
+    ingest,
+    journeys,
+    merges,
+    qrcodes,
+    reports,
+    segments,
+)
+
+v1 = APIRouter(prefix="/v1", responses=problem_responses(401, 403, 422))
+for _resource in (
+    ingest,
+    chats,
+    customers,
+    merges,
+    journeys,
+    segments,
+    enrollments,
+    handoffs,
+    qrcodes,
+    reports,
+):
+    v1.include_router(_resource.router)
+
+#: What the app includes: the versioned API, then the routes with paths of their own.
+ROUTERS = (v1, callbacks.router, health.router)

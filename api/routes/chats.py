@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, status
 
 from api.deps import DispatcherDep, IngestKey
-from api.errors import problem_responses
 from api.schemas.chats import (
     CallTranscript,
     ChatAccepted,
@@ -20,7 +19,7 @@ from api.schemas.common import dispatch_fields
 from engine.intake.chats import ChatLine, excerpt, ingest_chats
 from engine.store.records import Identities, NewEvent
 
-router = APIRouter(prefix="/v1", tags=["ingest"], responses=problem_responses(401, 403, 422))
+router = APIRouter(prefix="/chats", tags=["chats"])
 
 
 def _wecom(record: WeComChatRecord, now: datetime) -> ChatLine:
@@ -61,7 +60,7 @@ def _call(call: CallTranscript, now: datetime) -> ChatLine:
     return ChatLine("call", Identities.model_validate(call.customer.model_dump()), event, words)
 
 
-@router.post("/chats", status_code=status.HTTP_202_ACCEPTED, response_model=ChatResult)
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=ChatResult)
 async def post_chats(body: ChatBatch, key: IngestKey, dispatcher: DispatcherDep) -> ChatResult:
     """Store chat messages and call transcripts (once per id); their keywords add tags."""
     now = datetime.now(UTC)

@@ -1,4 +1,5 @@
-"""Customers: profiles, identities, tags, consents, events, enrollments and merges."""
+"""Customers: profiles, identities, tags, consents, guardians, audit trails, events,
+enrollments and touches (merges have their own router: ``api/routes/merges.py``)."""
 
 from __future__ import annotations
 
@@ -23,36 +24,34 @@ from api.schemas.customers import (
     GuardianCreate,
     GuardianPublic,
     IdentityPublic,
-    MergePublic,
     SubscribeBalancePublic,
     SubscribeConsentCreate,
     TagChangePublic,
     TagPublic,
     TagUpdate,
     TagUpdateResult,
+    TouchPublic,
 )
 from api.schemas.enrollments import EnrollmentPublic
 from engine.compliance.guardians import is_minor
-from engine.dispatch.dispatcher import DispatchReport
+from engine.dispatch.report import DispatchReport
 from engine.errors import NotFound
 from engine.store.records import AuditEntry, ConsentChange
 from engine.store.service_store import ServiceStore
 
-router = APIRouter(prefix="/v1", tags=["customers"], responses=problem_responses(401, 403, 422))
+router = APIRouter(prefix="/customers", tags=["customers"])
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="at most this many, newest first")]
 
 
-@router.get(
-    "/customers/{customer_id}", response_model=CustomerPublic, responses=problem_responses(404)
-)
+@router.get("/{customer_id}", response_model=CustomerPublic, responses=problem_responses(404))
 def get_customer(customer_id: str, key: StaffKey, store: StoreDep) -> CustomerPublic:
     """A customer's profile: attributes, tags, identities, consents, source and merges."""
     return _profile(store, customer_id)
 
 
 @router.get(
-    "/customers/{customer_id}/identities",
+    "/{customer_id}/identities",
     response_model=list[IdentityPublic],
     responses=problem_responses(404),
 )
@@ -62,7 +61,7 @@ def list_identities(customer_id: str, key: StaffKey, store: StoreDep) -> list[Id
 
 
 @router.post(
-    "/customers/{customer_id}/tags",
+    "/{customer_id}/tags",
     response_model=TagUpdateResult,
     responses=problem_responses(404),
 )
@@ -87,7 +86,7 @@ async def change_tags(
 
 
 @router.post(
-    "/customers/{customer_id}/consents",
+    "/{customer_id}/consents",
     response_model=list[ConsentPublic],
     responses=problem_responses(404),
 )
@@ -114,7 +113,7 @@ async def record_consent(
 
 
 @router.post(
-    "/customers/{customer_id}/refuse-automated-marketing",
+    "/{customer_id}/refuse-automated-marketing",
     response_model=list[ConsentPublic],
     responses=problem_responses(404),
 )
@@ -136,7 +135,7 @@ def refuse_automated_marketing(
 
 
 @router.get(
-    "/customers/{customer_id}/audit",
+    "/{customer_id}/audit",
     response_model=list[AuditEntry],
     responses={
         **problem_responses(404),
@@ -166,7 +165,7 @@ def audit_trail(
 
 
 @router.get(
-    "/customers/{customer_id}/guardians",
+    "/{customer_id}/guardians",
     response_model=list[GuardianPublic],
     responses=problem_responses(404),
 )
@@ -179,7 +178,7 @@ def list_guardians(customer_id: str, key: StaffKey, store: StoreDep) -> list[Gua
 
 
 @router.post(
-    "/customers/{customer_id}/guardians",
+    "/{customer_id}/guardians",
     response_model=list[GuardianPublic],
     responses=problem_responses(404, 409),
 )
@@ -195,7 +194,7 @@ def link_guardian(
 
 
 @router.delete(
-    "/customers/{customer_id}/guardians/{guardian_id}",
+    "/{customer_id}/guardians/{guardian_id}",
     response_model=list[GuardianPublic],
     responses=problem_responses(404),
 )
@@ -209,7 +208,7 @@ def unlink_guardian(
 
 
 @router.post(
-    "/customers/{customer_id}/subscribe-consents",
+    "/{customer_id}/subscribe-consents",
     response_model=SubscribeBalancePublic,
     responses=problem_responses(404),
 )
@@ -228,7 +227,7 @@ def add_subscribe_consents(
 
 
 @router.get(
-    "/customers/{customer_id}/events",
+    "/{customer_id}/events",
     response_model=list[EventPublic],
     responses=problem_responses(404),
 )
@@ -243,7 +242,7 @@ def list_events(
 
 
 @router.get(
-    "/customers/{customer_id}/enrollments",
+    "/{customer_id}/enrollments",
     response_model=list[EnrollmentPublic],
     responses=problem_responses(404),
 )
@@ -256,16 +255,19 @@ def list_enrollments(
     return [EnrollmentPublic.model_validate(r.model_dump()) for r in records]
 
 
-@router.get("/merges", response_model=list[MergePublic])
-def list_merges(
-    key: StaffKey,
-    store: StoreDep,
-    customer: Annotated[
-        str | None, Query(description="only merges into or of this customer")
-    ] = None,
-) -> list[MergePublic]:
-    """Customers merged because they shared an identity (the audit trail)."""
-    return [MergePublic.model_validate(m.model_dump()) for m in store.list_merges(customer)]
+@router.get(
+    "/{customer_id}/touches",
+    response_model=list[TouchPublic],
+    responses=problem_responses(404),
+)
+def list_touches(
+    customer_id: str, key: StaffKey, store: StoreDep, limit: Limit = 100
+) -> list[TouchPublic]:
+    """Every touch of a customer, newest first (the first touch is in the profile's source)."""
+    return [
+        TouchPublic(kind=t.kind, fields=t.fields, qrcode=t.code_id, at=t.at)
+        for t in store.list_touches(customer_id, limit)
+    ]
 
 
 def _identities(store: ServiceStore, customer_id: str) -> list[IdentityPublic]:

@@ -14,7 +14,7 @@ from api.schemas.enrollments import (
     EnrollmentStarted,
 )
 
-router = APIRouter(prefix="/v1", tags=["enrollments"], responses=problem_responses(401, 403, 422))
+router = APIRouter(tags=["enrollments"])
 
 
 @router.post(

@@ -14,9 +14,7 @@ from engine.models.steps import HandoffStep
 from engine.store.records import ApiKeyRecord, HandoffTask
 from engine.store.service_store import ServiceStore
 
-router = APIRouter(
-    prefix="/v1/handoffs", tags=["handoffs"], responses=problem_responses(401, 403, 422)
-)
+router = APIRouter(prefix="/handoffs", tags=["handoffs"])
 
 
 @router.get("", response_model=list[HandoffPublic])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, status
@@ -11,7 +10,6 @@ from fastapi.concurrency import run_in_threadpool
 from api import guardianship
 from api.changes import dispatch_changes
 from api.deps import DispatcherDep, IngestKey, StoreDep, source_of
-from api.errors import problem_responses
 from api.schemas.common import dispatch_fields
 from api.schemas.customers import MergePublic
 from api.schemas.ingest import (
@@ -22,17 +20,17 @@ from api.schemas.ingest import (
     TrackBody,
     TrackResult,
 )
-from engine.dispatch.dispatcher import TEMPORAL_UNREACHABLE, DispatchReport
+from engine.dispatch.pending import dispatch_or_defer
 from engine.models.attribution import utm_touches
 from engine.store.records import ConsentChange, NewEvent
 
-log = logging.getLogger("carepath.api")
-
-router = APIRouter(prefix="/v1", tags=["ingest"], responses=problem_responses(401, 403, 422))
+router = APIRouter(tags=["ingest"])
 
 
 @router.post("/track", status_code=status.HTTP_202_ACCEPTED, response_model=TrackResult)
-async def track(body: TrackBody, key: IngestKey, dispatcher: DispatcherDep) -> TrackResult:
+async def track(
+    body: TrackBody, key: IngestKey, store: StoreDep, dispatcher: DispatcherDep
+) -> TrackResult:
     """Store one event or a batch (idempotent per message_id) and start what it triggers."""
     events = body.batch if isinstance(body, TrackBatch) else [body]
     now = datetime.now(UTC)
@@ -55,15 +53,12 @@ async def track(body: TrackBody, key: IngestKey, dispatcher: DispatcherDep) -> T
     # only for them, before dispatch so the journeys they start see the first touch.
     visits = utm_touches(stored)
     if visits:
-        await run_in_threadpool(dispatcher.store.record_touches, visits)
-    pending = False
-    try:
-        report = await dispatcher.events_accepted(stored)
-    except TEMPORAL_UNREACHABLE:
-        # Temporal is unreachable: the events are stored, the dispatcher's sweep acts on
-        # them when it is back (a repeat of this request does so too).
-        log.warning("dispatch of %d event(s) deferred", len(stored), exc_info=True)
-        report, pending = DispatchReport(), True
+        await run_in_threadpool(store.record_touches, visits)
+    # Temporal unreachable: the events are stored, the dispatcher's sweep acts on them
+    # when it is back (a repeat of this request does so too).
+    report, pending = await dispatch_or_defer(
+        lambda: dispatcher.events_accepted(stored), "%d event(s)", len(stored)
+    )
     accepted = [
         TrackAccepted(message_id=s.message_id, customer_id=s.customer_id, duplicate=not s.new)
         for s in stored

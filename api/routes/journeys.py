@@ -1,12 +1,13 @@
-"""Journeys: what is deployed, deploying a workspace, pausing, and per-step counts."""
+"""Journeys: what is deployed, deploying a workspace, pausing, per-step counts, and a
+scheduled journey's runs (its Temporal Schedule and the progress of recent ticks)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from api.deps import AdminKey, DispatcherDep, StoreDep
 from api.errors import problem_responses
@@ -18,13 +19,16 @@ from api.schemas.journeys import (
     JourneyVersionPublic,
     StepCounts,
 )
+from api.schemas.schedules import JourneyRuns, TickPublic
+from engine.contracts.ticks import TickProgress
+from engine.dispatch.dispatcher import Dispatcher
+from engine.dispatch.journey_schedules import schedule_id, schedule_of, temporal_cron
+from engine.dispatch.schedule_runs import TickRun
 from engine.errors import NotFound
 from engine.store.records import JourneyInfo
 from engine.store.service_store import ServiceStore
 
-router = APIRouter(
-    prefix="/v1/journeys", tags=["journeys"], responses=problem_responses(401, 403, 422)
-)
+router = APIRouter(prefix="/journeys", tags=["journeys"])
 
 
 @router.get("", response_model=list[JourneyPublic])
@@ -62,7 +66,7 @@ async def pause(
     journey_id: str, key: AdminKey, store: StoreDep, dispatcher: DispatcherDep
 ) -> JourneyPublic:
     """Stop enrolling (triggers, schedule and API); running enrollments carry on."""
-    public = await asyncio.to_thread(_set_paused, store, dispatcher.reload, journey_id, True)
+    public = await asyncio.to_thread(_set_paused, store, dispatcher, journey_id, True)
     await dispatcher.sync_schedules([journey_id])
     return public
 
@@ -72,7 +76,7 @@ async def resume(
     journey_id: str, key: AdminKey, store: StoreDep, dispatcher: DispatcherDep
 ) -> JourneyPublic:
     """Enroll again on triggers, on schedule and through the API."""
-    public = await asyncio.to_thread(_set_paused, store, dispatcher.reload, journey_id, False)
+    public = await asyncio.to_thread(_set_paused, store, dispatcher, journey_id, False)
     await dispatcher.sync_schedules([journey_id])
     return public
 
@@ -82,6 +86,53 @@ def step_counts(journey_id: str, key: AdminKey, store: StoreDep) -> StepCounts:
     """Per step, how many enrollments entered it, wait there, sent, and so on."""
     _info(store, journey_id)
     return StepCounts(journey_id=journey_id, steps=store.step_counts(journey_id))
+
+
+@router.get("/{journey_id}/runs", response_model=JourneyRuns, responses=problem_responses(404))
+async def journey_runs(
+    journey_id: str,
+    key: AdminKey,
+    store: StoreDep,
+    dispatcher: DispatcherDep,
+    limit: Annotated[int, Query(ge=1, le=50, description="at most this many ticks")] = 10,
+) -> JourneyRuns:
+    """A scheduled journey's schedule and its recent ticks with members enrolled and
+    skipped so far (a running tick answers live)."""
+    bundle = await asyncio.to_thread(store.current_bundle, journey_id)
+    spec = schedule_of(bundle)
+    if spec is None:
+        raise NotFound(
+            f"journey {journey_id} has no schedule trigger (schedule: {{cron, segment}})"
+        )
+    runs = await dispatcher.journey_runs(journey_id, limit)
+    _, zone = temporal_cron(spec, bundle.timezone)
+    return JourneyRuns(
+        journey_id=journey_id,
+        schedule_id=schedule_id(journey_id),
+        cron=spec.cron,
+        timezone=spec.timezone or zone,
+        segment=spec.segment,
+        paused=runs.paused,
+        next_ticks=runs.next_ticks,
+        ticks=[_tick(t) for t in runs.ticks],
+    )
+
+
+def _tick(run: TickRun) -> TickPublic:
+    p = run.progress or TickProgress(journey_id="")
+    return TickPublic(
+        workflow_id=run.workflow_id,
+        scheduled_at=p.tick_at or run.scheduled_at,
+        status=run.status,
+        version=p.version,
+        segment=p.segment,
+        enrolled=p.enrolled,
+        skipped=p.skipped,
+        batches=p.batches,
+        skips=p.skips,
+        reason=p.reason,
+        resumed=p.resumed,
+    )
 
 
 def _info(store: ServiceStore, journey_id: str) -> JourneyInfo:
@@ -101,9 +152,8 @@ def _public(info: JourneyInfo) -> JourneyPublic:
 
 
 def _set_paused(
-    store: ServiceStore, reload: Callable[[], None], journey_id: str, paused: bool
+    store: ServiceStore, dispatcher: Dispatcher, journey_id: str, paused: bool
 ) -> JourneyPublic:
-    store.set_paused(journey_id, paused)
     # This process's trigger index sees it at once; other processes within seconds.
-    reload()
+    dispatcher.set_paused(journey_id, paused)
     return _public(_info(store, journey_id))

@@ -10,14 +10,11 @@ from typing import Annotated, Literal, cast
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 
-from activities.channels.clients import (
-    OfficialAccountClient,
-    WeComClient,
-    build_official_account_client,
-    build_wecom_client,
-)
-from activities.channels.qrcodes import create_contact_way, create_wechat_qrcode
 from activities.channels.tokens import TokenCache
+from activities.channels.wechat.client import OfficialAccountClient, build_official_account_client
+from activities.channels.wechat.qrcodes import create_wechat_qrcode
+from activities.channels.wecom.client import WeComClient, build_wecom_client
+from activities.channels.wecom.contact_way import create_contact_way
 from api.deps import AdminKey, SettingsDep, StoreDep
 from api.errors import problem_responses
 from api.schemas.qrcodes import (
@@ -27,11 +24,11 @@ from api.schemas.qrcodes import (
     WeChatQrCreate,
     WeComContactMeCreate,
 )
+from engine.errors import Conflict
 from engine.models.attribution import QrCodeRecord
 from engine.store.service_store import ServiceStore
-from engine.store.sql import Conflict
 
-router = APIRouter(prefix="/v1", tags=["attribution"], responses=problem_responses(401, 403, 422))
+router = APIRouter(prefix="/qrcodes", tags=["qrcodes"])
 
 
 class _Clients:
@@ -80,7 +77,7 @@ def _check_unused(store: StoreDep, code: QrCodeRecord) -> None:
 
 
 @router.post(
-    "/qrcodes",
+    "",
     status_code=status.HTTP_201_CREATED,
     response_model=QrCodePublic,
     responses=problem_responses(409, 502),
@@ -148,7 +145,7 @@ async def create_qrcode(
     return _public(code)
 
 
-@router.get("/qrcodes", response_model=list[QrCodePublic])
+@router.get("", response_model=list[QrCodePublic])
 def list_qrcodes(
     key: AdminKey,
     store: StoreDep,

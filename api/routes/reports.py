@@ -1,18 +1,18 @@
-"""Reports: where customers came from (first touch) and what became of them."""
+"""Reports: where customers came from (first touch) and what became of them.
+
+(A customer's own touches are read under ``/v1/customers/{id}/touches``.)"""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, Field
 
-from api.deps import AdminKey, StaffKey, StoreDep
-from api.errors import problem_responses
-from engine.models.attribution import SourceRow, TouchKind
+from api.deps import AdminKey, StoreDep
+from engine.models.attribution import SourceRow
 
-router = APIRouter(prefix="/v1", tags=["attribution"], responses=problem_responses(401, 403, 422))
+router = APIRouter(prefix="/reports", tags=["reports"])
 
 Dimension = Literal["channel", "activity", "clinic", "doctor"]
 
@@ -25,7 +25,7 @@ class SourceReport(BaseModel):
     customers: int = Field(description="customers with a first touch in the report")
 
 
-@router.get("/reports/sources", response_model=SourceReport)
+@router.get("/sources", response_model=SourceReport)
 def source_report(
     key: AdminKey,
     store: StoreDep,
@@ -42,32 +42,3 @@ def source_report(
     dims: list[Dimension] = list(dict.fromkeys(by or ["channel"]))
     rows = store.source_report(dims, since=since)
     return SourceReport(by=dims, rows=rows, customers=sum(r.customers for r in rows))
-
-
-class TouchPublic(BaseModel):
-    """One touch of a customer."""
-
-    kind: TouchKind = Field(description="qr_scan, follow, contact_add, utm_visit or imported")
-    fields: dict[str, Any] = Field(description="its attribution (channel, activity, ..., utm_*)")
-    qrcode: str | None = Field(None, description="the code it came through, if carepath's")
-    at: datetime = Field(description="when it happened")
-
-
-@router.get(
-    "/customers/{customer_id}/touches",
-    response_model=list[TouchPublic],
-    responses=problem_responses(404),
-)
-def list_touches(
-    customer_id: str,
-    key: StaffKey,
-    store: StoreDep,
-    limit: Annotated[
-        int, Query(ge=1, le=1000, description="at most this many, newest first")
-    ] = 100,
-) -> list[TouchPublic]:
-    """Every touch of a customer, newest first (the first touch is in the profile's source)."""
-    return [
-        TouchPublic(kind=t.kind, fields=t.fields, qrcode=t.code_id, at=t.at)
-        for t in store.list_touches(customer_id, limit)
-    ]

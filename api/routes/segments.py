@@ -29,13 +29,12 @@ from api.schemas.segments import (
 )
 from engine.errors import NotFound
 from engine.store.service_store import ServiceStore
+from engine.store.sql import SqlStore
 from engine.store.sql.audience import EXPORT_COLUMNS, Audience, SegmentDefinition, rule_field_path
 from rules.deps import segment_references
 from rules.models import Rule, dump_rule, parse_rule
 
-router = APIRouter(
-    prefix="/v1/segments", tags=["segments"], responses=problem_responses(401, 403, 422)
-)
+router = APIRouter(prefix="/segments", tags=["segments"])
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="members per page")]
 Cursor = Annotated[
@@ -126,8 +125,6 @@ def list_members(
 
 
 def _audience(store: ServiceStore) -> Audience:
-    from engine.store.sql import SqlStore
-
     if not isinstance(store, SqlStore):
         raise NotFound("segments are read from the SQL store")
     return Audience(store)

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from engine.dispatch.dispatcher import DispatchReport
+from engine.dispatch.report import DispatchReport
 from engine.store.records import IDENTITY_KINDS, Identities
 
 _KINDS = ", ".join(IDENTITY_KINDS)

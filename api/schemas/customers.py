@@ -1,4 +1,4 @@
-"""Customer schemas: profile, identities, tags, consents, events and merges."""
+"""Customer schemas: profile, identities, tags, consents, events, touches and merges."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from api.schemas.common import CustomerIdentities, DispatchOutcome
+from engine.models.attribution import TouchKind
 
 
 class IdentityPublic(BaseModel):
@@ -154,3 +155,12 @@ class SubscribeBalancePublic(BaseModel):
 
     template_id: str = Field(description="subscribe-message template id")
     balance: int = Field(description="subscribe messages that may still be sent")
+
+
+class TouchPublic(BaseModel):
+    """One touch of a customer."""
+
+    kind: TouchKind = Field(description="qr_scan, follow, contact_add, utm_visit or imported")
+    fields: dict[str, Any] = Field(description="its attribution (channel, activity, ..., utm_*)")
+    qrcode: str | None = Field(None, description="the code it came through, if carepath's")
+    at: datetime = Field(description="when it happened")

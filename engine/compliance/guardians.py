@@ -27,8 +27,7 @@ from zoneinfo import ZoneInfo
 
 from engine.models.common import ChannelName
 from engine.models.journey import EventTrigger, Journey
-from engine.models.references import RefPath, segment_refs
-from engine.models.steps import BranchCase, BranchStep
+from engine.models.references import RefPath, rules_read
 from engine.store.records import Customer
 from rules.deps import dependencies
 from rules.evaluate import consent_granted
@@ -107,14 +106,7 @@ def school_data_read(
     read: set[str] = set()
     if isinstance(journey.trigger, EventTrigger) and journey.trigger.event in events:
         read.add(journey.trigger.event)
-    rules: list[Rule] = []
-    if journey.entry is not None:
-        rules.append(journey.entry)
-    for step in journey.steps:
-        if isinstance(step, BranchStep):
-            rules += [case.when for case in step.branch if isinstance(case, BranchCase)]
-    rules += [segments[sid] for _, sid in segment_refs(journey) if sid in segments]
-    for rule in rules:
+    for rule in rules_read(journey, segments):
         deps = dependencies(rule, segments)
         read |= set(deps.attributes) & attributes
         read |= set(deps.events) & events

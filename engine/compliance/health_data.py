@@ -14,8 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.models.journey import Journey
-from engine.models.references import RefPath, segment_refs
-from engine.models.steps import BranchCase, BranchStep
+from engine.models.references import RefPath, rules_read
 from rules.deps import dependencies
 from rules.models import Rule, dump_rule
 
@@ -24,15 +23,8 @@ def medical_attributes_read(
     journey: Journey, segments: Mapping[str, Rule], health_attributes: frozenset[str]
 ) -> set[str]:
     """The medical attributes the journey's rules read."""
-    rules: list[Rule] = []
-    if journey.entry is not None:
-        rules.append(journey.entry)
-    for step in journey.steps:
-        if isinstance(step, BranchStep):
-            rules += [case.when for case in step.branch if isinstance(case, BranchCase)]
-    rules += [segments[sid] for _, sid in segment_refs(journey) if sid in segments]
     read: set[str] = set()
-    for rule in rules:
+    for rule in rules_read(journey, segments):
         read |= set(dependencies(rule, segments).attributes)
     return read & health_attributes
 

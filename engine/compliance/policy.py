@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from engine.compliance.holidays import parse_document
 from engine.models.compliance import CompliancePolicy, FrequencyCap, Holiday
 from engine.models.journey import QuietHours
 from engine.settings import ComplianceSettings, get_settings
@@ -61,8 +62,6 @@ def policy_from(
     settings: ComplianceSettings | None = None,
 ) -> Policy:
     """The policy of deployed documents (either may be None), settings filling the gaps."""
-    from engine.compliance.holidays import parse_document
-
     fallback = settings or get_settings().compliance
     doc = CompliancePolicy.model_validate(dict(compliance or {}))
     caps = doc.frequency_caps if doc.frequency_caps is not None else fallback.frequency_caps

@@ -55,6 +55,51 @@ def workflow_id(journey_id: str, customer_id: str, key: str | None) -> str:
     return f"{base}:key:{key}" if key else base
 
 
+@dataclass(frozen=True)
+class _Admitted:
+    """What the entry checks decided: refused (``refusal``), or the key and timezone."""
+
+    refusal: Enrolled | None = None
+    key: str | None = None
+    timezone: str | None = None
+
+
+async def _admit(
+    store: ActivityStore,
+    bundle: JourneyBundle,
+    customer_id: str,
+    context: dict[str, Any],
+    now: datetime,
+) -> _Admitted:
+    """The entry rule, guardian consent and the key.
+
+    Store calls run in a thread: the API's event loop also serves the worker. The whole
+    profile (tags, consents, recent events) is read only when the entry rule or the key
+    needs it; otherwise the timezone is all enrolling uses.
+    """
+    journey = bundle.journey
+    if not (journey.entry or journey.key or journey.guardian_consent):
+        return _Admitted(timezone=await asyncio.to_thread(store.customer_timezone, customer_id))
+    customer = await asyncio.to_thread(store.get_customer, customer_id)
+    segments = {sid: seg.rule for sid, seg in bundle.segments.items()}
+    entry = parse_rule(resolve(dump_rule(journey.entry), context)) if journey.entry else None
+    if entry is not None and not evaluate(
+        entry, customer.view(), now=now, segments=segments, context=context
+    ):
+        return _Admitted(Enrolled("not_eligible", detail="entry rule not met"))
+    if journey.guardian_consent:
+        missing = await asyncio.to_thread(
+            _guardian_consent_missing, store, journey.guardian_consent, customer, now, bundle
+        )
+        if missing is not None:
+            return _Admitted(Enrolled("not_eligible", detail=missing))
+    scope = scope_for(
+        customer.template_scope(), context, {"id": journey.id, "version": bundle.version}
+    )
+    key = render(journey.key, scope) if journey.key else None
+    return _Admitted(key=key, timezone=customer.timezone)
+
+
 async def enroll(
     client: Client,
     store: ActivityStore,
@@ -75,31 +120,10 @@ async def enroll(
     ``reentry: always``), and ``reentry`` across ticks is the caller's to decide.
     """
     journey = bundle.journey
-    # Store calls run in a thread: the API's event loop also serves the worker. The
-    # whole profile (tags, consents, recent events) is read only when the entry rule or
-    # the key needs it; otherwise the timezone is all enrolling uses.
-    key: str | None = None
-    if journey.entry or journey.key or journey.guardian_consent:
-        customer = await asyncio.to_thread(store.get_customer, customer_id)
-        timezone = customer.timezone
-        segments = {sid: seg.rule for sid, seg in bundle.segments.items()}
-        entry = parse_rule(resolve(dump_rule(journey.entry), context)) if journey.entry else None
-        if entry is not None and not evaluate(
-            entry, customer.view(), now=now, segments=segments, context=context
-        ):
-            return Enrolled("not_eligible", detail="entry rule not met")
-        if journey.guardian_consent:
-            missing = await asyncio.to_thread(
-                _guardian_consent_missing, store, journey.guardian_consent, customer, now, bundle
-            )
-            if missing is not None:
-                return Enrolled("not_eligible", detail=missing)
-        scope = scope_for(
-            customer.template_scope(), context, {"id": journey.id, "version": bundle.version}
-        )
-        key = render(journey.key, scope) if journey.key else None
-    else:
-        timezone = await asyncio.to_thread(store.customer_timezone, customer_id)
+    admitted = await _admit(store, bundle, customer_id, context, now)
+    if admitted.refusal is not None:
+        return admitted.refusal
+    key = admitted.key
     if tick is not None:
         key = f"{key}@{tick}" if key else tick
     if (
@@ -111,22 +135,36 @@ async def enroll(
     wid = workflow_id(journey.id, customer_id, key)
     if journey.reentry == "always" and tick is None:
         wid = f"{wid}:{uuid.uuid4().hex[:12]}"
-    reuse = (
-        WorkflowIDReusePolicy.REJECT_DUPLICATE
-        if journey.reentry == "never" or tick is not None
-        else WorkflowIDReusePolicy.ALLOW_DUPLICATE
-    )
     arg = EnrollmentInput(
         enrollment_id=wid,
         journey=journey,
         version=bundle.version,
         customer_id=customer_id,
         context=context,
-        timezone=timezone or bundle.timezone,
+        timezone=admitted.timezone or bundle.timezone,
         enrolled_at=now,
         clock_offset_seconds=clock_offset_seconds,
         options=options or RunOptions(),
     )
+    # ``never`` and ticks: an id that ran once never runs again.
+    once = journey.reentry == "never" or tick is not None
+    return await _start(client, store, arg, key, task_queue, once=once)
+
+
+async def _start(
+    client: Client,
+    store: ActivityStore,
+    arg: EnrollmentInput,
+    key: str | None,
+    task_queue: str,
+    *,
+    once: bool,
+) -> Enrolled:
+    """Start the workflow (Temporal refuses a duplicate id), then record the enrollment."""
+    reuse = (
+        WorkflowIDReusePolicy.REJECT_DUPLICATE if once else WorkflowIDReusePolicy.ALLOW_DUPLICATE
+    )
+    wid = arg.enrollment_id
     try:
         handle = await client.start_workflow(
             WORKFLOW_NAME,
@@ -143,11 +181,11 @@ async def enroll(
         store.record_enrollment,
         EnrollmentRecord(
             id=wid,
-            journey_id=journey.id,
-            version=bundle.version,
-            customer_id=customer_id,
+            journey_id=arg.journey.id,
+            version=arg.version,
+            customer_id=arg.customer_id,
             key=key,
-            started_at=now,
+            started_at=arg.enrolled_at,
         ),
     )
     return Enrolled("started", wid, handle)

@@ -19,6 +19,7 @@ enrollment it already started and starts no second one.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import zoneinfo
 from collections.abc import Iterable
@@ -117,7 +118,6 @@ async def sync_schedules(
 ) -> ScheduleSync:
     """Create, update, pause or delete the schedules of the deployed journeys (or of
     ``journey_ids``) so Temporal runs exactly the deployed ``schedule`` triggers."""
-    import asyncio
 
     def read() -> list[tuple[JourneyBundle, bool]]:
         wanted = set(journey_ids) if journey_ids is not None else None

@@ -1,4 +1,4 @@
-"""The dispatcher's side of segments: act on enters and exits after commit.
+"""Segment dispatch: act on enters and exits after commit.
 
 An enter enrolls the customer in the deployed ``segment_entered`` journeys of that
 segment (through the one enroll path: entry, key, re-entry) and tells the customer's
@@ -12,72 +12,51 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
-
-from temporalio.client import Client
+from datetime import timedelta
 
 from engine.contracts.journey import SegmentSignal
+from engine.dispatch.deployment import Deployment
+from engine.dispatch.enroller import Enroller
+from engine.dispatch.report import DispatchReport
 from engine.dispatch.segment_schedules import RefreshSync, sync_refresh_schedules
+from engine.dispatch.signals import Signals
+from engine.expressions.clock import utcnow
 from engine.models.journey import ExitSegment, GoalSegment
 from engine.models.segment_index import SegmentIndex
-from engine.store.records import SegmentChange, SegmentDeploy
-from engine.store.service_store import ServiceStore
-
-if TYPE_CHECKING:
-    from engine.dispatch.dispatcher import DispatchReport
-    from engine.dispatch.triggers import TriggerIndex
-    from engine.models.workspace import JourneyBundle
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
+from engine.store.records import SegmentChange
 
 
 class SegmentDispatch:
-    """Mixin of ``engine.dispatch.dispatcher.Dispatcher``: segment enters and exits, refreshes."""
+    """Segment enters and exits, and the refresh schedules of deployed segments."""
 
-    client: Client
-    store: ServiceStore
-    task_queue: str
-    #: Set by a deploy: the workspace timezone refresh crons run in, what changed.
-    segment_timezone: str = "Asia/Shanghai"
-    segments_deployed: SegmentDeploy | None = None
+    def __init__(self, deployment: Deployment, enroller: Enroller, signals: Signals) -> None:
+        self.deployment = deployment
+        self.enroller = enroller
+        self.signals = signals
+        self.store = deployment.store
 
-    # provided by the Dispatcher
-    def index(self) -> TriggerIndex:
-        raise NotImplementedError
-
-    async def _enroll(
-        self, bundle: JourneyBundle, customer_id: str, context: dict[str, Any]
-    ) -> DispatchReport:
-        raise NotImplementedError
-
-    async def _signal(self, enrollment_id: str, name: str, arg: Any) -> bool:
-        raise NotImplementedError
-
-    async def segments_changed(self, changes: Sequence[SegmentChange]) -> DispatchReport:
+    async def changed(self, changes: Sequence[SegmentChange]) -> DispatchReport:
         """Enroll on enters, signal goals and exits; mark the changes dispatched."""
-        from engine.dispatch.dispatcher import DispatchReport
-
         report = DispatchReport()
         if not changes:
             return report
-        index = self.index()
+        index = self.deployment.index()
         for change in changes:
             started = DispatchReport()
             if change.entered:
                 for bundle in index.for_segment(change.segment_id):
                     context = {"segment": change.segment_id}
-                    started.merge(await self._enroll(bundle, change.customer_id, context))
+                    started.merge(
+                        await self.enroller.triggered(bundle, change.customer_id, context)
+                    )
             report.merge(started)
             skip = set(started.enrollment_ids)
             targets = await asyncio.to_thread(self._listening, change, skip)
             signal = SegmentSignal(segment=change.segment_id, entered=change.entered)
-            told = await asyncio.gather(*(self._signal(e, "segment", signal) for e in targets))
+            told = await asyncio.gather(*(self.signals.send(e, "segment", signal) for e in targets))
             report.signalled += [eid for eid, ok in zip(targets, told, strict=True) if ok]
         ids = [c.id for c in changes]
-        await asyncio.to_thread(self.store.mark_segment_changes, ids, at=_utcnow())
+        await asyncio.to_thread(self.store.mark_segment_changes, ids, at=utcnow())
         return report
 
     def _listening(self, change: SegmentChange, skip: set[str]) -> list[str]:
@@ -109,28 +88,28 @@ class SegmentDispatch:
         pending = await asyncio.to_thread(
             self.store.pending_segment_changes, customer_ids=list(dict.fromkeys(customer_ids))
         )
-        return await self.segments_changed(pending)
+        return await self.changed(pending)
 
-    async def sweep_segments(self, older_than: float) -> int:
+    async def sweep(self, older_than: float) -> int:
         """Dispatch enters and exits left undispatched for ``older_than`` seconds (a
         crash after commit, a journey step's change in the worker); how many."""
-        before = _utcnow() - timedelta(seconds=older_than)
+        before = utcnow() - timedelta(seconds=older_than)
         pending = await asyncio.to_thread(self.store.pending_segment_changes, before=before)
-        await self.segments_changed(pending)
+        await self.changed(pending)
         return len(pending)
 
-    async def sync_segment_schedules(self) -> RefreshSync:
+    async def sync_schedules(self) -> RefreshSync:
         """After a deploy: Temporal's refresh schedules match the deployed time-based
         segments, and the exits the deploy caused (changed or removed segments) are
         dispatched."""
         index = SegmentIndex(await asyncio.to_thread(self.store.deployed_segments))
-        deployed = self.segments_deployed
+        deployed = self.deployment.segments_deployed
         forget = list(deployed.removed) if deployed else []
         result = await sync_refresh_schedules(
-            self.client,
+            self.deployment.client,
             index,
-            timezone=self.segment_timezone,
-            task_queue=self.task_queue,
+            timezone=self.deployment.segment_timezone,
+            task_queue=self.deployment.task_queue,
             forget=forget,
         )
         if deployed is not None:
@@ -138,5 +117,5 @@ class SegmentDispatch:
                 pending = await asyncio.to_thread(
                     self.store.pending_segment_changes, segment_id=sid
                 )
-                await self.segments_changed(pending)
+                await self.changed(pending)
         return result

@@ -1,4 +1,5 @@
-"""Pure time arithmetic for waits: local times of day, weekdays, date values."""
+"""Time for carepath: the one wall clock (``utcnow``), and pure arithmetic for waits
+(local times of day, weekdays, date values)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,13 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+
+def utcnow() -> datetime:
+    """The current time, aware and in UTC: what the service side stamps records with
+    (never called from workflow code, which reads ``workflow.now()``)."""
+    return datetime.now(UTC)
+
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

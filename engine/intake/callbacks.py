@@ -20,20 +20,18 @@ would skip sends the customer asked for.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from engine.contracts.journey import ReceiptSignal
-from engine.dispatch.dispatcher import TEMPORAL_UNREACHABLE, Dispatcher
+from engine.dispatch.dispatcher import Dispatcher
+from engine.dispatch.pending import dispatch_or_defer
 from engine.models.attribution import CodeKind, TouchKind, resolve_touch
 from engine.models.common import ChannelName
 from engine.store.records import ConsentChange, Identities, NewEvent, StoredEvent
 from engine.store.service_store import ServiceStore
-
-log = logging.getLogger("carepath.callbacks")
 
 
 @dataclass(frozen=True)
@@ -164,11 +162,8 @@ def _record(
 
 
 async def _dispatch(dispatcher: Dispatcher, stored: list[StoredEvent]) -> None:
-    try:
-        await dispatcher.events_accepted(stored)
-    except TEMPORAL_UNREACHABLE:
-        # The event is stored: the dispatcher's sweep acts on it when Temporal is back.
-        log.warning("dispatch of a callback's event deferred", exc_info=True)
+    # The event is stored: when Temporal is unreachable, the sweep acts on it later.
+    await dispatch_or_defer(lambda: dispatcher.events_accepted(stored), "a callback's event")
 
 
 def _change_balances(store: ServiceStore, callback: Callback, now: datetime) -> None:

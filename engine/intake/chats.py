@@ -14,13 +14,14 @@ context. Staff lines are stored but never matched; a repeated message id tags no
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.dispatch.dispatcher import TEMPORAL_UNREACHABLE, Dispatcher, DispatchReport
+from engine.dispatch.dispatcher import Dispatcher
+from engine.dispatch.pending import dispatch_or_defer
+from engine.dispatch.report import DispatchReport
 from engine.intake.callbacks import Callback
 from engine.models.tagging import ChatSource
 from engine.store.records import Identities, NewEvent, StoredEvent, TagChange
@@ -28,8 +29,6 @@ from engine.store.service_store import ServiceStore
 from engine.workspace.tagging import DOCUMENT, KeywordMatch, matcher_for
 
 __all__ = ["EXCERPT", "ChatLine", "ChatOutcome", "ingest_chats", "tag_wechat_message"]
-
-log = logging.getLogger("carepath.chats")
 
 #: Characters of a message kept in its event (the full text is not stored).
 EXCERPT = 100
@@ -102,7 +101,7 @@ async def ingest_chats(
 ) -> tuple[list[ChatOutcome], DispatchReport, bool]:
     """Store the messages (one transaction), tag from the new ones, start what the
     events and tags trigger. (outcomes, report, dispatch_pending)."""
-    store = dispatcher.store
+    store = dispatcher.store  # the store the dispatcher accepts the messages into
     found = await asyncio.to_thread(
         lambda: [matches_of(store, ln.customer_text, ln.source) for ln in lines]
     )
@@ -125,8 +124,9 @@ async def ingest_chats(
             )
             outcome.added = [m for m, _ in added]
             tagged.append((outcome, line.source, added))
-    report = DispatchReport()
-    try:
+    report = DispatchReport()  # kept as far as it got when Temporal became unreachable
+
+    async def dispatch() -> DispatchReport:
         report.merge(await dispatcher.events_accepted(stored))
         for outcome, source, added in tagged:
             report.merge(
@@ -134,12 +134,13 @@ async def ingest_chats(
                     dispatcher, added, message_id=outcome.stored.message_id, source=source
                 )
             )
-    except TEMPORAL_UNREACHABLE:
-        # The events and tags are stored; the events' dispatch is swept when Temporal
-        # is back. Journeys the tags would start are not (as for any tag change).
-        log.warning("dispatch of %d chat message(s) deferred", len(stored), exc_info=True)
-        return outcomes, report, True
-    return outcomes, report, False
+        return report
+
+    # Temporal unreachable: the events and tags are stored and stay undispatched; the
+    # dispatcher's sweeps start their journeys when it is back (a swept tag's context
+    # is only ``{"tag_source": <the tag's source>}``, as for any tag change).
+    _, pending = await dispatch_or_defer(dispatch, "%d chat message(s)", len(stored))
+    return outcomes, report, pending
 
 
 async def tag_wechat_message(
@@ -170,10 +171,10 @@ async def tag_wechat_message(
         return _tag(store, customer_id, matches, now)
 
     added = await asyncio.to_thread(tag)
-    try:
-        return await _start_journeys(
-            dispatcher, added, message_id=event.message_id, source="wechat"
-        )
-    except TEMPORAL_UNREACHABLE:
-        log.warning("journeys of %d keyword tag(s) not started", len(added), exc_info=True)
-        return report
+    # Temporal unreachable: the tags are stored undispatched, and the sweep starts them.
+    started, _ = await dispatch_or_defer(
+        lambda: _start_journeys(dispatcher, added, message_id=event.message_id, source="wechat"),
+        "the journeys of %d keyword tag(s)",
+        len(added),
+    )
+    return started

@@ -35,6 +35,7 @@ __all__ = [
     "message_refs",
     "messages_used",
     "rule_segment_refs",
+    "rules_read",
     "segment_refs",
     "segments_used",
 ]
@@ -84,6 +85,24 @@ def segment_refs(journey: Journey) -> Iterator[tuple[RefPath, str]]:
             for j, case in enumerate(step.branch):
                 if isinstance(case, BranchCase):
                     yield from rule_segment_refs(case.when, ("steps", i, "branch", j, "when"))
+
+
+def rules_read(journey: Journey, segments: Mapping[str, Rule]) -> list[Rule]:
+    """The rules that decide who a journey enrolls and where they go: the entry rule,
+    branch conditions, and the rule of every segment the journey names (trigger, goal,
+    exits, rules); ids that name no segment are left out.
+
+    Segments those rules reference in turn are not expanded here: a caller follows them
+    with :func:`rules.deps.dependencies`, which reads through segment atoms.
+    """
+    rules: list[Rule] = []
+    if journey.entry is not None:
+        rules.append(journey.entry)
+    for step in journey.steps:
+        if isinstance(step, BranchStep):
+            rules += [case.when for case in step.branch if isinstance(case, BranchCase)]
+    rules += [segments[sid] for _, sid in segment_refs(journey) if sid in segments]
+    return rules
 
 
 def messages_used(journey: Journey) -> set[str]:

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from engine.models.journey import Journey, Segment
 from engine.models.message import Message
+from engine.models.references import messages_used, segments_used
 
 
 class JourneyBundle(BaseModel):
@@ -37,8 +38,6 @@ class Workspace(BaseModel):
 
     def bundle(self, journey_id: str, version: int = 1) -> JourneyBundle:
         """The bundle of one journey: it and every message and segment it can reach."""
-        from engine.models.references import messages_used, segments_used
-
         journey = self.journeys[journey_id]
         seg_ids = segments_used(journey, self.segments)
         return JourneyBundle(

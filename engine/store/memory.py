@@ -233,10 +233,6 @@ class MemoryStore:
             if current is None or current[0] < until:
                 self.circuits[channel] = (until, reason)
 
-    def close_circuit(self, channel: str) -> None:
-        with self._lock:
-            self.circuits.pop(channel, None)
-
     def subscribe_balance(self, customer_id: str, template_id: str) -> int | None:
         with self._lock:
             return self.balances.get((customer_id, template_id))

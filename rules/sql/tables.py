@@ -1,6 +1,6 @@
 """The tables the compiled rules read, declared by name only (``rules`` imports nothing of
 carepath's): lightweight ``table()``/``column()`` clauses named like the store's tables in
-``engine/store/sql/tables.py`` (a test checks that every one exists there with these names).
+``engine/store/sql/tables/`` (a test checks that every one exists there with these names).
 
 ``segment_members`` is read for ``segment`` atoms whose definition is not given: a
 customer is a member while a row with ``exited_at IS NULL`` exists.

@@ -138,9 +138,7 @@ async def test_events_stored_while_temporal_is_down_are_dispatched_later(
     down = await Client.connect(
         f"127.0.0.1:{free_port()}", lazy=True, data_converter=pydantic_data_converter
     )
-    app = create_app(
-        api.store, Dispatcher(down, api.store, "nowhere"), Settings(), sweep_interval=None
-    )
+    app = create_app(api.store, Dispatcher(down, api.store, "nowhere"), Settings())
     import httpx
 
     headers = dict(api.ingest.headers)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from activities.channels.clients import build_wecom_client
+from activities.channels.wecom.client import build_wecom_client
 from activities.channels.wecom.poll import wecom_results_once
 from tests.api.helpers import Api, deploy, identify
 from tests.factories import workspace

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.db
 async def admin(api: Api) -> AsyncIterator[httpx.AsyncClient]:
     """An admin client of an app whose platform calls reach the simulators."""
     settings = Settings(channels=api.sims.channel_settings(timeout_seconds=5))
-    app = create_app(api.store, api.dispatcher, settings, sweep_interval=None)
+    app = create_app(api.store, api.dispatcher, settings)
     headers = dict(api.admin.headers)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(

@@ -67,9 +67,7 @@ async def test_tags_added_while_temporal_is_down_enroll_when_it_is_back(
     down = await Client.connect(
         f"127.0.0.1:{free_port()}", lazy=True, data_converter=pydantic_data_converter
     )
-    app = create_app(
-        api.store, Dispatcher(down, api.store, "nowhere"), Settings(), sweep_interval=None
-    )
+    app = create_app(api.store, Dispatcher(down, api.store, "nowhere"), Settings())
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),
         base_url="http://down.test",

@@ -54,7 +54,7 @@ async def admin(api: Api) -> AsyncIterator[httpx.AsyncClient]:
             )
         }
     )
-    app = create_app(api.store, api.dispatcher, Settings(channels=channels), sweep_interval=None)
+    app = create_app(api.store, api.dispatcher, Settings(channels=channels))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(
         transport=transport, base_url="http://carepath.test", headers=dict(api.admin.headers)

@@ -210,7 +210,7 @@ async def test_a_tick_survives_a_worker_killed_midway_and_enrolls_everyone_once(
     assert result.resumed == 1
 
     # The API shows the tick's figures.
-    app = create_app(world.store, world.dispatcher, Settings(), sweep_interval=None)
+    app = create_app(world.store, world.dispatcher, Settings())
     secret = world.store.create_api_key("e2e", ["admin"], [], at=datetime.now(UTC))[1]
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://carepath.test") as http:

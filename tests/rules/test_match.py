@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from rules.conditions import Operator, parse_where
+from rules.conditions import Operator
 from rules.errors import RulesError
 from rules.match import MISSING, as_instant, compare, lookup, match_value, match_where
+from rules.models import EventRule
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -183,5 +184,6 @@ def test_match_where_accepts_validated_and_resolved_mappings_alike() -> None:
     raw = {"appointment_id": "A-1", "at": {"within": "1d"}}
     props = {"appointment_id": "A-1", "at": "2026-03-02T09:00:00+00:00"}
     assert match_where(raw, props, now=NOW)
-    assert match_where(parse_where(raw), props, now=NOW)
+    validated = EventRule.model_validate({"event": "booked", "where": raw}).where
+    assert match_where(validated, props, now=NOW)
     assert not match_where({"appointment_id": None}, props)  # a template that resolved to nothing

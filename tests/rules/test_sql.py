@@ -1,4 +1,8 @@
-"""Rules compiled to SQL: the cases that matter, on SQLite (and PostgreSQL in CI)."""
+"""Rules compiled to SQL: the cases that matter, on SQLite (and PostgreSQL in CI).
+
+Over 400 lines on purpose: one case per rule atom, each a few lines, read as one table
+of what the compiler must answer; split by atom they would repeat the fixtures.
+"""
 
 from __future__ import annotations
 

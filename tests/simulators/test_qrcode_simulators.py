@@ -9,7 +9,8 @@ from wechatpy import parse_message
 from wechatpy.enterprise import parse_message as parse_wecom
 from wechatpy.exceptions import WeChatClientException
 
-from activities.channels.clients import OfficialAccountClient, WeComClient
+from activities.channels.wechat.client import OfficialAccountClient
+from activities.channels.wecom.client import WeComClient
 from activities.channels.wecom.events import ChangeExternalContactEvent
 from simulators import ProviderSimulators
 

@@ -9,7 +9,7 @@ import requests
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.sms.v20210111 import models
 
-from activities.channels.clients import build_sms_client
+from activities.channels.tencent_sms.client import build_sms_client
 from simulators import ProviderSimulators
 from tests.simulators.receiver import Receiver
 

@@ -10,7 +10,7 @@ from wechatpy import WeChatClient, parse_message
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.utils import check_signature
 
-from activities.channels.clients import OfficialAccountClient
+from activities.channels.wechat.client import OfficialAccountClient
 from simulators import ProviderSimulators
 from tests.simulators.receiver import Receiver
 

@@ -7,7 +7,7 @@ import time
 import pytest
 from wechatpy.exceptions import WeChatClientException
 
-from activities.channels.clients import WeComClient
+from activities.channels.wecom.client import WeComClient
 from simulators import ProviderSimulators
 
 CUSTOMER = "wmqfasd1e1927831291723123109r712"

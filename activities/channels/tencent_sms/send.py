@@ -16,7 +16,8 @@ from tencentcloud.sms.v20210111 import models
 
 from activities.channels.base import ChannelName, ChannelRequest, ChannelResult, Outcome
 from activities.channels.calls import parse_content, skipped
-from activities.channels.outcomes import network_result, sms_result
+from activities.channels.outcomes import network_result
+from activities.channels.tencent_sms.outcomes import sms_result
 from engine.settings import SmsSettings
 
 _DOMESTIC = re.compile(r"^1\d{10}$")

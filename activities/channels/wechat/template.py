@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from activities.channels.base import ChannelName, ChannelRequest, ChannelResult
-from activities.channels.calls import call_wechat, openid_and_content, short_hash
-from activities.channels.clients import OfficialAccountClient
+from activities.channels.wechat.calls import call_wechat, openid_and_content
+from activities.channels.wechat.client import OfficialAccountClient
+
+
+def short_hash(key: str) -> str:
+    """A 32-character id derived from an idempotency key (WeChat caps ids at 64 bytes)."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
 class MiniProgram(BaseModel):

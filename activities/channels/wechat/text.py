@@ -9,8 +9,8 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from activities.channels.base import ChannelName, ChannelRequest, ChannelResult, Outcome
-from activities.channels.calls import call_wechat, openid_and_content
-from activities.channels.clients import OfficialAccountClient
+from activities.channels.wechat.calls import call_wechat, openid_and_content
+from activities.channels.wechat.client import OfficialAccountClient
 
 
 class TextContent(BaseModel):

@@ -1,7 +1,8 @@
 """Results that no platform pushes: WeCom external-contact messages.
 
 ``add_msg_template`` only queues a message until the staff member confirms it in the
-WeCom app, and WeCom sends no receipt. While the API serves, this loop reads
+WeCom app, and WeCom sends no receipt. The background workflow
+(``workflows.background``) calls this every 30 seconds or so: it reads
 ``get_groupmsg_send_result`` for accepted WeCom sends of the last days that have no
 result yet, and hands each result to the waiting enrollment as a receipt: sent
 (delivered), or not a friend / receive limit (failed: the step falls back). A send
@@ -13,16 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from activities.channels.clients import WeComClient
+from activities.channels.wecom.client import WeComClient
 from activities.channels.wecom.send import SEND_STATUS, send_result
 from engine.contracts.journey import ReceiptSignal
 from engine.dispatch.dispatcher import Dispatcher
 from engine.errors import NotFound
 from engine.store.service_store import ServiceStore
 
-POLL_INTERVAL = 30.0  # seconds between rounds
 LOOK_BACK = timedelta(days=3)  # a task unconfirmed this long is left to receipt_timeout
 log = logging.getLogger("carepath.pollers")
 
@@ -57,18 +57,3 @@ async def wecom_results_once(
         await asyncio.to_thread(store.result_known, delivery.key, now)
         handed += 1
     return handed
-
-
-async def wecom_results_forever(
-    store: ServiceStore,
-    dispatcher: Dispatcher,
-    client: WeComClient,
-    interval: float = POLL_INTERVAL,
-) -> None:
-    """``wecom_results_once`` every ``interval`` seconds; a failed round waits."""
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await wecom_results_once(store, dispatcher, client, datetime.now(UTC))
-        except Exception:  # noqa: BLE001 - a background loop logs and goes on
-            log.warning("WeCom result round failed; retrying in %.0fs", interval, exc_info=True)

@@ -10,8 +10,9 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from activities.channels.base import ChannelName, ChannelRequest, ChannelResult, Outcome
-from activities.channels.calls import call_wechat, parse_content, skipped
-from activities.channels.clients import WeComClient
+from activities.channels.calls import parse_content, skipped
+from activities.channels.wechat.calls import call_wechat
+from activities.channels.wecom.client import WeComClient
 
 
 class WeComContent(BaseModel):

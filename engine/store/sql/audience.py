@@ -29,6 +29,7 @@ from engine.store.sql.tables import (
     SegmentRow,
 )
 from rules.models import RULE_KEYS, Rule, parse_rule
+from rules.sql import customers_matching
 
 if TYPE_CHECKING:
     from engine.store.sql import SqlStore
@@ -227,8 +228,6 @@ class Audience:
             rule = definition.rule
         if rule is None:
             raise ValueError("give a segment or a rule")
-        from rules.sql import customers_matching  # the rule compiler (SQLAlchemy)
-
         inline = {**self.rules_of(), **(definitions or {})}
         matching = customers_matching(
             rule, now=now, segments=inline, dialect=self.dialect

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.models.segment_index import Touch
@@ -34,11 +34,6 @@ class ChannelStatePart(SqlPart):
                 row.open_until, row.reason, row.opened_at = until, reason, at
 
         self._write_retrying(work)
-
-    def close_circuit(self, channel: str) -> None:
-        """A call went through: the channel is healthy again."""
-        with self._db.write() as s, s.begin():
-            s.execute(delete(CircuitRow).where(CircuitRow.channel == channel))
 
     def subscribe_balance(self, customer_id: str, template_id: str) -> int | None:
         """Subscribe-message consents held for the template; None when never recorded."""

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from engine.errors import NotFound
+from engine.errors import NotFound, StoreRetry
 from engine.store.sql.db import Sessions
 from engine.store.sql.tables import CustomerRow
 
@@ -23,14 +22,6 @@ T = TypeVar("T")
 RETRIES = 5
 #: PostgreSQL's deadlock_detected and serialization_failure: the transaction may be redone.
 _REDO_SQLSTATES = {"40P01", "40001"}
-
-
-class Retry(Exception):
-    """Raised inside a write transaction that saw a concurrent change: roll back, redo."""
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def follow(session: Session, customer_id: str, *, lock: bool = False) -> CustomerRow:
@@ -90,13 +81,13 @@ class SqlPart:
             try:
                 with self._db.write() as session, session.begin():
                     return work(session)
-            except (DBAPIError, Retry) as exc:
+            except (DBAPIError, StoreRetry) as exc:
                 if attempt == RETRIES - 1 or not _redoable(exc):
                     raise
         raise AssertionError("unreachable")
 
 
 def _redoable(exc: Exception) -> bool:
-    if isinstance(exc, Retry | IntegrityError):
+    if isinstance(exc, StoreRetry | IntegrityError):
         return True
     return getattr(getattr(exc, "orig", None), "sqlstate", None) in _REDO_SQLSTATES

@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from engine.errors import NotFound
+from engine.errors import NotFound, StoreRetry
 from engine.models.segment_index import EVERYTHING, Touch
 from engine.store.records import Identities, IdentityKind, MergeRecord, ResolveResult
-from engine.store.sql.common import Retry, SqlPart, follow, follow_id
+from engine.store.sql.common import SqlPart, follow, follow_id
 from engine.store.sql.segments import merge_memberships, reevaluate
 from engine.store.sql.tables import (
     Base,
@@ -33,6 +33,7 @@ from engine.store.sql.tables import (
     TagRow,
     TaskRow,
 )
+from engine.store.sql.touches import merge_touches
 
 Key = tuple[IdentityKind, str, str]
 
@@ -131,7 +132,7 @@ def resolve_by_keys(
         # Lock the survivor against a concurrent merge, as the general path does.
         (owner,) = found
         if follow_id(s, owner, lock=True) != owner:
-            raise Retry  # merged by a concurrent request since we looked: look again
+            raise StoreRetry  # merged by a concurrent request since we looked: look again
         return ResolveResult(customer_id=owner)
     if not found:
         if not create:
@@ -159,7 +160,7 @@ def resolve_by_keys(
         for cid in sorted(found)
     ]
     if any(r is None or r.merged_into is not None for r in rows):
-        raise Retry  # merged by a concurrent request since we looked: look again
+        raise StoreRetry  # merged by a concurrent request since we looked: look again
     ordered = sorted((r for r in rows if r is not None), key=lambda r: (r.created_at, r.id))
     survivor = ordered[0]
     merges = [_merge(s, survivor, other, found, at) for other in ordered[1:]]
@@ -231,8 +232,6 @@ def _merge(
     at: datetime,
 ) -> MergeRecord:
     """Move everything of ``other`` to ``survivor`` and mark ``other`` merged."""
-    from engine.store.sql.touches import merge_touches  # touches import nothing of this
-
     merge_touches(s, survivor.id, other.id, bool(survivor.source))
     for model in (IdentityRow, EventRow, ConsentRow, TagHistoryRow, EnrollmentRow, TaskRow):
         _move(s, model, other.id, survivor.id)

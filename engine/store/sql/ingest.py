@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from engine.models.segment_index import EVERYTHING, SegmentIndex, Touch
 from engine.store.records import Identities, IngestGroup, NewEvent, ResolveResult, StoredEvent
 from engine.store.sql.common import SqlPart
-from engine.store.sql.customers import insert_event
 from engine.store.sql.db import Sessions
+from engine.store.sql.events import insert_event
 from engine.store.sql.identity import BY_KEY, key_params, resolve_by_keys, single_key
 from engine.store.sql.segments import reevaluate
 from engine.store.sql.tables import CustomerRow, EnrollmentRow, IdentityRow

@@ -11,9 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
+from engine.expressions.clock import utcnow
 from engine.models.workspace import JourneyBundle
 from engine.store.records import JourneyInfo, JourneyVersionInfo
-from engine.store.sql.common import SqlPart, utcnow
+from engine.store.sql.common import SqlPart
 from engine.store.sql.tables import JourneyRow, JourneyVersionRow
 
 

@@ -1,10 +1,10 @@
 """``SqlStore``: the ``ActivityStore`` and ``ServiceStore`` protocols on SQLite or PostgreSQL.
 
-Each concern lives in its own part (customers, identity, journeys, enrollments,
-deliveries and tasks, API keys); this class only puts them together over one engine.
-Every method is one transaction. Idempotency comes from unique keys, not from
-read-then-write checks: message ids, trace (enrollment, seq), delivery keys, task
-ids and identities are inserted with ``ON CONFLICT DO NOTHING`` or retried on
+Each concern lives in its own part (customers, events, identity, journeys,
+enrollments, deliveries and tasks, API keys, ...); this class only puts them together
+over one engine. Every method is one transaction. Idempotency comes from unique keys,
+not from read-then-write checks: message ids, trace (enrollment, seq), delivery keys,
+task ids and identities are inserted with ``ON CONFLICT DO NOTHING`` or retried on
 IntegrityError, so retried activities and concurrent requests cannot duplicate rows.
 """
 
@@ -20,6 +20,7 @@ from engine.store.sql.customers import CustomersPart
 from engine.store.sql.db import Sessions
 from engine.store.sql.documents import DocumentsPart
 from engine.store.sql.enrollments import EnrollmentsPart
+from engine.store.sql.events import EventsPart
 from engine.store.sql.guardians import GuardiansPart
 from engine.store.sql.identity import IdentityPart
 from engine.store.sql.ingest import IngestPart
@@ -33,6 +34,7 @@ from engine.store.sql.touches import TouchesPart
 
 class SqlStore(
     CustomersPart,
+    EventsPart,
     IdentityPart,
     IngestPart,
     JourneysPart,

@@ -23,9 +23,6 @@ def test_a_circuit_is_open_until_its_time_and_a_later_opening_extends_it(
     assert sql_store.circuit("sms", T0) == (T0 + timedelta(hours=1), "empty package")
     assert sql_store.circuit("sms", T0 + timedelta(hours=1)) is None  # closed by time
     assert sql_store.circuit("wechat_template", T0) is None
-    sql_store.open_circuit("sms", T0 + timedelta(hours=2), "again", T0)
-    sql_store.close_circuit("sms")
-    assert sql_store.circuit("sms", T0) is None
 
 
 def test_subscribe_balances_count_per_template_and_follow_merges(sql_store: SqlStore) -> None:

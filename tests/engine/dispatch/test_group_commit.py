@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from engine.intake.group_commit import GroupCommit
+from engine.dispatch.group_commit import GroupCommit
 
 
 class Writes:

@@ -1,12 +1,16 @@
-"""A scheduled journey's runs: its Temporal Schedule and the progress of recent ticks."""
+"""A scheduled journey's runs, read from Temporal: its schedule and its recent ticks.
+
+A running tick answers its progress through a query (a worker must be there to answer,
+so the query gives up after a few seconds); a completed one through its result; any
+other tick by its workflow status.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated
 
-from fastapi import APIRouter, Query
 from temporalio.client import (
     Client,
     ScheduleActionExecutionStartWorkflow,
@@ -15,35 +19,33 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.deps import AdminKey, DispatcherDep, StoreDep
-from api.errors import problem_responses
-from api.schemas.schedules import JourneyRuns, TickPublic
 from engine.contracts.ticks import TickProgress
-from engine.dispatch.journey_schedules import schedule_id, schedule_of, temporal_cron
+from engine.dispatch.journey_schedules import schedule_id
 from engine.errors import NotFound
 
-router = APIRouter(
-    prefix="/v1/journeys", tags=["journeys"], responses=problem_responses(401, 403, 422)
-)
+
+@dataclass(frozen=True)
+class TickRun:
+    """One tick the schedule started: its status and, when known, its progress."""
+
+    workflow_id: str
+    scheduled_at: datetime
+    status: str
+    progress: TickProgress | None
 
 
-@router.get("/{journey_id}/runs", response_model=JourneyRuns, responses=problem_responses(404))
-async def journey_runs(
-    journey_id: str,
-    key: AdminKey,
-    store: StoreDep,
-    dispatcher: DispatcherDep,
-    limit: Annotated[int, Query(ge=1, le=50, description="at most this many ticks")] = 10,
-) -> JourneyRuns:
-    """A scheduled journey's schedule and its recent ticks with members enrolled and
-    skipped so far (a running tick answers live)."""
-    bundle = await asyncio.to_thread(store.current_bundle, journey_id)
-    spec = schedule_of(bundle)
-    if spec is None:
-        raise NotFound(
-            f"journey {journey_id} has no schedule trigger (schedule: {{cron, segment}})"
-        )
-    client = dispatcher.client
+@dataclass(frozen=True)
+class ScheduleRuns:
+    """A journey's Temporal schedule as it stands, and its most recent ticks first."""
+
+    paused: bool
+    next_ticks: list[datetime]
+    ticks: list[TickRun]
+
+
+async def schedule_runs(client: Client, journey_id: str, limit: int) -> ScheduleRuns:
+    """The schedule of ``journey_id`` and its ``limit`` most recent ticks (NotFound when
+    Temporal holds no schedule for it)."""
     try:
         description = await client.get_schedule_handle(schedule_id(journey_id)).describe()
     except RPCError as err:
@@ -67,22 +69,14 @@ async def journey_runs(
     ticks = await asyncio.gather(
         *(_tick(client, wid, at, wid in running) for at, wid in started[:limit])
     )
-    _, zone = temporal_cron(spec, bundle.timezone)
-    return JourneyRuns(
-        journey_id=journey_id,
-        schedule_id=schedule_id(journey_id),
-        cron=spec.cron,
-        timezone=spec.timezone or zone,
-        segment=spec.segment,
+    return ScheduleRuns(
         paused=description.schedule.state.paused,
         next_ticks=list(info.next_action_times[:5]),
         ticks=list(ticks),
     )
 
 
-async def _tick(
-    client: Client, workflow_id: str, scheduled_at: datetime, running: bool
-) -> TickPublic:
+async def _tick(client: Client, workflow_id: str, scheduled_at: datetime, running: bool) -> TickRun:
     handle = client.get_workflow_handle(workflow_id)
     progress: TickProgress | None = None
     status = "planning"
@@ -103,17 +97,4 @@ async def _tick(
         status = "unknown"  # the workflow aged out of retention, or no worker answers yet
     if progress is not None:
         status = progress.status
-    p = progress or TickProgress(journey_id="")
-    return TickPublic(
-        workflow_id=workflow_id,
-        scheduled_at=p.tick_at or scheduled_at,
-        status=status,
-        version=p.version,
-        segment=p.segment,
-        enrolled=p.enrolled,
-        skipped=p.skipped,
-        batches=p.batches,
-        skips=p.skips,
-        reason=p.reason,
-        resumed=p.resumed,
-    )
+    return TickRun(workflow_id, scheduled_at, status, progress)

@@ -1,0 +1,118 @@
+"""Event dispatch: store events, enroll on event triggers, forward events.
+
+Events are stored first (those no trigger and no running enrollment wants are stored
+already dispatched); after commit each new one enrolls the customer in the journeys
+whose trigger matches it and reaches the customer's running enrollments as the
+``event`` signal. Enrollment is idempotent (workflow ids) and workflows drop a
+repeated message_id, so doing an event again (a retried request, the sweep) is safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from engine.contracts.journey import EventSignal
+from engine.dispatch.deployment import Deployment
+from engine.dispatch.enroller import Enroller
+from engine.dispatch.group_commit import GroupCommit
+from engine.dispatch.report import DispatchReport
+from engine.dispatch.segments import SegmentDispatch
+from engine.dispatch.signals import Signals
+from engine.expressions.clock import utcnow
+from engine.store.records import Identities, IngestGroup, NewEvent, StoredEvent
+
+
+class EventDispatch:
+    """Stores events and acts on them once committed."""
+
+    def __init__(
+        self,
+        deployment: Deployment,
+        enroller: Enroller,
+        signals: Signals,
+        segments: SegmentDispatch,
+    ) -> None:
+        self.deployment = deployment
+        self.enroller = enroller
+        self.signals = signals
+        self.segments = segments
+        self.store = deployment.store
+        self._in_flight: set[str] = set()
+        self._group_commit: GroupCommit[IngestGroup, list[StoredEvent]] = GroupCommit(
+            self._ingest_groups, shared=self.store.shared_failure
+        )
+
+    def ingest(
+        self, items: Sequence[tuple[Identities, NewEvent]], *, at: datetime
+    ) -> list[StoredEvent]:
+        """Store events in one transaction (blocking: call it from a thread). Events that
+        no trigger and no running enrollment wants are stored already dispatched."""
+        (stored,) = self._ingest_groups([IngestGroup(items=items, at=at)])
+        return stored
+
+    async def accept(
+        self, items: Sequence[tuple[Identities, NewEvent]], *, at: datetime
+    ) -> list[StoredEvent]:
+        """``ingest`` for the API: requests that arrive together are stored in one
+        transaction (``engine.dispatch.group_commit``), each request's events all or none."""
+        return await self._group_commit.submit(IngestGroup(items=items, at=at))
+
+    def _ingest_groups(self, groups: Sequence[IngestGroup]) -> list[list[StoredEvent]]:
+        index = self.deployment.index()  # a reload reads the database: before the write lock
+
+        def triggers(event: NewEvent) -> bool:
+            return bool(index.for_event(event.name, event.properties, event.at))
+
+        return self.store.ingest_groups(groups, triggers=triggers)
+
+    async def accepted(self, events: list[StoredEvent]) -> DispatchReport:
+        """Enroll on event triggers and forward events to running enrollments.
+
+        An event is acted on when it is new, or when an earlier dispatch of it never
+        finished (the repeat of a request that failed half-way, or the sweep). Doing it
+        again is safe: enrollment ids are unique and workflows drop a repeated
+        message_id. Each event is marked dispatched once it has been.
+        """
+        report = DispatchReport()
+        index = self.deployment.index()
+        for event in events:
+            if event.segments:  # enters and exits it caused (their own outbox)
+                report.merge(await self.segments.changed(event.segments))
+            if event.dispatched or (not event.new and event.message_id in self._in_flight):
+                continue  # acted on once
+            self._in_flight.add(event.message_id)
+            try:
+                started = DispatchReport()
+                for bundle in index.for_event(event.name, event.properties, event.at):
+                    started.merge(
+                        await self.enroller.triggered(bundle, event.customer_id, event.properties)
+                    )
+                report.merge(started)
+                signal = EventSignal(
+                    name=event.name,
+                    properties=event.properties,
+                    at=event.at,
+                    message_id=event.message_id,
+                )
+                # The enrollments this event just started do not need it again.
+                skip = set(started.enrollment_ids)
+                report.merge(
+                    await self.signals.forward(
+                        event.customer_id, "event", signal, skip, event.running
+                    )
+                )
+                await asyncio.to_thread(self.store.mark_dispatched, [event.message_id], at=utcnow())
+            finally:
+                self._in_flight.discard(event.message_id)
+        return report
+
+    async def sweep(self, older_than: float) -> int:
+        """Dispatch events stored ``older_than`` seconds ago or more whose dispatch never
+        completed; how many were found."""
+        before = utcnow() - timedelta(seconds=older_than)
+        events = await asyncio.to_thread(self.store.undispatched_events, before)
+        if events:
+            await self.accepted(events)
+        return len(events)

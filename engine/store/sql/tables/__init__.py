@@ -1,0 +1,82 @@
+"""The tables of the SQL store, as SQLAlchemy 2 declarative models, one module per area.
+
+``engine/store/migrations/versions`` creates exactly these; the migration test compares
+the two. Times are aware UTC (:class:`~engine.store.sql.types.UTCDateTime`), documents
+are JSON (JSONB on PostgreSQL). Customer-owned rows reference ``customers``;
+enrollments, trace, deliveries and tasks do not, so the workflow side never waits on
+profile data.
+
+Importing this package registers every table on :data:`Base.metadata` (what Alembic and
+``create_all`` read), which is why it names them all; callers import rows from here.
+
+- ``customers``: customers, identities, events, tags, consents, merges, guardian links
+- ``journeys``: journeys and their versions, workspace documents, enrollments, trace,
+  handoff tasks
+- ``channels``: deliveries, circuits, subscribe balances, frequency slots, callbacks
+- ``credentials``: API keys, platform access tokens
+- ``segments``: segments, members, the enter/exit outbox
+- ``attribution``: QR and contact-me codes, touches
+"""
+
+from __future__ import annotations
+
+from engine.store.sql.tables.attribution import QrCodeRow, TouchRow
+from engine.store.sql.tables.base import NAMING, Base
+from engine.store.sql.tables.channels import (
+    CallbackReceiptRow,
+    CircuitRow,
+    DeliveryRow,
+    SendSlotRow,
+    SubscribeBalanceRow,
+)
+from engine.store.sql.tables.credentials import AccessTokenRow, ApiKeyRow
+from engine.store.sql.tables.customers import (
+    ConsentRow,
+    CustomerRow,
+    EventRow,
+    GuardianLinkRow,
+    IdentityRow,
+    MergeRow,
+    TagHistoryRow,
+    TagRow,
+)
+from engine.store.sql.tables.journeys import (
+    EnrollmentRow,
+    JourneyRow,
+    JourneyVersionRow,
+    TaskRow,
+    TraceRow,
+    WorkspaceDocumentRow,
+)
+from engine.store.sql.tables.segments import SegmentChangeRow, SegmentMemberRow, SegmentRow
+
+__all__ = [
+    "NAMING",
+    "AccessTokenRow",
+    "ApiKeyRow",
+    "Base",
+    "CallbackReceiptRow",
+    "CircuitRow",
+    "ConsentRow",
+    "CustomerRow",
+    "DeliveryRow",
+    "EnrollmentRow",
+    "EventRow",
+    "GuardianLinkRow",
+    "IdentityRow",
+    "JourneyRow",
+    "JourneyVersionRow",
+    "MergeRow",
+    "QrCodeRow",
+    "SegmentChangeRow",
+    "SegmentMemberRow",
+    "SegmentRow",
+    "SendSlotRow",
+    "SubscribeBalanceRow",
+    "TagHistoryRow",
+    "TagRow",
+    "TaskRow",
+    "TouchRow",
+    "TraceRow",
+    "WorkspaceDocumentRow",
+]
