@@ -29,7 +29,7 @@ from engine import heap
 from engine.dispatch.background import ensure_background
 from engine.dispatch.dispatcher import Dispatcher
 from engine.models.common import ChannelName
-from engine.settings import Settings, get_settings
+from engine.settings import Settings, get_settings, refuse_development_secrets
 from engine.store import ActivityStore
 from engine.store.sql import SqlStore
 from workflows.background import BackgroundWorkflow
@@ -94,6 +94,7 @@ async def run(settings: Settings | None = None, extra_workflows: Sequence[type] 
     """Connect to Temporal with the configured store and channels; run until stopped
     (SIGINT or SIGTERM), finishing the tasks in hand. The database must be migrated."""
     settings = settings or get_settings()
+    refuse_development_secrets(settings)  # production: InsecureSettings
     store = SqlStore(settings.database.url)
     client = await Client.connect(
         settings.temporal.address,

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from api import errors
+from api.limits import BodyLimit
 from api.routes import ROUTERS
 from engine.dispatch.dispatcher import Dispatcher
 from engine.settings import Settings
@@ -27,9 +28,10 @@ enroll customers in journeys; staff work the handoff tasks journeys create.
 
 Authenticate with an API key from `carepath keys create`, sent as
 `Authorization: Bearer <key>`. Scopes: **admin** may do everything; **ingest** may only
-call `/v1/track`, `/v1/identify` and `/v1/chats`; **staff** may read customers and work
-handoff tasks of its own clinics. Every error is `application/problem+json` with an
-`errors` list.
+call `/v1/track`, `/v1/identify` and `/v1/chats`; **staff** may read customers of its own
+clinics, record their refusal of automated marketing, and work its clinics' handoff
+tasks (another clinic's answers 404, as if it did not exist). Every error is
+`application/problem+json` with an `errors` list.
 """
 
 TAGS: list[dict[str, Any]] = [
@@ -61,7 +63,7 @@ TAGS: list[dict[str, Any]] = [
         "description": "WeChat, WeCom and Tencent SMS callbacks: receipts, follows, scans, "
         "consents, customer messages, contacts (signed; each acted on once).",
     },
-    {"name": "health", "description": "Liveness, without auth."},
+    {"name": "health", "description": "Liveness and readiness, without auth."},
 ]
 
 
@@ -100,6 +102,7 @@ def create_app(
     app.state.dispatcher = dispatcher
     app.state.settings = settings
     errors.install(app)
+    app.add_middleware(BodyLimit, limits=settings.api)
     for router in ROUTERS:
         app.include_router(router)
 
@@ -113,6 +116,7 @@ def create_app(
                 routes=app.routes,
                 tags=app.openapi_tags,
             )
+            document = errors.document_body_problems(document)
             app.openapi_schema = errors.problem_media_types(document)
         return app.openapi_schema
 

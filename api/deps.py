@@ -3,14 +3,24 @@
 Dependencies that only read ``app.state`` are ``async def``: FastAPI runs a plain
 ``def`` dependency in its threadpool, a thread hop per dependency per request.
 
-Scopes: ``admin`` may do everything; ``ingest`` only the ingest routes; ``staff`` may
-read customers and work handoff tasks of its own clinics (``clinics_of``).
+Every route under ``/v1`` takes one ``Caller`` (``Admin``, ``Staff`` or ``Ingest``): the
+key checked for the route's scope, and the checks of what that key may see
+(``caller.customer(...)``, ``.task(...)``, ``.enrollment(...)``, ``.merges(...)``),
+which apply the rule of ``engine.store.access`` and answer 404, as if it did not exist,
+for data outside the key's clinics.
+
+Scopes: ``admin`` may do everything; ``ingest`` only track, identify and chats;
+``staff`` reads customers of its own clinics, records their refusal of automated
+marketing, and works handoff tasks of its own clinics (the table is in README's "Keys"
+and ``docs/security.md``).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, cast
 
 from fastapi import Depends, HTTPException, Request
@@ -18,8 +28,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from engine.dispatch.dispatcher import Dispatcher
+from engine.errors import NotFound
 from engine.settings import Settings
-from engine.store.records import ApiKeyRecord, HandoffTask, Scope
+from engine.store import access
+from engine.store.records import ApiKeyRecord, EnrollmentRecord, HandoffTask, MergeRecord, Scope
 from engine.store.service_store import ServiceStore
 
 bearer = HTTPBearer(
@@ -71,7 +83,8 @@ class KeyCache:
     async def find(self, store: ServiceStore, secret: str) -> ApiKeyRecord | None:
         now = time.monotonic()
         hit = self._found.get(secret)
-        if hit is not None and now - hit[0] < self.ttl:
+        # A cached key that expired since is refused at once, not up to ttl later.
+        if hit is not None and now - hit[0] < self.ttl and hit[1].usable(datetime.now(UTC)):
             return hit[1]
         key = await run_in_threadpool(store.find_api_key, secret)
         if key is None:
@@ -91,16 +104,60 @@ def key_cache_of(request: Request) -> KeyCache:
     return cast(KeyCache, cache)
 
 
-def require(
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling (the key, checked for the route's scope) and what it may see.
+
+    The checks read the store: routes that are ``async def`` call them through
+    ``run_in_threadpool``.
+    """
+
+    key: ApiKeyRecord
+    store: ServiceStore
+
+    @property
+    def source(self) -> str:
+        """How changes made by this caller are attributed, e.g. ``api:crm``."""
+        return source_of(self.key)
+
+    @property
+    def clinics(self) -> list[str] | None:
+        """The clinics the caller may see; None: every clinic (admin keys)."""
+        return access.clinics_of(self.key)
+
+    def customer(self, customer_id: str) -> str:
+        """``customer_id``, if the caller may see that customer; 404 otherwise."""
+        return access.visible_customer(self.store, self.key, customer_id)
+
+    def task(self, task_id: str) -> HandoffTask:
+        """The handoff task, if the caller may see it; 404 otherwise."""
+        return access.visible_task(self.store, self.key, task_id)
+
+    def check_task(self, task: HandoffTask) -> None:
+        """404 for a task (already read) outside the caller's clinics."""
+        if not access.may_see_clinic(self.key, task.clinic):
+            raise NotFound(f"no handoff task {task.id!r}")
+
+    def enrollment(self, enrollment_id: str) -> EnrollmentRecord:
+        """The enrollment, if the caller may see its customer; 404 otherwise."""
+        return access.visible_enrollment(self.store, self.key, enrollment_id)
+
+    def merges(self, customer_id: str | None = None) -> list[MergeRecord]:
+        """Merges (of ``customer_id``, or all) whose survivor the caller may see."""
+        return access.visible_merges(self.store, self.key, customer_id)
+
+
+def authorize(
     scope: Scope,
-) -> Callable[[Request, HTTPAuthorizationCredentials | None], Awaitable[ApiKeyRecord]]:
-    """A dependency admitting API keys with ``scope`` (or ``admin``); 401/403 otherwise.
+) -> Callable[[Request, HTTPAuthorizationCredentials | None], Awaitable[Caller]]:
+    """The dependency of every ``/v1`` route: a ``Caller`` whose key has ``scope`` (or
+    ``admin``); 401 without a known key, 403 outside the scope.
 
     It reads the store and the key cache off ``app.state`` itself: every sub-dependency
     is solved on every request, and this one guards all of them.
     """
 
-    async def check(request: Request, credentials: Credentials) -> ApiKeyRecord:
+    async def check(request: Request, credentials: Credentials) -> Caller:
         if credentials is None:
             raise HTTPException(401, "send an API key: Authorization: Bearer <key>", _CHALLENGE)
         store = cast(ServiceStore, request.app.state.store)
@@ -110,26 +167,31 @@ def require(
         if "admin" not in key.scopes and scope not in key.scopes:
             held = ", ".join(key.scopes) or "none"
             raise HTTPException(403, f"key {key.name!r} has scope {held}; this needs {scope}")
-        return key
+        return Caller(key, store)
 
     return check
+
+
+Admin = Annotated[Caller, Depends(authorize("admin"))]
+Ingest = Annotated[Caller, Depends(authorize("ingest"))]
+Staff = Annotated[Caller, Depends(authorize("staff"))]
+
+
+def require(
+    scope: Scope,
+) -> Callable[[Request, HTTPAuthorizationCredentials | None], Awaitable[ApiKeyRecord]]:
+    """``authorize`` for routes that need only the key, not what it may see."""
+    check = authorize(scope)
+
+    async def key_of(request: Request, credentials: Credentials) -> ApiKeyRecord:
+        return (await check(request, credentials)).key
+
+    return key_of
 
 
 AdminKey = Annotated[ApiKeyRecord, Depends(require("admin"))]
 IngestKey = Annotated[ApiKeyRecord, Depends(require("ingest"))]
 StaffKey = Annotated[ApiKeyRecord, Depends(require("staff"))]
-
-
-def clinics_of(key: ApiKeyRecord) -> list[str] | None:
-    """The clinics a key may see tasks of; None: every clinic (admin keys)."""
-    return None if "admin" in key.scopes else list(key.clinics)
-
-
-def check_task_clinic(key: ApiKeyRecord, task: HandoffTask) -> None:
-    """404 for a task outside the key's clinics, as if it did not exist."""
-    clinics = clinics_of(key)
-    if clinics is not None and task.clinic not in clinics:
-        raise HTTPException(404, f"no handoff task {task.id!r} in your clinics")
 
 
 def source_of(key: ApiKeyRecord) -> str:

@@ -8,9 +8,12 @@ the ``PROBLEMS`` table, looked up along the exception's MRO.
     JourneyClosed               409  paused, or API enrollment refused (api: false)
     Conflict                    409  e.g. a task claimed by someone else, or done
     ProviderError               502  WeChat or WeCom refused (or did not answer) a request
-    RequestValidationError      422  bad request fields, each as a dotted path
+    RPCError (unavailable)      503  Temporal did not answer (also a lazy client's connect)
+    RequestValidationError      400  the body is not JSON; 415 when not sent as JSON
+                                422  bad request fields, each as a dotted path
     pydantic ValidationError    422  a model built from the request refused a value
-    HTTPException               its status (401 with WWW-Authenticate, 403, 409...)
+    HTTPException               its status (401 with WWW-Authenticate, 403, 409...);
+                                400 naming why a body could not be read as JSON
 
 Routes raise domain errors or ``HTTPException``; nothing else writes error bodies
 (the callback routes answer the platforms in plain text: ``api/routes/callbacks.py``).
@@ -30,6 +33,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.schemas.problems import Problem, ProblemItem
 from engine.errors import (
@@ -52,16 +56,23 @@ _TYPES: dict[int, str] = {
     405: "method-not-allowed",
     409: "conflict",
     422: "invalid-request",
+    413: "body-too-large",
+    415: "unsupported-media-type",
     502: "provider-error",
+    503: "unavailable",
 }
 
 _DESCRIPTIONS: dict[int, str] = {
+    400: "The body could not be read as JSON (syntax, encoding, nesting or number size)",
     401: "No API key, or an unknown one: send `Authorization: Bearer <key>`",
     403: "The API key's scope (or clinics) do not allow this",
     404: "No such resource",
     409: "The request conflicts with the resource's state",
     422: "The request is invalid; `errors` lists every bad field or workspace problem",
+    413: "The body is larger than the service accepts (`api.max_body_bytes`)",
+    415: "The body was not sent as `Content-Type: application/json`",
     502: "WeChat or WeCom refused the request or did not answer; `detail` gives its answer",
+    503: "Temporal (the workflow service) cannot be reached now; retry later",
 }
 
 # Where a field sits in the request: not part of the field's path.
@@ -187,6 +198,19 @@ class Answer:
     kind: str | None = None  # the problem type; by default named after the status
     items: Callable[[Any], list[ProblemItem]] | None = None
     detail: Callable[[Any, list[ProblemItem]], str] = _message
+    #: Only exceptions this accepts are answered so; others look further up the MRO.
+    when: Callable[[Any], bool] | None = None
+
+
+def _temporal_unreachable(exc: Exception) -> bool:
+    if isinstance(exc, RPCError):
+        return exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED)
+    # A lazy client's first call raises this when the frontend cannot be reached.
+    return str(exc).startswith("Failed client connect")
+
+
+def _unavailable(exc: Exception, items: list[ProblemItem]) -> str:
+    return f"Temporal cannot be reached now; nothing was started, retry later ({exc})"
 
 
 #: The one table (see the module docstring). An exception is answered by the entry of
@@ -199,6 +223,10 @@ PROBLEMS: dict[type[Exception], Answer] = {
     JourneyClosed: Answer(409, "journey-closed"),
     Conflict: Answer(409),
     ProviderError: Answer(502),
+    RPCError: Answer(503, "temporal-unavailable", detail=_unavailable, when=_temporal_unreachable),
+    RuntimeError: Answer(
+        503, "temporal-unavailable", detail=_unavailable, when=_temporal_unreachable
+    ),
     RequestValidationError: Answer(422, items=_field_items, detail=_fields_detail),
     ValidationError: Answer(422, items=_field_items, detail=_fields_detail),
     HTTPException: Answer(None),  # its own status_code, detail and headers
@@ -207,14 +235,69 @@ PROBLEMS: dict[type[Exception], Answer] = {
 
 def to_problem(exc: Exception) -> JSONResponse:
     """The response for an exception the table maps; any other is re-raised (a 500)."""
-    answer = next((PROBLEMS[c] for c in type(exc).__mro__ if c in PROBLEMS), None)
+    answer = next((a for c in type(exc).__mro__ if (a := _answer(c, exc)) is not None), None)
     if answer is None:
         raise exc  # not ours to map: a 500 from the server
+    unreadable = body_problem(exc)
+    if unreadable is not None:
+        return unreadable
     if answer.status is None:
         assert isinstance(exc, HTTPException)
         return problem(exc.status_code, str(exc.detail), headers=exc.headers)
     items = answer.items(exc) if answer.items is not None else []
     return problem(answer.status, answer.detail(exc, items), errors=items, kind=answer.kind)
+
+
+def _answer(cls: type, exc: Exception) -> Answer | None:
+    answer = PROBLEMS.get(cls)
+    if answer is None or (answer.when is not None and not answer.when(exc)):
+        return None
+    return answer
+
+
+def body_problem(exc: Exception) -> JSONResponse | None:
+    """400 for a body that is not JSON, 415 for one not sent as JSON; None otherwise.
+
+    FastAPI reports a syntax error as a validation error (``json_invalid``), any other
+    failure to read the body (bad UTF-8, nesting deeper than the parser goes, an
+    integer of thousands of digits) as a bare 400 whose cause says why; and a body sent
+    as another media type reaches validation as bytes.
+    """
+    if isinstance(exc, HTTPException) and exc.status_code == 400 and exc.__cause__ is not None:
+        return _unreadable(_why_unreadable(exc.__cause__))
+    if not isinstance(exc, RequestValidationError):
+        return None
+    for err in exc.errors():
+        if err.get("type") == "json_invalid":
+            ctx = err.get("ctx") or {}
+            where = err.get("loc", ("body", 0))[-1]
+            return _unreadable(f"{ctx.get('error', 'syntax error')} at character {where}")
+        # Only a body FastAPI did not parse as JSON reaches validation as bytes.
+        if tuple(err.get("loc", ()))[:1] == ("body",) and isinstance(err.get("input"), bytes):
+            return problem(
+                415,
+                "send the body as JSON, with the header Content-Type: application/json",
+                errors=[ProblemItem(field="body", message="is not sent as application/json")],
+            )
+    return None
+
+
+def _unreadable(why: str) -> JSONResponse:
+    return problem(
+        400,
+        f"the body is not valid JSON: {why}",
+        errors=[ProblemItem(field="body", message=f"is not valid JSON ({why})")],
+    )
+
+
+def _why_unreadable(cause: BaseException) -> str:
+    if isinstance(cause, UnicodeDecodeError):
+        return f"it is not UTF-8 (byte {cause.start})"
+    if isinstance(cause, RecursionError):
+        return "it nests arrays or objects too deeply"
+    if isinstance(cause, ValueError) and "digits" in str(cause):
+        return "it has a number with too many digits"
+    return f"it could not be read ({type(cause).__name__})"
 
 
 async def _handle(request: Request, exc: Exception) -> JSONResponse:
@@ -234,7 +317,36 @@ def problem_media_types(openapi: dict[str, Any]) -> dict[str, Any]:
         for operation in path.values():
             for code, response in operation.get("responses", {}).items():
                 content = response.get("content", {})
-                schema = content.get("application/json", {}).get("schema", {})
-                if code.startswith("4") and schema.get("$ref") == ref:
-                    content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+                # A route's own media type (text/plain for callbacks) is the one its
+                # successes have; its problems are problem+json all the same.
+                for media in list(content):
+                    if (
+                        code[:1] in ("4", "5")
+                        and content[media].get("schema", {}).get("$ref") == ref
+                    ):
+                        content[PROBLEM_MEDIA_TYPE] = content.pop(media)
+    return openapi
+
+
+#: What every operation with a JSON body may answer before its own code runs.
+BODY_PROBLEMS = (400, 413, 415)
+
+
+def document_body_problems(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Add the statuses of reading a JSON body (400, 413, 415) to each operation that
+    takes one, with the problem schema, so the document lists what the API returns."""
+    ref = {"$ref": "#/components/schemas/Problem"}
+    for path in openapi.get("paths", {}).values():
+        for operation in path.values():
+            if "requestBody" not in operation:
+                continue
+            responses = operation.setdefault("responses", {})
+            for code in BODY_PROBLEMS:
+                responses.setdefault(
+                    str(code),
+                    {
+                        "description": _DESCRIPTIONS[code],
+                        "content": {PROBLEM_MEDIA_TYPE: {"schema": ref}},
+                    },
+                )
     return openapi

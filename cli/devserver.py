@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -75,12 +77,32 @@ class DevServer:
 
     async def start(self, timeout: float = 60.0) -> Client:
         """Start the server and return a connected client (pydantic data converter)."""
-        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
+        self._launch()
+        return await self._ready(timeout)
+
+    async def restart(self, timeout: float = 60.0) -> None:
+        """Start the server again after it exited; clients already connected to
+        ``address`` reconnect by themselves (its SQLite file keeps the workflows)."""
+        self.stop()
+        self._launch()
+        await self._ready(timeout)
+
+    def exited(self) -> int | None:
+        """The exit code when the server process has ended, else None."""
+        return None if self.process is None else self.process.poll()
+
+    def _launch(self) -> None:
+        out: int = subprocess.DEVNULL
+        if self.log_file is not None:
+            out = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             self.process = subprocess.Popen(self.command(), stdout=out, stderr=out)
         finally:
-            if out is not subprocess.DEVNULL:
-                out.close()  # type: ignore[union-attr]
+            if out != subprocess.DEVNULL:
+                os.close(out)
+
+    async def _ready(self, timeout: float) -> Client:
+        assert self.process is not None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
@@ -90,11 +112,22 @@ class DevServer:
             with contextlib.suppress(Exception):
                 client = await Client.connect(self.address, data_converter=pydantic_data_converter)
                 await client.workflow_service.get_system_info(GetSystemInfoRequest())
+                self._owner_only()
                 return client
             if loop.time() > deadline:
                 self.stop()
                 raise CarepathError(f"the Temporal dev server did not start within {timeout:.0f}s")
             await asyncio.sleep(0.2)
+
+    def _owner_only(self) -> None:
+        # Workflow histories hold customers' data too. The server only creates its
+        # schema in a file it created itself (an empty one made 0600 beforehand fails
+        # to start), so its files are closed to others once it runs.
+        if self.db_file is None:
+            return
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                Path(f"{self.db_file}{suffix}").chmod(0o600)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -116,3 +149,54 @@ class DevServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+#: How often ``carepath up`` restarts a dev server that died, within ``RESTART_WINDOW``
+#: seconds, before it gives up and stops everything.
+RESTARTS = 3
+RESTART_WINDOW = 600.0
+
+
+async def watch(
+    dev: DevServer,
+    give_up: Callable[[str], None],
+    *,
+    restarts: int = RESTARTS,
+    window: float = RESTART_WINDOW,
+    every: float = 0.5,
+) -> None:
+    """Restart ``dev`` when its process dies, saying so; after ``restarts`` restarts
+    within ``window`` seconds (or a restart that fails) call ``give_up`` with why.
+
+    While it is down the worker's polls fail and retry and ``/readyz`` answers 503;
+    the worker and the API's client reconnect on their own once it is back.
+    """
+    loop = asyncio.get_running_loop()
+    recent: list[float] = []
+    log = f" (log: {dev.log_file})" if dev.log_file else ""
+    while True:
+        await asyncio.sleep(every)
+        code = dev.exited()
+        if code is None:
+            continue
+        now = loop.time()
+        recent = [t for t in recent if now - t < window]
+        if len(recent) >= restarts:
+            give_up(
+                f"the Temporal dev server exited (code {code}) and was already restarted "
+                f"{len(recent)} time{'' if len(recent) == 1 else 's'} in the last "
+                f"{window / 60:.0f} minutes{log}"
+            )
+            return
+        recent.append(now)
+        print(
+            f"the Temporal dev server exited (code {code}){log}; restarting it "
+            f"({len(recent)} of {restarts} restarts in {window / 60:.0f} minutes) ...",
+            flush=True,
+        )
+        try:
+            await dev.restart()
+        except CarepathError as exc:
+            give_up(f"the Temporal dev server could not be restarted: {exc}")
+            return
+        print(f"the Temporal dev server is back on {dev.address}", flush=True)

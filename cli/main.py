@@ -131,6 +131,13 @@ def _add_up(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     up.add_argument("--temporal-port", type=int, default=7233)
     up.add_argument("--ui-port", type=int, default=8233, help="Temporal Web UI port (0: none)")
     up.add_argument(
+        "--temporal-restarts",
+        type=int,
+        default=3,
+        help="restarts of a dead Temporal dev server within 10 minutes before stopping "
+        "everything (default: 3)",
+    )
+    up.add_argument(
         "--no-simulators",
         action="store_true",
         help="send through the configured providers instead of the local simulators",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -22,13 +23,14 @@ import uvicorn
 from activities.channels.registry import build_adapters
 from activities.channels.wecom.client import build_wecom_client
 from api.app import create_app
-from cli.devserver import DevServer
+from cli.devserver import DevServer, watch
 from cli.migrate import migrate
 from engine.dispatch.background import ensure_background
 from engine.dispatch.dispatcher import Dispatcher
 from engine.errors import CarepathError, ValidationFailed
-from engine.settings import Settings, get_settings
+from engine.settings import Settings, get_settings, refuse_development_secrets
 from engine.store.records import JourneyVersionInfo
+from engine.store.service_store import ServiceStore
 from engine.store.sql import SqlStore
 from simulators import ProviderSimulators
 from worker import build_worker
@@ -80,9 +82,14 @@ def _run(args: argparse.Namespace) -> int:
 
 
 async def up(args: argparse.Namespace, settings: Settings) -> int:
+    refuse_development_secrets(settings)  # production: before anything starts
     var = Path(args.var)
-    var.mkdir(parents=True, exist_ok=True)
-    sims = None if args.no_simulators else ProviderSimulators(settings.channels)
+    owner_only_folder(var)
+    failed: list[str] = []  # why the watch of Temporal gave up, when it did
+    # The simulators stand in for the platforms in development only: in production the
+    # channels must reach the real ones.
+    simulate = not args.no_simulators and settings.environment != "production"
+    sims = ProviderSimulators(settings.channels) if simulate else None
     channels = settings.channels
     if sims is not None:
         sims.start()
@@ -102,9 +109,7 @@ async def up(args: argparse.Namespace, settings: Settings) -> int:
         deployed = dispatcher.deploy(Path(args.workspace))
         await dispatcher.sync_schedules()
         await dispatcher.sync_segment_schedules()
-        _, secret = store.create_api_key(
-            "carepath up (development)", ["admin"], [], at=datetime.now(UTC)
-        )
+        key_file, key_created = admin_key(store, var / ADMIN_KEY_FILE)
         # The API's own platform calls (QR codes) go where the workers' do.
         app = create_app(store, dispatcher, settings.model_copy(update={"channels": channels}))
         if sims is not None:  # receipts come back the way the platforms send them
@@ -122,6 +127,12 @@ async def up(args: argparse.Namespace, settings: Settings) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, server.stop)
+
+        def give_up(why: str) -> None:
+            failed.append(why)
+            print(f"carepath up: {why}; stopping everything", flush=True)
+            server.stop()
+
         async with worker:
             await ensure_background(client, settings.temporal.task_queue)
             serving = asyncio.create_task(server.serve())
@@ -129,22 +140,62 @@ async def up(args: argparse.Namespace, settings: Settings) -> int:
             # the API listens (or failed to start, e.g. the port is taken).
             while not server.started and not serving.done():
                 await asyncio.sleep(0.05)
+            watching = asyncio.create_task(watch(dev, give_up, restarts=args.temporal_restarts))
             if server.started:
-                _banner(args, dev, deployed, secret, sims, settings)
+                _banner(args, dev, deployed, (key_file, key_created), sims, settings)
             await serving
+            watching.cancel()
         print("stopped: worker and API shut down; Temporal stopping ...", flush=True)
     finally:
         dev.stop()
         if sims is not None:
             sims.stop()
-    return 0
+    return 1 if failed else 0
+
+
+#: The admin key's file under ``var/``: created once, readable by its owner only.
+ADMIN_KEY_FILE = "admin-key"
+ADMIN_KEY_NAME = "carepath up (admin)"
+
+
+def owner_only_folder(var: Path) -> None:
+    """Create ``var/`` readable by its owner only (it holds the databases and the admin
+    key); an existing one open to others is closed, with a message."""
+    if not var.exists():
+        var.mkdir(mode=0o700, parents=True)
+        return
+    if var.stat().st_mode & 0o077:
+        var.chmod(0o700)
+        print(f"{var}/ was readable by others: now owner-only (0700)", flush=True)
+
+
+def admin_key(store: ServiceStore, path: Path) -> tuple[Path, bool]:
+    """The admin key kept in ``path``, created (and written 0600) only when the file is
+    missing or its key is no longer usable (revoked, expired, a new database);
+    (path, whether it was created now)."""
+    if path.exists():
+        secret = path.read_text(encoding="utf-8").strip()
+        if secret and store.find_api_key(secret) is not None:
+            if path.stat().st_mode & 0o077:
+                path.chmod(0o600)
+            return path, False
+    _, secret = store.create_api_key(ADMIN_KEY_NAME, ["admin"], [], at=datetime.now(UTC))
+    # Written to a new owner-only file and renamed over the old one: the secret is
+    # never in a file others can read, not even for a moment.
+    partial = path.with_name(path.name + ".new")
+    partial.unlink(missing_ok=True)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(secret + "\n")
+    partial.replace(path)
+    return path, True
 
 
 def _banner(
     args: argparse.Namespace,
     dev: DevServer,
     deployed: list[JourneyVersionInfo],
-    secret: str,
+    key: tuple[Path, bool],
     sims: ProviderSimulators | None,
     settings: Settings,
 ) -> None:
@@ -162,11 +213,13 @@ def _banner(
             f"  simulators   WeChat {sims.wechat.base_url}  WeCom {sims.wecom.base_url}  "
             f"SMS {sims.sms.base_url}"
         )
+    key_file, created = key
+    made = "created now, " if created else ""
     lines += [
-        f"  admin key    {secret}   (shown once; make more with `carepath keys create`)",
+        f"  admin key    in {key_file}  ({made}owner-only; more: `carepath keys create`)",
         "",
         "try it (payment recovery: booked, payment cancelled, then an online consultation):",
-        f"  export CAREPATH_KEY={secret} CAREPATH_API={api}",
+        f"  export CAREPATH_KEY=$(cat {key_file}) CAREPATH_API={api}",
         *(f"  {line}" for line in TRY_IT),
         "",
         "Ctrl-C stops everything; running enrollments resume at the next start.",

@@ -12,8 +12,9 @@
     ├── StoreRetry                --   a write saw a concurrent change: redo it (store-internal)
     ├── Conflict                  409  a change contradicts what is stored
     ├── JourneyClosed             409  a journey is paused or refuses API enrollments
-    ├── ForgedCallback            403  a callback's signature does not match (plain text)
-    └── CallbackNotConfigured     503  a callback cannot be read with our settings (plain text)
+    ├── ForgedCallback            403  a callback's signature, token or source does not match
+    ├── CallbackNotConfigured     503  a callback cannot be read with our settings (plain text)
+    └── InsecureSettings          --   production settings keep a development secret (start-up)
 
 Activities turn permanent failures into ``ApplicationError(non_retryable=True)``;
 the API maps these classes to HTTP problems in one table (``api/errors.py``); the
@@ -109,13 +110,27 @@ class JourneyClosed(CarepathError):
 
 
 class ForgedCallback(CarepathError):
-    """Raised when a callback's signature does not match the configured token."""
+    """Raised when a callback's signature (or the SMS callback's token or source address)
+    does not match our settings, its timestamp is outside the window, or its nonce was
+    used before with another body."""
 
 
 class CallbackNotConfigured(CarepathError):
     """Raised when a callback cannot be read with the settings given (an encrypted
     WeChat callback without ``aes_key``, a WeCom callback without ``token`` and
     ``aes_key``); the message names the settings to set."""
+
+
+class InsecureSettings(CarepathError):
+    """Raised at start-up when ``environment`` is ``production`` and settings keep a
+    development default or secret; ``variables`` names each by its ``CAREPATH_``
+    environment variable."""
+
+    def __init__(self, variables: list[str], reasons: list[str]) -> None:
+        self.variables = variables
+        super().__init__(
+            "production refuses to start with development secrets; set " + "; ".join(reasons)
+        )
 
 
 class TokenRefreshFailed(CarepathError):

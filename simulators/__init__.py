@@ -43,7 +43,9 @@ class ProviderSimulators:
         wechat, wecom, sms = self.settings.wechat, self.settings.wecom, self.settings.sms
         self.wechat = WeChatSimulator(wechat.app_id, wechat.app_secret, wechat.token)
         self.wecom = WeComSimulator(wecom.corp_id, wecom.corp_secret)
-        self.sms = TencentSmsSimulator(sms.secret_id, sms.secret_key, sms.sdk_app_id)
+        self.sms = TencentSmsSimulator(
+            sms.secret_id, sms.secret_key, sms.sdk_app_id, callback_token=sms.callback_token
+        )
 
     @property
     def all(self) -> tuple[ProviderSimulator, ...]:

@@ -3,7 +3,9 @@
 Verifies the TC3-HMAC-SHA256 signature with the configured secret key, answers HTTP 200
 with Content-Type exactly ``application/json`` for successes and errors alike (the SDK
 reads errors only then), reports per-number results in ``SendStatusSet`` and pushes
-status reports (``[{"sid", "report_status", ...}]``) to the callback URL.
+status reports (``[{"sid", "report_status", ...}]``) to the callback URL, with the
+callback token in its query as an operator registers it in Tencent's console (Tencent
+itself signs no callback).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import re
 import secrets
 import time
+import urllib.parse
 import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -94,10 +97,13 @@ class TencentSmsSimulator(ProviderSimulator):
     name: ClassVar[str] = "sms"
     default_receipt: ClassVar[str | None] = "SUCCESS"
 
-    def __init__(self, secret_id: str, secret_key: str, sdk_app_id: str) -> None:
+    def __init__(
+        self, secret_id: str, secret_key: str, sdk_app_id: str, callback_token: str | None = None
+    ) -> None:
         self.secret_id = secret_id
         self.secret_key = secret_key
         self.sdk_app_id = sdk_app_id
+        self.callback_token = callback_token
         super().__init__()
 
     def _reset_state(self) -> None:
@@ -277,6 +283,15 @@ class TencentSmsSimulator(ProviderSimulator):
             "sid": record.provider_ref,
         }
 
+    def registered(self, url: str) -> str:
+        """``url`` as the operator registers it with Tencent: with the callback token in
+        its query (unless it has one already)."""
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+        if not self.callback_token or "token" in query:
+            return url
+        sep = "&" if "?" in url else "?"
+        return f"{url}{sep}token={urllib.parse.quote(self.callback_token, safe='')}"
+
     def push(self, url: str, record: MessageRecord) -> int:
         body = json.dumps([self.status_report(record)], ensure_ascii=False).encode("utf-8")
-        return post(url, body, "application/json")
+        return post(self.registered(url), body, "application/json")

@@ -19,6 +19,7 @@ from api.routes import (
     ingest,
     journeys,
     merges,
+    outbox,
     qrcodes,
     reports,
     segments,
@@ -36,6 +37,7 @@ for _resource in (
     handoffs,
     qrcodes,
     reports,
+    outbox,
 ):
     v1.include_router(_resource.router)
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, status
 
-from api.deps import DispatcherDep, IngestKey
+from api.deps import DispatcherDep, Ingest
 from api.schemas.chats import (
     CallTranscript,
     ChatAccepted,
@@ -61,7 +61,7 @@ def _call(call: CallTranscript, now: datetime) -> ChatLine:
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=ChatResult)
-async def post_chats(body: ChatBatch, key: IngestKey, dispatcher: DispatcherDep) -> ChatResult:
+async def post_chats(body: ChatBatch, caller: Ingest, dispatcher: DispatcherDep) -> ChatResult:
     """Store chat messages and call transcripts (once per id); their keywords add tags."""
     now = datetime.now(UTC)
     lines = [

@@ -8,14 +8,14 @@ import io
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 
 from api import guardianship
 from api.changes import dispatch_changes
-from api.deps import AdminKey, DispatcherDep, IngestKey, StaffKey, StoreDep, source_of
+from api.deps import Admin, DispatcherDep, Staff, StoreDep
 from api.errors import problem_responses
-from api.schemas.common import dispatch_fields
+from api.schemas.common import dispatch_fields, pending_response
 from api.schemas.customers import (
     ConsentCreate,
     ConsentPublic,
@@ -34,6 +34,7 @@ from api.schemas.customers import (
 )
 from api.schemas.enrollments import EnrollmentPublic
 from engine.compliance.guardians import is_minor
+from engine.dispatch.pending import dispatch_or_defer
 from engine.dispatch.report import DispatchReport
 from engine.errors import NotFound
 from engine.store.records import AuditEntry, ConsentChange
@@ -45,9 +46,9 @@ Limit = Annotated[int, Query(ge=1, le=1000, description="at most this many, newe
 
 
 @router.get("/{customer_id}", response_model=CustomerPublic, responses=problem_responses(404))
-def get_customer(customer_id: str, key: StaffKey, store: StoreDep) -> CustomerPublic:
+def get_customer(customer_id: str, caller: Staff, store: StoreDep) -> CustomerPublic:
     """A customer's profile: attributes, tags, identities, consents, source and merges."""
-    return _profile(store, customer_id)
+    return _profile(store, caller.customer(customer_id))
 
 
 @router.get(
@@ -55,30 +56,42 @@ def get_customer(customer_id: str, key: StaffKey, store: StoreDep) -> CustomerPu
     response_model=list[IdentityPublic],
     responses=problem_responses(404),
 )
-def list_identities(customer_id: str, key: StaffKey, store: StoreDep) -> list[IdentityPublic]:
+def list_identities(customer_id: str, caller: Staff, store: StoreDep) -> list[IdentityPublic]:
     """Every identity the customer is known by."""
-    return _identities(store, customer_id)
+    return _identities(store, caller.customer(customer_id))
 
 
 @router.post(
     "/{customer_id}/tags",
     response_model=TagUpdateResult,
-    responses=problem_responses(404),
+    responses={**problem_responses(404), **pending_response(TagUpdateResult)},
 )
 async def change_tags(
     customer_id: str,
     body: TagUpdate,
-    key: AdminKey,
+    caller: Admin,
     store: StoreDep,
     dispatcher: DispatcherDep,
+    response: Response,
 ) -> TagUpdateResult:
-    """Add and remove tags; added tags start the journeys they trigger."""
-    changes = store.tag(customer_id, body.add, body.remove, source_of(key), at=datetime.now(UTC))
+    """Add and remove tags; added tags start the journeys they trigger (202 when they
+    are stored but their journeys wait for Temporal)."""
+    changes = await run_in_threadpool(
+        store.tag,
+        customer_id,
+        body.add,
+        body.remove,
+        caller.source,
+        at=datetime.now(UTC),
+        context=body.context,
+    )
     report, pending = DispatchReport(), False
     if changes:  # journeys the added tags start, segments the tags made them enter or leave
         report, pending = await dispatch_changes(
             dispatcher, changes[0].customer_id, changes, body.context
         )
+    if pending or report.pending:
+        response.status_code = status.HTTP_202_ACCEPTED
     return TagUpdateResult(
         changes=[TagChangePublic(tag=c.tag, added=c.added, source=c.source) for c in changes],
         **dispatch_fields(report, pending),
@@ -93,7 +106,7 @@ async def change_tags(
 async def record_consent(
     customer_id: str,
     body: ConsentCreate,
-    key: AdminKey,
+    caller: Admin,
     store: StoreDep,
     dispatcher: DispatcherDep,
 ) -> list[ConsentPublic]:
@@ -103,12 +116,16 @@ async def record_consent(
         channel=body.channel,
         granted=body.granted,
         text_version=body.text_version,
-        source=source_of(key),
+        source=caller.source,
         at=body.at or datetime.now(UTC),
     )
     await run_in_threadpool(store.record_consent, customer_id, change)
     profile = await run_in_threadpool(_profile, store, customer_id)
-    await dispatcher.customers_changed([profile.id])  # segments that read consent
+    # Segments that read consent: their enters and exits were stored with the change; if
+    # Temporal cannot be reached now, the sweep dispatches them (never a 5xx after a write).
+    await dispatch_or_defer(
+        lambda: dispatcher.customers_changed([profile.id]), "consent of %s", profile.id
+    )
     return profile.consents
 
 
@@ -118,16 +135,18 @@ async def record_consent(
     responses=problem_responses(404),
 )
 def refuse_automated_marketing(
-    customer_id: str, key: IngestKey, store: StoreDep
+    customer_id: str, caller: Staff, store: StoreDep
 ) -> list[ConsentPublic]:
     """Record the customer's refusal of automated marketing (PIPL art. 24): marketing
     consent withdrawn on every channel, so no journey sends them marketing until a new
-    consent is recorded. Service messages still go."""
+    consent is recorded. Service messages still go. Staff keys may record it for
+    customers of their clinics (a refusal is often given at the front desk)."""
+    caller.customer(customer_id)
     change = ConsentChange(
         purpose="marketing",
         channel=None,
         granted=False,
-        source=f"PIPL refusal ({source_of(key)})",
+        source=f"PIPL refusal ({caller.source})",
         at=datetime.now(UTC),
     )
     store.record_consent(customer_id, change)
@@ -144,7 +163,7 @@ def refuse_automated_marketing(
 )
 def audit_trail(
     customer_id: str,
-    key: AdminKey,
+    caller: Admin,
     store: StoreDep,
     format: Annotated[
         Literal["json", "csv"], Query(description="json (default) or csv for an export")
@@ -169,9 +188,9 @@ def audit_trail(
     response_model=list[GuardianPublic],
     responses=problem_responses(404),
 )
-def list_guardians(customer_id: str, key: StaffKey, store: StoreDep) -> list[GuardianPublic]:
+def list_guardians(customer_id: str, caller: Staff, store: StoreDep) -> list[GuardianPublic]:
     """The customer's guardian links, current and ended, in link order."""
-    store.get_customer(customer_id)
+    caller.customer(customer_id)
     return [
         GuardianPublic.model_validate(g.model_dump()) for g in store.guardian_links(customer_id)
     ]
@@ -183,14 +202,14 @@ def list_guardians(customer_id: str, key: StaffKey, store: StoreDep) -> list[Gua
     responses=problem_responses(404, 409),
 )
 def link_guardian(
-    customer_id: str, body: GuardianCreate, key: AdminKey, store: StoreDep
+    customer_id: str, body: GuardianCreate, caller: Admin, store: StoreDep
 ) -> list[GuardianPublic]:
     """Link a guardian to a minor: the minor's messages go to a guardian with consent
     (never to the child's own contact); answer with every link."""
     now = datetime.now(UTC)
     child = store.get_customer(customer_id).id
-    guardianship.link(store, child, body, source_of(key), now)
-    return list_guardians(child, key, store)
+    guardianship.link(store, child, body, caller.source, now)
+    return list_guardians(child, caller, store)
 
 
 @router.delete(
@@ -199,12 +218,12 @@ def link_guardian(
     responses=problem_responses(404),
 )
 def unlink_guardian(
-    customer_id: str, guardian_id: str, key: AdminKey, store: StoreDep
+    customer_id: str, guardian_id: str, caller: Admin, store: StoreDep
 ) -> list[GuardianPublic]:
     """End a guardian link (kept in the history); answer with every link."""
     if not store.unlink_guardian(customer_id, guardian_id, at=datetime.now(UTC)):
         raise NotFound(f"{guardian_id!r} is not a current guardian of {customer_id!r}")
-    return list_guardians(customer_id, key, store)
+    return list_guardians(customer_id, caller, store)
 
 
 @router.post(
@@ -213,7 +232,7 @@ def unlink_guardian(
     responses=problem_responses(404),
 )
 def add_subscribe_consents(
-    customer_id: str, body: SubscribeConsentCreate, key: IngestKey, store: StoreDep
+    customer_id: str, body: SubscribeConsentCreate, caller: Admin, store: StoreDep
 ) -> SubscribeBalancePublic:
     """Add (or set) subscribe-message consents for a template; the new balance."""
     balance = store.change_subscribe_balance(
@@ -232,9 +251,10 @@ def add_subscribe_consents(
     responses=problem_responses(404),
 )
 def list_events(
-    customer_id: str, key: StaffKey, store: StoreDep, limit: Limit = 100
+    customer_id: str, caller: Staff, store: StoreDep, limit: Limit = 100
 ) -> list[EventPublic]:
     """The customer's stored events."""
+    caller.customer(customer_id)
     return [
         EventPublic(message_id=e.message_id, name=e.name, properties=e.properties, at=e.at)
         for e in store.list_events(customer_id, limit=limit)
@@ -247,10 +267,10 @@ def list_events(
     responses=problem_responses(404),
 )
 def list_enrollments(
-    customer_id: str, key: StaffKey, store: StoreDep, limit: Limit = 100
+    customer_id: str, caller: Staff, store: StoreDep, limit: Limit = 100
 ) -> list[EnrollmentPublic]:
     """The customer's enrollments (without traces; read one enrollment for its trace)."""
-    store.get_customer(customer_id)
+    caller.customer(customer_id)
     records = store.list_enrollments(customer_id=customer_id, limit=limit)
     return [EnrollmentPublic.model_validate(r.model_dump()) for r in records]
 
@@ -261,9 +281,10 @@ def list_enrollments(
     responses=problem_responses(404),
 )
 def list_touches(
-    customer_id: str, key: StaffKey, store: StoreDep, limit: Limit = 100
+    customer_id: str, caller: Staff, store: StoreDep, limit: Limit = 100
 ) -> list[TouchPublic]:
     """Every touch of a customer, newest first (the first touch is in the profile's source)."""
+    caller.customer(customer_id)
     return [
         TouchPublic(kind=t.kind, fields=t.fields, qrcode=t.code_id, at=t.at)
         for t in store.list_touches(customer_id, limit)

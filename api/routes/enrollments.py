@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Response, status
+from fastapi.concurrency import run_in_threadpool
 
-from api.deps import AdminKey, DispatcherDep, StoreDep
+from api.deps import Admin, DispatcherDep
 from api.errors import problem_responses
 from api.schemas.enrollments import (
     CancelRequest,
@@ -23,14 +24,14 @@ router = APIRouter(tags=["enrollments"])
     response_model=EnrollmentStarted,
     responses={
         200: {"model": EnrollmentStarted, "description": "Already enrolled with this key"},
-        **problem_responses(404, 409),
+        **problem_responses(404, 409, 503),
     },
 )
 async def enroll(
     journey_id: str,
     body: EnrollmentCreate,
     response: Response,
-    key: AdminKey,
+    caller: Admin,
     dispatcher: DispatcherDep,
 ) -> EnrollmentStarted:
     """Enroll a known customer; 409 when paused, not eligible or not allowed again."""
@@ -47,13 +48,13 @@ async def enroll(
 @router.get(
     "/enrollments/{enrollment_id}",
     response_model=EnrollmentPublic,
-    responses=problem_responses(404),
+    responses=problem_responses(404, 503),
 )
 async def get_enrollment(
-    enrollment_id: str, key: AdminKey, store: StoreDep, dispatcher: DispatcherDep
+    enrollment_id: str, caller: Admin, dispatcher: DispatcherDep
 ) -> EnrollmentPublic:
     """An enrollment with its trace, including what a running one has not stored yet."""
-    record = store.get_enrollment(enrollment_id)
+    record = await run_in_threadpool(caller.enrollment, enrollment_id)
     trace = await dispatcher.live_trace(enrollment_id)
     return EnrollmentPublic(**record.model_dump(), trace=[e.public() for e in trace])
 
@@ -62,15 +63,17 @@ async def get_enrollment(
     "/enrollments/{enrollment_id}/cancel",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=CancelResult,
-    responses=problem_responses(404),
+    responses=problem_responses(404, 503),
 )
 async def cancel(
     enrollment_id: str,
-    key: AdminKey,
+    caller: Admin,
     dispatcher: DispatcherDep,
     body: CancelRequest | None = None,
 ) -> CancelResult:
-    """Ask a running enrollment to stop; it records the reason and exits."""
+    """Ask a running enrollment to stop; it records the reason and exits. The cancel is
+    stored first: while Temporal cannot be reached it is sent once it is back
+    (dispatch_pending)."""
     reason = body.reason if body is not None else "cancelled"
-    signalled = await dispatcher.cancel(enrollment_id, reason)
-    return CancelResult(enrollment_id=enrollment_id, signalled=signalled)
+    signalled, pending = await dispatcher.cancel(enrollment_id, reason)
+    return CancelResult(enrollment_id=enrollment_id, signalled=signalled, dispatch_pending=pending)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Response, status
 from fastapi.exceptions import RequestValidationError
 
-from api.deps import DispatcherDep, StaffKey, StoreDep, check_task_clinic, clinics_of, source_of
+from api.deps import DispatcherDep, Staff, StoreDep
 from api.errors import problem_responses
-from api.schemas.handoffs import HandoffComplete, HandoffPublic
+from api.schemas.handoffs import HandoffComplete, HandoffCompleted, HandoffPublic
 from engine.models.steps import HandoffStep
-from engine.store.records import ApiKeyRecord, HandoffTask
+from engine.store.records import HandoffTask
 from engine.store.service_store import ServiceStore
 
 router = APIRouter(prefix="/handoffs", tags=["handoffs"])
@@ -19,15 +19,15 @@ router = APIRouter(prefix="/handoffs", tags=["handoffs"])
 
 @router.get("", response_model=list[HandoffPublic])
 def list_open(
-    key: StaffKey,
+    caller: Staff,
     store: StoreDep,
     queue: Annotated[str | None, Query(description="only this queue, e.g. optometrist")] = None,
     clinic: Annotated[str | None, Query(description="only this clinic")] = None,
 ) -> list[HandoffPublic]:
     """Open tasks (open, claimed or escalated); staff keys see their clinics only."""
-    allowed = clinics_of(key)
+    allowed = caller.clinics
     if clinic is not None and allowed is not None and clinic not in allowed:
-        raise HTTPException(403, f"key {key.name!r} may not see clinic {clinic!r}")
+        raise HTTPException(403, f"key {caller.key.name!r} may not see clinic {clinic!r}")
     clinics = [clinic] if clinic is not None else allowed
     return [_public(t) for t in store.list_open_tasks(queue=queue, clinics=clinics)]
 
@@ -35,29 +35,42 @@ def list_open(
 @router.post(
     "/{task_id}/claim", response_model=HandoffPublic, responses=problem_responses(404, 409)
 )
-def claim(task_id: str, key: StaffKey, store: StoreDep) -> HandoffPublic:
+def claim(task_id: str, caller: Staff, store: StoreDep) -> HandoffPublic:
     """Take a task, so colleagues see someone is on it."""
-    _task_of(store, key, task_id)
-    return _public(store.claim_task(task_id, source_of(key)))
+    caller.task(task_id)
+    return _public(store.claim_task(task_id, caller.source))
 
 
 @router.post(
-    "/{task_id}/complete", response_model=HandoffPublic, responses=problem_responses(404, 409)
+    "/{task_id}/complete",
+    response_model=HandoffCompleted,
+    responses={
+        202: {
+            "model": HandoffCompleted,
+            "description": "Outcome recorded; Temporal unreachable, the enrollment resumes "
+            "once it is back (dispatch_pending)",
+        },
+        **problem_responses(404, 409, 503),
+    },
 )
 async def complete(
     task_id: str,
     body: HandoffComplete,
-    key: StaffKey,
+    caller: Staff,
     store: StoreDep,
     dispatcher: DispatcherDep,
-) -> HandoffPublic:
+    response: Response,
+) -> HandoffCompleted:
     """Report the outcome; the enrollment continues at the step the outcome names."""
 
     def check(task: HandoffTask) -> None:
-        check_task_clinic(key, task)
+        caller.check_task(task)
         _check_outcome(store, task, body.outcome)
 
-    return _public(await dispatcher.complete_handoff(task_id, body.outcome, body.note, check))
+    task, pending = await dispatcher.complete_handoff(task_id, body.outcome, body.note, check)
+    if pending:  # recorded, and its signal kept: the sweep resumes the enrollment
+        response.status_code = status.HTTP_202_ACCEPTED
+    return HandoffCompleted.model_validate({**task.model_dump(), "dispatch_pending": pending})
 
 
 def _check_outcome(store: ServiceStore, task: HandoffTask, outcome: str) -> None:
@@ -67,12 +80,6 @@ def _check_outcome(store: ServiceStore, task: HandoffTask, outcome: str) -> None
         raise RequestValidationError(
             [{"loc": ("body", "outcome"), "msg": reason, "type": "outcome"}]
         )
-
-
-def _task_of(store: ServiceStore, key: ApiKeyRecord, task_id: str) -> HandoffTask:
-    task = store.get_task(task_id)
-    check_task_clinic(key, task)
-    return task
 
 
 def _outcomes(store: ServiceStore, task: HandoffTask) -> list[str]:

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.exceptions import RequestValidationError
 
-from api.deps import AdminKey, DispatcherDep, StoreDep
+from api.deps import Admin, DispatcherDep, StoreDep
 from api.errors import problem_responses
 from api.schemas.journeys import (
     DeployRequest,
@@ -32,16 +33,21 @@ router = APIRouter(prefix="/journeys", tags=["journeys"])
 
 
 @router.get("", response_model=list[JourneyPublic])
-def list_journeys(key: AdminKey, store: StoreDep) -> list[JourneyPublic]:
+def list_journeys(caller: Admin, store: StoreDep) -> list[JourneyPublic]:
     """Every deployed journey with its current version and whether it is paused."""
     return [_public(info) for info in store.list_journeys()]
 
 
-@router.post("/deploy", response_model=DeployResult)
-async def deploy(body: DeployRequest, key: AdminKey, dispatcher: DispatcherDep) -> DeployResult:
+@router.post("/deploy", response_model=DeployResult, responses=problem_responses(503))
+async def deploy(body: DeployRequest, caller: Admin, dispatcher: DispatcherDep) -> DeployResult:
     """Validate a workspace folder on the server and deploy its journeys (or one); the
     Temporal schedules of scheduled journeys follow."""
-    infos = await asyncio.to_thread(dispatcher.deploy, Path(body.path), body.journey)
+    try:
+        infos = await asyncio.to_thread(dispatcher.deploy, Path(body.path), body.journey)
+    except OSError as exc:  # a path the system cannot open at all (too long, a device...)
+        raise RequestValidationError(
+            [{"loc": ("body", "path"), "type": "value_error", "msg": f"cannot be read: {exc}"}]
+        ) from None
     await dispatcher.sync_schedules([i.journey_id for i in infos])
     await dispatcher.sync_segment_schedules()
     return DeployResult(
@@ -50,7 +56,7 @@ async def deploy(body: DeployRequest, key: AdminKey, dispatcher: DispatcherDep) 
 
 
 @router.get("/{journey_id}", response_model=JourneyDetail, responses=problem_responses(404))
-def get_journey(journey_id: str, key: AdminKey, store: StoreDep) -> JourneyDetail:
+def get_journey(journey_id: str, caller: Admin, store: StoreDep) -> JourneyDetail:
     """A journey with every deployed version and the current definition."""
     info = _info(store, journey_id)
     bundle = store.current_bundle(journey_id)
@@ -61,9 +67,11 @@ def get_journey(journey_id: str, key: AdminKey, store: StoreDep) -> JourneyDetai
     )
 
 
-@router.post("/{journey_id}/pause", response_model=JourneyPublic, responses=problem_responses(404))
+@router.post(
+    "/{journey_id}/pause", response_model=JourneyPublic, responses=problem_responses(404, 503)
+)
 async def pause(
-    journey_id: str, key: AdminKey, store: StoreDep, dispatcher: DispatcherDep
+    journey_id: str, caller: Admin, store: StoreDep, dispatcher: DispatcherDep
 ) -> JourneyPublic:
     """Stop enrolling (triggers, schedule and API); running enrollments carry on."""
     public = await asyncio.to_thread(_set_paused, store, dispatcher, journey_id, True)
@@ -71,9 +79,11 @@ async def pause(
     return public
 
 
-@router.post("/{journey_id}/resume", response_model=JourneyPublic, responses=problem_responses(404))
+@router.post(
+    "/{journey_id}/resume", response_model=JourneyPublic, responses=problem_responses(404, 503)
+)
 async def resume(
-    journey_id: str, key: AdminKey, store: StoreDep, dispatcher: DispatcherDep
+    journey_id: str, caller: Admin, store: StoreDep, dispatcher: DispatcherDep
 ) -> JourneyPublic:
     """Enroll again on triggers, on schedule and through the API."""
     public = await asyncio.to_thread(_set_paused, store, dispatcher, journey_id, False)
@@ -82,16 +92,16 @@ async def resume(
 
 
 @router.get("/{journey_id}/steps", response_model=StepCounts, responses=problem_responses(404))
-def step_counts(journey_id: str, key: AdminKey, store: StoreDep) -> StepCounts:
+def step_counts(journey_id: str, caller: Admin, store: StoreDep) -> StepCounts:
     """Per step, how many enrollments entered it, wait there, sent, and so on."""
     _info(store, journey_id)
     return StepCounts(journey_id=journey_id, steps=store.step_counts(journey_id))
 
 
-@router.get("/{journey_id}/runs", response_model=JourneyRuns, responses=problem_responses(404))
+@router.get("/{journey_id}/runs", response_model=JourneyRuns, responses=problem_responses(404, 503))
 async def journey_runs(
     journey_id: str,
-    key: AdminKey,
+    caller: Admin,
     store: StoreDep,
     dispatcher: DispatcherDep,
     limit: Annotated[int, Query(ge=1, le=50, description="at most this many ticks")] = 10,

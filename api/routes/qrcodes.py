@@ -15,7 +15,7 @@ from activities.channels.wechat.client import OfficialAccountClient, build_offic
 from activities.channels.wechat.qrcodes import create_wechat_qrcode
 from activities.channels.wecom.client import WeComClient, build_wecom_client
 from activities.channels.wecom.contact_way import create_contact_way
-from api.deps import AdminKey, SettingsDep, StoreDep
+from api.deps import Admin, SettingsDep, StoreDep
 from api.errors import problem_responses
 from api.schemas.qrcodes import (
     MAX_EXPIRE_SECONDS,
@@ -84,7 +84,7 @@ def _check_unused(store: StoreDep, code: QrCodeRecord) -> None:
 )
 async def create_qrcode(
     body: QrCodeCreate,
-    key: AdminKey,
+    caller: Admin,
     store: StoreDep,
     settings: SettingsDep,
     clients: ClientsDep,
@@ -147,7 +147,7 @@ async def create_qrcode(
 
 @router.get("", response_model=list[QrCodePublic])
 def list_qrcodes(
-    key: AdminKey,
+    caller: Admin,
     store: StoreDep,
     kind: Literal["wechat", "wecom_contact_me"] | None = Query(None, description="only these"),
     limit: int = Query(100, ge=1, le=1000, description="at most this many, newest first"),

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, Field
 
-from api.deps import AdminKey, StoreDep
+from api.deps import Admin, StoreDep
 from engine.models.attribution import SourceRow
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -27,7 +27,7 @@ class SourceReport(BaseModel):
 
 @router.get("/sources", response_model=SourceReport)
 def source_report(
-    key: AdminKey,
+    caller: Admin,
     store: StoreDep,
     by: Annotated[
         list[Dimension] | None,

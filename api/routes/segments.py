@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
-from api.deps import AdminKey, StoreDep
+from api.deps import Admin, StoreDep
 from api.errors import problem_responses
 from api.schemas.segments import (
     MAX_PAGE,
@@ -43,7 +43,7 @@ Cursor = Annotated[
 
 
 @router.get("", response_model=list[SegmentPublic])
-def list_segments(key: AdminKey, store: StoreDep) -> list[SegmentPublic]:
+def list_segments(caller: Admin, store: StoreDep) -> list[SegmentPublic]:
     """Every deployed segment with its size now."""
     audience = _audience(store)
     now = datetime.now(UTC)
@@ -51,7 +51,7 @@ def list_segments(key: AdminKey, store: StoreDep) -> list[SegmentPublic]:
 
 
 @router.post("/preview", response_model=PreviewResult)
-def preview(body: PreviewRequest, key: AdminKey, store: StoreDep) -> PreviewResult:
+def preview(body: PreviewRequest, caller: Admin, store: StoreDep) -> PreviewResult:
     """Count an ad-hoc rule's customers now and list the first page (nothing is stored)."""
     audience = _audience(store)
     rule = _parse(body.rule)
@@ -75,7 +75,7 @@ def preview(body: PreviewRequest, key: AdminKey, store: StoreDep) -> PreviewResu
 
 
 @router.get("/{segment_id}", response_model=SegmentDetail, responses=problem_responses(404))
-def get_segment(segment_id: str, key: AdminKey, store: StoreDep) -> SegmentDetail:
+def get_segment(segment_id: str, caller: Admin, store: StoreDep) -> SegmentDetail:
     """A deployed segment: its rule and size now."""
     audience = _audience(store)
     segment = audience.segment(segment_id)
@@ -97,7 +97,7 @@ def get_segment(segment_id: str, key: AdminKey, store: StoreDep) -> SegmentDetai
 )
 def list_members(
     segment_id: str,
-    key: AdminKey,
+    caller: Admin,
     store: StoreDep,
     limit: Limit = 100,
     cursor: Cursor = None,

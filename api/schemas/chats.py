@@ -23,7 +23,19 @@ Speaker = Literal["customer", "staff"]
 class WeComChatRecord(BaseModel):
     """One message of a WeCom conversation with an external contact (会话存档)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        # What _a_customer checks, said in the JSON Schema.
+        json_schema_extra={
+            "anyOf": [
+                {
+                    "required": ["external_userid"],
+                    "properties": {"external_userid": {"type": "string"}},
+                },
+                {"required": ["customer"], "properties": {"customer": {"type": "object"}}},
+            ]
+        },
+    )
 
     kind: Literal["wecom"] = Field(description="wecom")
     msgid: str = Field(min_length=1, max_length=128, description="WeCom's msgid; once each")
@@ -58,7 +70,22 @@ class TranscriptSegment(BaseModel):
 class CallTranscript(BaseModel):
     """A call's transcript: segments by speaker, or one text (matched whole)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        # What _text_or_segments checks, said in the JSON Schema: exactly one of the two.
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "required": ["text"],
+                    "properties": {"text": {"type": "string"}, "segments": {"type": "null"}},
+                },
+                {
+                    "required": ["segments"],
+                    "properties": {"segments": {"type": "array"}, "text": {"type": "null"}},
+                },
+            ]
+        },
+    )
 
     kind: Literal["call"] = Field(description="call")
     call_id: str = Field(min_length=1, max_length=128, description="the call's id; once each")

@@ -7,7 +7,14 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from api.schemas.common import CustomerIdentities, DispatchOutcome
+from api.schemas.common import (
+    JSON_LIMITS,
+    MAX_TAGS,
+    CustomerIdentities,
+    DispatchOutcome,
+    JsonObject,
+    TagName,
+)
 from engine.models.attribution import TouchKind
 
 
@@ -76,11 +83,18 @@ class TagUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    add: list[str] = Field(default_factory=list, description="tags to add")
-    remove: list[str] = Field(default_factory=list, description="tags to remove")
-    context: dict[str, Any] = Field(
+    add: list[TagName] = Field(
+        default_factory=list, max_length=MAX_TAGS, description=f"tags to add (at most {MAX_TAGS})"
+    )
+    remove: list[TagName] = Field(
+        default_factory=list,
+        max_length=MAX_TAGS,
+        description=f"tags to remove (at most {MAX_TAGS})",
+    )
+    context: JsonObject = Field(
         default_factory=dict,
-        description="context for journeys the added tags start, e.g. {appointment_id: A-1}",
+        description="context for journeys the added tags start, e.g. {appointment_id: A-1} "
+        f"({JSON_LIMITS})",
     )
 
 
@@ -103,10 +117,16 @@ class ConsentCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    purpose: str = Field(min_length=1, description="service, marketing or health_data")
-    channel: str | None = Field(None, description="channel it covers; null: every channel")
+    purpose: str = Field(
+        min_length=1, max_length=64, description="service, marketing or health_data"
+    )
+    channel: str | None = Field(
+        None, max_length=64, description="channel it covers; null: every channel"
+    )
     granted: bool = Field(description="true: given; false: withdrawn")
-    text_version: str | None = Field(None, description="version of the consent text shown")
+    text_version: str | None = Field(
+        None, max_length=128, description="version of the consent text shown"
+    )
     at: AwareDatetime | None = Field(None, description="when it was given (default: now)")
 
 
@@ -114,9 +134,32 @@ class GuardianCreate(BaseModel):
     """A guardian to link to the customer: an existing customer, or identities to find
     (or create) one by."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        # What _one checks, said in the JSON Schema: exactly one of the two is given.
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "required": ["guardian_id"],
+                    "properties": {
+                        "guardian_id": {"type": "string"},
+                        "identities": {"type": "null"},
+                    },
+                },
+                {
+                    "required": ["identities"],
+                    "properties": {
+                        "identities": {"type": "object"},
+                        "guardian_id": {"type": "null"},
+                    },
+                },
+            ]
+        },
+    )
 
-    guardian_id: str | None = Field(None, description="the guardian's customer id")
+    guardian_id: str | None = Field(
+        None, max_length=128, description="the guardian's customer id (or give identities)"
+    )
     identities: CustomerIdentities | None = Field(
         None, description="or the guardian's identities (phone, openid, ...): found or created"
     )
@@ -145,7 +188,9 @@ class SubscribeConsentCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    template_id: str = Field(min_length=1, description="subscribe-message template id")
+    template_id: str = Field(
+        min_length=1, max_length=128, description="subscribe-message template id"
+    )
     count: int = Field(1, ge=0, le=100, description="consents given (added to the balance)")
     replace: bool = Field(False, description="true: set the balance to count instead")
 

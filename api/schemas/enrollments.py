@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.common import CustomerIdentities
+from api.schemas.common import JSON_LIMITS, CustomerIdentities, JsonObject
 
 
 class EnrollmentCreate(BaseModel):
@@ -18,8 +18,9 @@ class EnrollmentCreate(BaseModel):
     customer: CustomerIdentities = Field(
         description="the customer: customer_id or any identity (never created here)"
     )
-    context: dict[str, Any] = Field(
-        default_factory=dict, description="the enrollment's context, e.g. {appointment_id: A-1}"
+    context: JsonObject = Field(
+        default_factory=dict,
+        description=f"the enrollment's context, e.g. {{appointment_id: A-1}} ({JSON_LIMITS})",
     )
 
 
@@ -56,11 +57,18 @@ class CancelRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field("cancelled", min_length=1, description="recorded as the exit reason")
+    reason: str = Field(
+        "cancelled", min_length=1, max_length=500, description="recorded as the exit reason"
+    )
 
 
 class CancelResult(BaseModel):
     """Whether the cancel reached a running enrollment."""
 
     enrollment_id: str = Field(description="the enrollment")
-    signalled: bool = Field(description="false when it had already ended")
+    signalled: bool = Field(description="false when it had already ended (or not yet sent)")
+    dispatch_pending: bool = Field(
+        False,
+        description="true when the cancel is stored but Temporal could not be reached: "
+        "it is sent, once, as soon as it can",
+    )

@@ -30,5 +30,17 @@ class HandoffComplete(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    outcome: str = Field(min_length=1, description="one of the step's outcomes, e.g. booked")
+    outcome: str = Field(
+        min_length=1, max_length=200, description="one of the step's outcomes, e.g. booked"
+    )
     note: str | None = Field(None, max_length=2000, description="free text for the record")
+
+
+class HandoffCompleted(HandoffPublic):
+    """The task once its outcome is recorded, and whether the enrollment heard of it."""
+
+    dispatch_pending: bool = Field(
+        False,
+        description="true when the outcome is recorded but Temporal could not be reached: "
+        "the waiting enrollment gets it, once, as soon as it can (the answer is then 202)",
+    )

@@ -7,10 +7,21 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator, Field, Tag
 
-from api.schemas.common import CustomerIdentities, DispatchOutcome
+from api.schemas.common import (
+    JSON_LIMITS,
+    MAX_TAGS,
+    CustomerIdentities,
+    DispatchOutcome,
+    JsonObject,
+    TagName,
+)
 from api.schemas.customers import ConsentCreate, GuardianCreate, MergePublic
 
 MAX_BATCH = 500
+#: A minor has a few guardians: 10 covers parents and grandparents, and keeps one
+#: identify request's work (each guardian found or created, then linked) small.
+MAX_GUARDIANS = 10
+MAX_CONSENTS = 20
 
 
 class TrackEvent(BaseModel):
@@ -20,7 +31,9 @@ class TrackEvent(BaseModel):
 
     customer: CustomerIdentities = Field(description="who it happened to (found or created)")
     event: str = Field(min_length=1, max_length=200, description="event name, e.g. form.submitted")
-    properties: dict[str, Any] = Field(default_factory=dict, description="event properties")
+    properties: JsonObject = Field(
+        default_factory=dict, description=f"event properties ({JSON_LIMITS})"
+    )
     timestamp: AwareDatetime | None = Field(
         None, description="when it happened, with a UTC offset (default: when received)"
     )
@@ -72,21 +85,29 @@ class IdentifyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     customer: CustomerIdentities = Field(description="identities (found, merged or created)")
-    attributes: dict[str, Any] = Field(
-        default_factory=dict, description="profile attributes to set, e.g. name, clinic_id"
+    attributes: JsonObject = Field(
+        default_factory=dict,
+        description=f"profile attributes to set, e.g. name, clinic_id ({JSON_LIMITS})",
     )
-    tags: list[str] = Field(
-        default_factory=list, description="tags to add; may start tag_added journeys"
+    tags: list[TagName] = Field(
+        default_factory=list,
+        max_length=MAX_TAGS,
+        description=f"tags to add (at most {MAX_TAGS}); may start tag_added journeys",
     )
-    context: dict[str, Any] = Field(
-        default_factory=dict, description="context for journeys the added tags start"
+    context: JsonObject = Field(
+        default_factory=dict,
+        description=f"context for journeys the added tags start ({JSON_LIMITS})",
     )
     consents: list[ConsentCreate] = Field(
-        default_factory=list, description="consents given or withdrawn"
+        default_factory=list,
+        max_length=MAX_CONSENTS,
+        description=f"consents given or withdrawn (at most {MAX_CONSENTS})",
     )
     guardians: list[GuardianCreate] = Field(
         default_factory=list,
+        max_length=MAX_GUARDIANS,
         description=(
+            f"at most {MAX_GUARDIANS} "
             "guardians of this customer (a minor), e.g. the parent's phone from a school "
             "screening form: found or created, and linked once"
         ),

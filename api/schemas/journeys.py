@@ -40,9 +40,12 @@ class DeployRequest(BaseModel):
 
     path: str = Field(
         min_length=1,
+        max_length=4096,
         description="workspace folder (journeys/, messages/...) or one journeys/*.yaml file",
     )
-    journey: str | None = Field(None, description="deploy only this journey (default: all)")
+    journey: str | None = Field(
+        None, max_length=200, description="deploy only this journey (default: all)"
+    )
 
 
 class DeployResult(BaseModel):

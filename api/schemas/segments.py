@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.common import MAX_RULE_DEPTH, RuleObject
+
 MAX_PAGE = 1000
 
 
@@ -52,8 +54,9 @@ class PreviewRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    rule: dict[str, Any] = Field(
-        description="a rule in the journey language (section 1), e.g. "
+    rule: RuleObject = Field(
+        description=f"a rule in the journey language (section 1), at most {MAX_RULE_DEPTH} "
+        "levels deep, e.g. "
         '{"all": [{"tag": "VIP"}, {"attribute": "age_group", "eq": "child"}]}; '
         "segment atoms name deployed segments",
         examples=[{"all": [{"tag": "高意向"}, {"attribute": "age_group", "eq": "child"}]}],

@@ -11,7 +11,9 @@ collaborators, each in its own module, composed here and reachable as attributes
     segments    segment enters and exits, refresh schedules             (segments.py)
     events      storing events, enrolling on them, forwarding them      (events.py)
     tags        enrolling on added tags                                 (tags.py)
+    attempts    one outbox item at a time: failures, backoff, parking  (attempts.py)
     sweeper     what a crash or an unreachable Temporal left            (sweeps.py)
+    outbox      an operator's retry of one outbox item                  (outbox.py)
 
 The methods below are one-line delegations, so a caller needs one object and no
 knowledge of which collaborator does what.
@@ -27,11 +29,13 @@ from typing import Any
 from temporalio.client import Client
 
 from engine.contracts.journey import ReceiptSignal, TraceEntry
+from engine.dispatch.attempts import Attempts
 from engine.dispatch.deployment import Deployment
 from engine.dispatch.enroll import Enrolled
 from engine.dispatch.enroller import Enroller
 from engine.dispatch.events import EventDispatch
 from engine.dispatch.journey_schedules import ScheduleSync
+from engine.dispatch.outbox import OutboxDispatch
 from engine.dispatch.report import DispatchReport
 from engine.dispatch.schedule_runs import ScheduleRuns, schedule_runs
 from engine.dispatch.segment_schedules import RefreshSync
@@ -45,6 +49,7 @@ from engine.store.records import (
     Identities,
     JourneyVersionInfo,
     NewEvent,
+    OutboxKind,
     SegmentChange,
     StoredEvent,
     TagChange,
@@ -61,11 +66,17 @@ class Dispatcher:
         self.task_queue = task_queue
         self.deployment = Deployment(client, store, task_queue)
         self.enroller = Enroller(client, store, task_queue)
-        self.signals = Signals(client, store)
-        self.segments = SegmentDispatch(self.deployment, self.enroller, self.signals)
-        self.events = EventDispatch(self.deployment, self.enroller, self.signals, self.segments)
-        self.tags = TagDispatch(self.deployment, self.enroller)
-        self.sweeper = Sweeper(self.events, self.tags, self.segments)
+        self.attempts = Attempts(store)
+        self.signals = Signals(client, store, self.attempts)
+        self.segments = SegmentDispatch(self.deployment, self.enroller, self.signals, self.attempts)
+        self.events = EventDispatch(
+            self.deployment, self.enroller, self.signals, self.segments, self.attempts
+        )
+        self.tags = TagDispatch(self.deployment, self.enroller, self.attempts)
+        self.sweeper = Sweeper(self.events, self.tags, self.segments, self.signals)
+        self.outbox = OutboxDispatch(
+            self.events, self.tags, self.segments, self.signals, self.attempts
+        )
 
     # ---- deployment ------------------------------------------------------------------
 
@@ -134,14 +145,17 @@ class Dispatcher:
         outcome: str,
         note: str | None,
         check: Callable[[HandoffTask], None] | None = None,
-    ) -> HandoffTask:
+    ) -> tuple[HandoffTask, bool]:
         return await self.signals.complete_handoff(task_id, outcome, note, check)
 
     async def receipt(self, enrollment_id: str, signal: ReceiptSignal) -> bool:
         return await self.signals.receipt(enrollment_id, signal)
 
-    async def cancel(self, enrollment_id: str, reason: str) -> bool:
+    async def cancel(self, enrollment_id: str, reason: str) -> tuple[bool, bool]:
         return await self.signals.cancel(enrollment_id, reason)
+
+    async def retry_outbox(self, kind: OutboxKind, item_id: int) -> tuple[DispatchReport, bool]:
+        return await self.outbox.retry(kind, item_id)
 
     async def live_trace(self, enrollment_id: str) -> list[TraceEntry]:
         return await self.signals.live_trace(enrollment_id)

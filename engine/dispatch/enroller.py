@@ -66,6 +66,22 @@ class Enroller:
             report.enrollment_ids.append(result.enrollment_id)
         return report
 
+    async def paused(
+        self, journey_ids: list[str], customer_id: str, item: str, trigger: str
+    ) -> DispatchReport:
+        """A trigger (``item``: what it was, once per item and journey) matched these
+        paused journeys: recorded as skipped with reason ``paused`` (the customer's
+        audit trail shows it) and reported as ``journey_id:paused``."""
+        report = DispatchReport()
+        if not journey_ids:
+            return report
+        skips = [(f"{item}:{jid}", customer_id, jid, trigger) for jid in journey_ids]
+        await asyncio.to_thread(
+            self.store.record_trigger_skips, skips, reason="paused", at=utcnow()
+        )
+        report.skipped += [f"{jid}:paused" for jid in journey_ids]
+        return report
+
     async def _enroll(
         self, bundle: JourneyBundle, customer_id: str, context: dict[str, Any]
     ) -> Enrolled:

@@ -12,14 +12,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import partial
 
 from engine.contracts.journey import EventSignal
+from engine.dispatch.attempts import Attempts
 from engine.dispatch.deployment import Deployment
 from engine.dispatch.enroller import Enroller
 from engine.dispatch.group_commit import GroupCommit
 from engine.dispatch.report import DispatchReport
 from engine.dispatch.segments import SegmentDispatch
 from engine.dispatch.signals import Signals
+from engine.dispatch.triggers import TriggerIndex
 from engine.expressions.clock import utcnow
 from engine.store.records import Identities, IngestGroup, NewEvent, StoredEvent
 
@@ -33,11 +36,13 @@ class EventDispatch:
         enroller: Enroller,
         signals: Signals,
         segments: SegmentDispatch,
+        attempts: Attempts,
     ) -> None:
         self.deployment = deployment
         self.enroller = enroller
         self.signals = signals
         self.segments = segments
+        self.attempts = attempts
         self.store = deployment.store
         self._in_flight: set[str] = set()
         self._group_commit: GroupCommit[IngestGroup, list[StoredEvent]] = GroupCommit(
@@ -63,7 +68,11 @@ class EventDispatch:
         index = self.deployment.index()  # a reload reads the database: before the write lock
 
         def triggers(event: NewEvent) -> bool:
-            return bool(index.for_event(event.name, event.properties, event.at))
+            # A paused journey's trigger too: its skip is recorded once the event is.
+            return bool(
+                index.for_event(event.name, event.properties, event.at)
+                or index.paused_for_event(event.name, event.properties, event.at)
+            )
 
         return self.store.ingest_groups(groups, triggers=triggers)
 
@@ -84,35 +93,43 @@ class EventDispatch:
                 continue  # acted on once
             self._in_flight.add(event.message_id)
             try:
-                started = DispatchReport()
-                for bundle in index.for_event(event.name, event.properties, event.at):
-                    started.merge(
-                        await self.enroller.triggered(bundle, event.customer_id, event.properties)
-                    )
-                report.merge(started)
-                signal = EventSignal(
-                    name=event.name,
-                    properties=event.properties,
-                    at=event.at,
-                    message_id=event.message_id,
-                )
-                # The enrollments this event just started do not need it again.
-                skip = set(started.enrollment_ids)
-                report.merge(
-                    await self.signals.forward(
-                        event.customer_id, "event", signal, skip, event.running
-                    )
-                )
+                report.merge(await self._dispatch(event, index))
                 await asyncio.to_thread(self.store.mark_dispatched, [event.message_id], at=utcnow())
             finally:
                 self._in_flight.discard(event.message_id)
         return report
 
+    async def _dispatch(self, event: StoredEvent, index: TriggerIndex) -> DispatchReport:
+        started = DispatchReport()
+        for bundle in index.for_event(event.name, event.properties, event.at):
+            started.merge(
+                await self.enroller.triggered(bundle, event.customer_id, event.properties)
+            )
+        paused = index.paused_for_event(event.name, event.properties, event.at)
+        started.merge(
+            await self.enroller.paused(
+                paused, event.customer_id, f"event:{event.message_id}", f"event {event.name}"
+            )
+        )
+        signal = EventSignal(
+            name=event.name, properties=event.properties, at=event.at, message_id=event.message_id
+        )
+        # The enrollments this event just started do not need it again.
+        skip = set(started.enrollment_ids)
+        started.merge(
+            await self.signals.forward(event.customer_id, "event", signal, skip, event.running)
+        )
+        return started
+
     async def sweep(self, older_than: float) -> int:
         """Dispatch events stored ``older_than`` seconds ago or more whose dispatch never
-        completed; how many were found."""
-        before = utcnow() - timedelta(seconds=older_than)
-        events = await asyncio.to_thread(self.store.undispatched_events, before)
-        if events:
-            await self.accepted(events)
+        completed, each on its own (a failing one is retried with backoff, then parked,
+        and never holds up the rest); how many were found."""
+        now = utcnow()
+        before = now - timedelta(seconds=older_than)
+        events = await asyncio.to_thread(self.store.undispatched_events, before, now=now)
+        for event in events:
+            await self.attempts.run(
+                "event", event.id, event.customer_id, partial(self.accepted, [event])
+            )
         return len(events)

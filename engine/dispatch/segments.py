@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import partial
 
 from engine.contracts.journey import SegmentSignal
+from engine.dispatch.attempts import Attempts
 from engine.dispatch.deployment import Deployment
 from engine.dispatch.enroller import Enroller
 from engine.dispatch.report import DispatchReport
@@ -29,10 +31,13 @@ from engine.store.records import SegmentChange
 class SegmentDispatch:
     """Segment enters and exits, and the refresh schedules of deployed segments."""
 
-    def __init__(self, deployment: Deployment, enroller: Enroller, signals: Signals) -> None:
+    def __init__(
+        self, deployment: Deployment, enroller: Enroller, signals: Signals, attempts: Attempts
+    ) -> None:
         self.deployment = deployment
         self.enroller = enroller
         self.signals = signals
+        self.attempts = attempts
         self.store = deployment.store
 
     async def changed(self, changes: Sequence[SegmentChange]) -> DispatchReport:
@@ -49,6 +54,13 @@ class SegmentDispatch:
                     started.merge(
                         await self.enroller.triggered(bundle, change.customer_id, context)
                     )
+                paused = index.paused_for_segment(change.segment_id)
+                trigger = f"segment_entered {change.segment_id}"
+                started.merge(
+                    await self.enroller.paused(
+                        paused, change.customer_id, f"segment:{change.id}", trigger
+                    )
+                )
             report.merge(started)
             skip = set(started.enrollment_ids)
             targets = await asyncio.to_thread(self._listening, change, skip)
@@ -92,10 +104,17 @@ class SegmentDispatch:
 
     async def sweep(self, older_than: float) -> int:
         """Dispatch enters and exits left undispatched for ``older_than`` seconds (a
-        crash after commit, a journey step's change in the worker); how many."""
-        before = utcnow() - timedelta(seconds=older_than)
-        pending = await asyncio.to_thread(self.store.pending_segment_changes, before=before)
-        await self.changed(pending)
+        crash after commit, a journey step's change in the worker, Temporal away, a
+        failed dispatch), each on its own; how many."""
+        now = utcnow()
+        before = now - timedelta(seconds=older_than)
+        pending = await asyncio.to_thread(
+            self.store.pending_segment_changes, before=before, now=now
+        )
+        for change in pending:
+            await self.attempts.run(
+                "segment", change.id, change.customer_id, partial(self.changed, [change])
+            )
         return len(pending)
 
     async def sync_schedules(self) -> RefreshSync:

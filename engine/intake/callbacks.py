@@ -15,11 +15,18 @@ except the balance change, which comes last; should a popup's second template fa
 after its first was counted, the retry counts the first again, and an over-counted
 balance costs one refused send at most (43101 sets it to zero), where a lost consent
 would skip sends the customer asked for.
+
+Trust: the routes check a callback's origin (signature, token, source) before any of
+this; here ``claim_nonce`` makes a signed WeChat or WeCom URL usable once, an SMS
+receipt acts only on a delivery sent to the number it names (a SerialNo alone is not
+proof), and a callback marked ``known_only`` (an SMS reply) creates no customer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,10 +35,19 @@ from typing import Any
 from engine.contracts.journey import ReceiptSignal
 from engine.dispatch.dispatcher import Dispatcher
 from engine.dispatch.pending import dispatch_or_defer
+from engine.errors import ForgedCallback, NotFound
 from engine.models.attribution import CodeKind, TouchKind, resolve_touch
 from engine.models.common import ChannelName
-from engine.store.records import ConsentChange, Identities, NewEvent, StoredEvent
+from engine.store.records import (
+    ConsentChange,
+    DeliveryRecord,
+    Identities,
+    NewEvent,
+    StoredEvent,
+)
 from engine.store.service_store import ServiceStore
+
+log = logging.getLogger("carepath.callbacks")
 
 
 @dataclass(frozen=True)
@@ -44,6 +60,8 @@ class Receipt:
     delivered: bool
     detail: str
     dedupe_key: str
+    # SMS: the number the report is about; acted on only when the delivery went there.
+    phone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,12 +86,41 @@ class Callback:
     balances: tuple[BalanceChange, ...] = ()
     receipts: tuple[Receipt, ...] = ()
     opt_out: tuple[str, ...] = ()  # channels whose marketing consent the reply withdraws
+    # Act only for a customer carepath knows (an SMS reply: anyone can text the number,
+    # and a number is no proof of a patient); otherwise acknowledged and dropped.
+    known_only: bool = False
+
+
+async def claim_nonce(
+    store: ServiceStore, provider: str, timestamp: str, nonce: str, body: bytes, *, now: datetime
+) -> None:
+    """Raise ForgedCallback when this signed URL (``timestamp`` and ``nonce``) was used
+    before with another body.
+
+    The same URL with the same body is the platform's retry (which ``act`` takes once);
+    with another body it is a captured URL replayed, which in WeChat's plaintext mode
+    the signature cannot tell. Both keys are remembered in the callback table, so every
+    API process agrees; the timestamp window bounds how long a nonce needs keeping.
+    """
+    used = f"nonce:{provider}:{timestamp}:{nonce}"
+    this = f"{used}:{hashlib.sha256(body).hexdigest()}"
+    if await asyncio.to_thread(store.first_time, used, now):
+        await asyncio.to_thread(store.first_time, this, now)
+        return
+    if await asyncio.to_thread(store.first_time, this, now):
+        # Not remembered: a second replay of this body must be refused too.
+        await asyncio.to_thread(store.forget_callback, this)
+        raise ForgedCallback(f"{provider} callback nonce was already used with another body")
 
 
 async def act(
     store: ServiceStore, dispatcher: Dispatcher, callback: Callback, *, now: datetime
 ) -> bool:
-    """Do what ``callback`` asks unless it was done before; False for a repeat."""
+    """Do what ``callback`` asks unless it was done before; False for a repeat (or a
+    ``known_only`` callback of nobody carepath knows)."""
+    if callback.known_only and not await asyncio.to_thread(_known, store, callback, now):
+        log.info("%s of no known customer (%s): dropped", _what(callback), _who(callback))
+        return False
     if not await asyncio.to_thread(store.first_time, callback.key, now):
         return False
     try:
@@ -104,6 +151,16 @@ async def deliver(
         )
         if delivery is None:
             continue  # not ours (or sent outside journeys)
+        if receipt.phone is not None and not await asyncio.to_thread(
+            _sent_to, store, delivery, receipt.phone
+        ):
+            log.warning(
+                "%s receipt for %s names another number (%s): ignored",
+                receipt.channel,
+                receipt.provider_ref,
+                _masked(receipt.phone),
+            )
+            continue
         if once and not await asyncio.to_thread(
             store.first_time, receipt.dedupe_key, datetime.now(UTC)
         ):
@@ -122,6 +179,43 @@ async def deliver(
                 await asyncio.to_thread(store.forget_callback, receipt.dedupe_key)
             raise
     return delivered
+
+
+def _sent_to(store: ServiceStore, delivery: DeliveryRecord, phone: str) -> bool:
+    """Whether ``phone`` is the delivery's customer's, or a guardian's (a minor's
+    messages go to a guardian): the number a receipt names must be where it went."""
+    if delivery.customer_id is None:
+        return False
+    try:
+        holder = store.resolve(Identities(phone=phone), create=False, at=datetime.now(UTC))
+        owner = store.get_customer(delivery.customer_id).id  # the survivor of a merge
+    except (NotFound, ValueError):  # nobody has the number; not a phone number
+        return False
+    return holder.customer_id == owner or holder.customer_id in store.guardians_of(owner)
+
+
+def _known(store: ServiceStore, callback: Callback, now: datetime) -> bool:
+    if callback.customer is None:
+        return True
+    try:
+        store.resolve(callback.customer, create=False, at=now)
+    except NotFound:
+        return False
+    return True
+
+
+def _what(callback: Callback) -> str:
+    return callback.event.name if callback.event is not None else "callback"
+
+
+def _who(callback: Callback) -> str:
+    phone = callback.customer.phone if callback.customer is not None else None
+    return _masked(phone) if phone else "no phone"
+
+
+def _masked(phone: str) -> str:
+    """A number as logs may keep it (patients' numbers stay out of log files)."""
+    return f"…{phone[-4:]}" if len(phone) > 4 else "…"
 
 
 def _record(

@@ -7,11 +7,14 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from engine.contracts.journey import EnrollmentStatusName
@@ -150,6 +153,11 @@ class Identities(BaseModel):
     def _e164(cls, value: str | None) -> str | None:
         return None if value is None else normalise_phone(value)
 
+    @field_validator("customer_id")
+    @classmethod
+    def _safe_id(cls, value: str | None) -> str | None:
+        return None if value is None else check_customer_id(value)
+
     def keys(self) -> list[tuple[IdentityKind, str, str]]:
         """(kind, namespace, value) of every identity given; openids are per app."""
         out: list[tuple[IdentityKind, str, str]] = []
@@ -161,22 +169,52 @@ class Identities(BaseModel):
         return out
 
 
-def normalise_phone(value: str) -> str:
-    """E.164: mainland numbers without a country code get +86; separators are dropped."""
-    digits = "".join(ch for ch in value if ch.isdigit() or ch == "+")
-    if digits.startswith("+"):
-        rest = digits[1:]
-    elif digits.startswith("0086"):
-        rest = digits[2:]
-    elif len(digits) == 11 and digits.startswith("1"):
-        rest = "86" + digits
-    else:
-        rest = digits
-    if not rest.isdigit() or not 8 <= len(rest) <= 15:
+#: Where a number written without a country code is taken to be (mainland China).
+DEFAULT_PHONE_REGION = "CN"
+#: A customer id a client chooses: it is used in URLs, file names of exports and logs,
+#: so only characters that mean nothing there (no ``/``, no spaces, no ``..``). 64 is
+#: the width of the ``customers.id`` column.
+CUSTOMER_ID_MAX = 64
+_CUSTOMER_ID = re.compile(r"[A-Za-z0-9_.:-]+")
+
+
+def normalise_phone(value: str, region: str = DEFAULT_PHONE_REGION) -> str:
+    """E.164 (``+8613800000000``), or ValueError naming what is wrong.
+
+    NFKC first, so full-width digits and separators (``１３８－００００``) are the digits
+    and dashes they look like, and one person does not become two customers. Numbers
+    without a country code are read in ``region``. An extension or letters are refused
+    rather than dropped: ``137-0000-0001 ext 99`` is not a number a message can reach.
+    """
+    text = unicodedata.normalize("NFKC", value).strip()
+    example = "write e.g. 13800000000 or +8613800000000"
+    refused = f"{value!r} is not a phone number: {example}"
+    if any(ch.isalpha() for ch in text):
+        raise ValueError(f"{value!r} is not a phone number: no letters or extensions; {example}")
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(refused) from exc
+    # Extensions are refused, not dropped (a trailing "#99" parses as one); an invalid
+    # number has the wrong length or a prefix no operator uses.
+    if number.extension or not phonenumbers.is_valid_number(number):
+        raise ValueError(refused)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def check_customer_id(value: str) -> str:
+    """``value`` when it is a safe customer id, else ValueError saying what is allowed."""
+    if (
+        len(value) > CUSTOMER_ID_MAX
+        or not _CUSTOMER_ID.fullmatch(value)
+        or ".." in value
+        or value.startswith(".")
+    ):
         raise ValueError(
-            f"{value!r} is not a phone number: write e.g. 13800000000 or +8613800000000"
+            f"{value[:80]!r} is not a customer id: use 1 to {CUSTOMER_ID_MAX} letters, "
+            "digits and _ - . : (no '..', not starting with '.')"
         )
-    return "+" + rest
+    return value
 
 
 class NewEvent(BaseModel):
@@ -221,6 +259,7 @@ class StoredEvent(BaseModel):
     segments: list[SegmentChange] = Field(
         default_factory=list, description="segments the customer entered or left by it"
     )
+    id: int | None = Field(None, description="its events row (the outbox item id)")
 
 
 @dataclass(frozen=True)
@@ -253,6 +292,9 @@ class TagChange(BaseModel):
     history_id: int | None = Field(
         None, description="its tag_history row: marked once the tag_added triggers heard of it"
     )
+    context: dict[str, Any] | None = Field(
+        None, description="the context of the request that added it (None: not given)"
+    )
 
 
 class ConsentChange(BaseModel):
@@ -280,11 +322,22 @@ class JourneyInfo(BaseModel):
 
 
 class ApiKeyRecord(BaseModel):
-    id: str
-    name: str
-    scopes: list[Scope]
+    """An API key as the store hands it out (never its secret)."""
+
+    id: str = Field(description="the key's id, k-<hex>")
+    name: str = Field(description="who uses it, e.g. crm")
+    scopes: list[Scope] = Field(description="what it may do")
     clinics: list[str] = Field(default_factory=list, description="staff keys: their clinics")
-    created_at: datetime
+    created_at: datetime = Field(description="when it was created")
+    expires_at: datetime | None = Field(None, description="refused from then on (None: never)")
+    last_used_at: datetime | None = Field(
+        None, description="when it last authenticated a request (to the minute)"
+    )
+    revoked_at: datetime | None = Field(None, description="when it was revoked (refused since)")
+
+    def usable(self, at: datetime) -> bool:
+        """Neither revoked nor expired at ``at``."""
+        return self.revoked_at is None and (self.expires_at is None or at < self.expires_at)
 
 
 class AuditEntry(BaseModel):
@@ -293,7 +346,7 @@ class AuditEntry(BaseModel):
     at: datetime = Field(description="when it happened")
     kind: str = Field(
         description="send, skip, defer, receipt, handoff, exit, goal, consent, "
-        "consent_withdrawn or merge"
+        "consent_withdrawn, merge or trigger_skipped (a paused journey's trigger)"
     )
     enrollment_id: str | None = Field(None, description="the enrollment it belongs to")
     journey_id: str | None = Field(None, description="that enrollment's journey")
@@ -311,3 +364,38 @@ class GuardianLink(BaseModel):
     source: str = Field(description="who linked them (api:<key name>)")
     linked_at: datetime
     unlinked_at: datetime | None = Field(None, description="set when the link was ended")
+
+
+OutboxKind = Literal["event", "tag", "segment", "signal"]
+OutboxState = Literal["pending", "retrying", "parked", "discarded"]
+
+
+class OutboxItem(BaseModel):
+    """One item of the outbox not dispatched yet (or discarded), with its attempts."""
+
+    kind: OutboxKind = Field(description="event, tag (added), segment (enter/exit) or signal")
+    id: int = Field(description="its row in its outbox (with kind, what retry and discard take)")
+    customer_id: str | None = Field(None, description="whose it is")
+    what: str = Field(description="the event's name and message id, the tag, the segment, ...")
+    created_at: datetime = Field(description="when it was accepted")
+    state: OutboxState = Field(
+        description="pending (never tried or waiting for Temporal), retrying (failed, "
+        "tried again at next_attempt_at), parked (gave up: retry or discard), discarded"
+    )
+    attempts: int = Field(0, description="failed dispatches so far")
+    last_error: str = Field("", description="what the last failed dispatch said")
+    next_attempt_at: datetime | None = Field(None, description="when the sweep tries again")
+    parked_at: datetime | None = Field(None, description="when it was parked")
+    discarded_at: datetime | None = Field(None, description="when an operator discarded it")
+    discarded_by: str | None = Field(None, description="who discarded it")
+
+
+class PendingSignal(BaseModel):
+    """A signal accepted for an enrollment and kept until Temporal took it."""
+
+    id: int = Field(description="its pending_signals row")
+    enrollment_id: str = Field(description="the enrollment (workflow id) it is for")
+    customer_id: str | None = Field(None, description="the enrollment's customer")
+    name: str = Field(description="handoff_outcome or cancel")
+    payload: dict[str, Any] = Field(default_factory=dict, description="the signal's argument")
+    created_at: datetime = Field(description="when it was accepted")

@@ -39,7 +39,7 @@ async def test_the_trail_shows_sends_skips_consents_and_exports_csv(
     r = await api.admin.post("/v1/journeys/audited/enrollments", json={"customer": customer})
     assert r.status_code == 201, r.text
     await api.result(r.json()["enrollment_id"])
-    refused = await api.ingest.post(f"/v1/customers/{cid}/refuse-automated-marketing")
+    refused = await api.admin.post(f"/v1/customers/{cid}/refuse-automated-marketing")
     assert refused.status_code == 200, refused.text
 
     trail = (await api.admin.get(f"/v1/customers/{cid}/audit")).json()

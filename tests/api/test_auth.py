@@ -70,7 +70,9 @@ async def test_a_staff_key_may_not_ingest_deploy_or_change_customers(
 
 async def test_ingest_tracks_staff_reads_and_admin_does_both(api: Api) -> None:
     assert (await api.ingest.post("/v1/track", json=EVENT)).status_code == 202
-    customer_id = await identify(api, customer={"phone": "13800000001"})
+    customer_id = await identify(
+        api, customer={"phone": "13800000001"}, attributes={"clinic_id": "sz-01"}
+    )
     for client in (api.staff, api.admin):
         response = await client.get(f"/v1/customers/{customer_id}")
         assert response.status_code == 200

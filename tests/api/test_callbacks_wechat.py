@@ -322,3 +322,53 @@ def test_subscribe_message_receipts_are_read_from_the_platform_xml(api: Api) -> 
         ("2000000123", "wechat_subscribe", True)
     ]
     assert [(r.delivered, r.detail) for r in refused.receipts] == [(False, "10001 user refused")]
+
+
+def signed_at(timestamp: int, token: str = SETTINGS.token) -> dict[str, str]:
+    nonce = secrets.token_hex(5)
+    signature = callback_signature(token, str(timestamp), nonce)
+    return {"signature": signature, "timestamp": str(timestamp), "nonce": nonce}
+
+
+async def test_a_signature_outside_the_time_window_is_refused(api: Api) -> None:
+    body = event("o-stale", "subscribe", EventKey="qrscene_sz-01")
+    for skew in (-301, 301, -86400):  # yesterday's captured URL, a clock far ahead
+        refused = await post(api.anonymous, body, signed_at(int(time.time()) + skew))
+        assert refused.status_code == 403
+        assert "CAREPATH_CHANNELS__CALLBACK_WINDOW_SECONDS" in refused.text
+    check = signed_at(int(time.time()) - 301) | {"echostr": "hello"}
+    assert (await api.anonymous.get("/callbacks/wechat", params=check)).status_code == 403
+    with pytest.raises(NotFound):
+        customer_of(api, "o-stale")
+    assert (await post(api.anonymous, body, signed_at(int(time.time()) - 250))).text == "success"
+
+
+async def test_a_captured_url_works_once_and_only_with_its_own_body(api: Api) -> None:
+    query = signed()
+    genuine = xml("o-captured", "text", Content="周六营业吗", MsgId=7001)
+    assert (await post(api.anonymous, genuine, query)).text == "success"
+    # In plaintext mode the signature covers the query, not the body: the same URL with
+    # another body is refused, with the same body it is WeChat's retry (taken once).
+    forged = event("o-impostor", "subscribe", EventKey="qrscene_sz-01")
+    refused = await post(api.anonymous, forged, query)
+    assert refused.status_code == 403 and "nonce" in refused.text
+    assert (await post(api.anonymous, forged, query)).status_code == 403
+    with pytest.raises(NotFound):
+        customer_of(api, "o-impostor")
+    assert (await post(api.anonymous, genuine, query)).text == "success"
+    assert await events(api, "o-captured") == [
+        ("wechat.message_received", {"type": "text", "content": "周六营业吗"})
+    ]
+
+
+async def test_with_an_aes_key_plaintext_callbacks_are_refused(api: Api) -> None:
+    settings = Settings(channels={"wechat": {"aes_key": AES_KEY}})
+    app = create_app(api.store, api.dispatcher, settings)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://carepath.test") as safe:
+        body = event("o-plain", "subscribe", EventKey="qrscene_sz-01")
+        refused = await post(safe, body)  # correctly signed, but not encrypted
+        assert refused.status_code == 403
+        assert "safe mode" in refused.text
+    with pytest.raises(NotFound):
+        customer_of(api, "o-plain")

@@ -141,3 +141,30 @@ async def test_forged_or_unconfigured_callbacks_are_refused(
     assert "CAREPATH_CHANNELS__WECOM__TOKEN" in unconfigured.text
     with pytest.raises(NotFound):
         customer_of(api, "wmEXT-0002")
+
+
+async def test_stale_or_replayed_callbacks_are_refused(api: Api, wecom: httpx.AsyncClient) -> None:
+    added = change("add_external_contact", "wmEXT-0003", "zhangsan", int(time.time()))
+    timestamp, nonce = str(int(time.time()) - 400), secrets.token_hex(5)
+    crypto = WeChatCrypto(TOKEN, AES_KEY, CORP_ID)
+    stale = crypto.encrypt_message(added, nonce, timestamp)
+    signature = stale.split("<MsgSignature><![CDATA[")[1].split("]]>")[0]
+    query = {"msg_signature": signature, "timestamp": timestamp, "nonce": nonce}
+    refused = await wecom.post("/callbacks/wecom", params=query, content=stale.encode())
+    assert refused.status_code == 403
+    assert "CAREPATH_CHANNELS__CALLBACK_WINDOW_SECONDS" in refused.text
+    with pytest.raises(NotFound):
+        customer_of(api, "wmEXT-0003")
+
+    # A nonce is used once: the same timestamp and nonce on another signed body is not
+    # the platform's retry.
+    content, query = seal(added)
+    assert (await wecom.post("/callbacks/wecom", params=query, content=content)).text == "success"
+    again = change("del_external_contact", "wmEXT-0003", "zhangsan", int(time.time()))
+    resealed = crypto.encrypt_message(again, query["nonce"], query["timestamp"])
+    resigned = resealed.split("<MsgSignature><![CDATA[")[1].split("]]>")[0]
+    replayed = await wecom.post(
+        "/callbacks/wecom", params=query | {"msg_signature": resigned}, content=resealed.encode()
+    )
+    assert replayed.status_code == 403 and "nonce" in replayed.text
+    assert await events(api, "wmEXT-0003") == [("wecom.contact_added", {"staff": "zhangsan"})]

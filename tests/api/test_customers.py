@@ -75,7 +75,7 @@ async def test_the_profile_shows_tags_with_source_identities_consents_and_merges
     )
     assert [c["granted"] for c in consent.json()] == [True, False]
 
-    profile = (await api.staff.get(f"/v1/customers/{by_phone}")).json()
+    profile = (await api.admin.get(f"/v1/customers/{by_phone}")).json()
     assert profile["attributes"] == {"name": "李四"}
     assert profile["tags"] == [{"tag": "直播报名", "source": "api:crm"}]
     assert profile["merged_ids"] == [by_openid]
@@ -83,12 +83,12 @@ async def test_the_profile_shows_tags_with_source_identities_consents_and_merges
         ("marketing", "sms", True),
         ("marketing", "sms", False),
     ]
-    identities = (await api.staff.get(f"/v1/customers/{by_phone}/identities")).json()
+    identities = (await api.admin.get(f"/v1/customers/{by_phone}/identities")).json()
     assert identities == [
         {"kind": "phone", "namespace": "", "value": "+8613800000003"},
         {"kind": "wechat_openid", "namespace": "", "value": "o-li"},
     ]
-    merges = (await api.staff.get("/v1/merges", params={"customer": by_openid})).json()
+    merges = (await api.admin.get("/v1/merges", params={"customer": by_openid})).json()
     assert [m["survivor_id"] for m in merges] == [by_phone]
 
 

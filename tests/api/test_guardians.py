@@ -62,7 +62,7 @@ async def test_link_list_and_unlink_guardians(api: Api) -> None:
     )
     again = await api.admin.post(f"/v1/customers/{kid}/guardians", json={"guardian_id": mother})
     assert len(again.json()) == 1  # linked once
-    profile = (await api.staff.get(f"/v1/customers/{kid}")).json()
+    profile = (await api.admin.get(f"/v1/customers/{kid}")).json()
     assert (profile["minor"], profile["guardians"]) == (True, [mother])
     assert (await api.admin.get(f"/v1/customers/{mother}")).json()["minor"] is False
 
@@ -80,7 +80,7 @@ async def test_link_list_and_unlink_guardians(api: Api) -> None:
     assert ended.status_code == 200 and ended.json()[0]["unlinked_at"] is not None
     assert (await api.admin.get(f"/v1/customers/{kid}")).json()["guardians"] == []
     assert (await api.admin.delete(f"/v1/customers/{kid}/guardians/{mother}")).status_code == 404
-    history = (await api.staff.get(f"/v1/customers/{kid}/guardians")).json()
+    history = (await api.admin.get(f"/v1/customers/{kid}/guardians")).json()
     assert [h["guardian_id"] for h in history] == [mother]
     trail = (await api.admin.get(f"/v1/customers/{kid}/audit")).json()
     assert [(e["kind"], e["detail"]) for e in trail if e["kind"].startswith("guardian")] == [
@@ -102,13 +102,13 @@ async def test_identify_links_the_guardians_it_names(api: Api) -> None:
     [mother] = first.json()["guardians_linked"]
     assert mother != kid
     assert await identify(api, customer=MOTHER) == mother  # created by the identities
-    history = (await api.staff.get(f"/v1/customers/{kid}/guardians")).json()
+    history = (await api.admin.get(f"/v1/customers/{kid}/guardians")).json()
     assert [(h["guardian_id"], h["relation"], h["source"]) for h in history] == [
         (mother, "mother", "api:crm")
     ]
     again = await api.ingest.post("/v1/identify", json=body)
     assert again.json()["guardians_linked"] == []  # linked once
-    assert len((await api.staff.get(f"/v1/customers/{kid}/guardians")).json()) == 1
+    assert len((await api.admin.get(f"/v1/customers/{kid}/guardians")).json()) == 1
 
     unknown = {"customer": {"phone": "13500000203"}, "guardians": [{"guardian_id": "c-no"}]}
     assert (await api.ingest.post("/v1/identify", json=unknown)).status_code == 404
@@ -158,7 +158,9 @@ async def test_a_minors_send_reaches_the_guardian_until_the_guardian_opts_out(
     assert send["detail"].startswith(f"to guardian {mother}: ")
 
     reply = {"mobile": "13500000202", "nationcode": "86", "text": "拒收", "time": 1767225600}
-    await api.anonymous.post("/callbacks/tencent-sms/replies", content=json.dumps(reply))
+    await api.anonymous.post(
+        "/callbacks/tencent-sms/replies?token=dev-sms-callback-token", content=json.dumps(reply)
+    )
     withdrawn = (await api.admin.get(f"/v1/customers/{mother}")).json()["consents"][-1]
     assert (withdrawn["channel"], withdrawn["granted"]) == ("sms", False)
 

@@ -63,7 +63,11 @@ async def test_an_event_enrolls_and_the_enrollment_shows_its_trace(api: Api) -> 
         f"/v1/enrollments/{enrollment_id}/cancel", json={"reason": "lens returned"}
     )
     assert cancel.status_code == 202
-    assert cancel.json() == {"enrollment_id": enrollment_id, "signalled": True}
+    assert cancel.json() == {
+        "enrollment_id": enrollment_id,
+        "signalled": True,
+        "dispatch_pending": False,
+    }
     assert (await api.result(enrollment_id)).status == "exited"
     ended = (await api.admin.get(f"/v1/enrollments/{enrollment_id}")).json()
     assert ended["status"] == "exited"
@@ -86,9 +90,9 @@ async def test_the_same_message_id_is_stored_and_acted_on_once(api: Api) -> None
         {"message_id": "m-once", "customer_id": customer_id, "duplicate": True}
     ]
     assert (first["enrolled"], again.json()["enrolled"]) == (["orthok_followup:started"], [])
-    events = (await api.staff.get(f"/v1/customers/{customer_id}/events")).json()
+    events = (await api.admin.get(f"/v1/customers/{customer_id}/events")).json()
     assert [e["message_id"] for e in events] == ["m-once"]
-    enrollments = (await api.staff.get(f"/v1/customers/{customer_id}/enrollments")).json()
+    enrollments = (await api.admin.get(f"/v1/customers/{customer_id}/enrollments")).json()
     assert len(enrollments) == 1
 
 
@@ -114,7 +118,7 @@ async def test_a_batch_is_stored_in_order_and_creates_customers(api: Api) -> Non
         ("b-1", True),
     ]
     assert len({a["customer_id"] for a in accepted}) == 1
-    profile = (await api.staff.get(f"/v1/customers/{accepted[0]['customer_id']}")).json()
+    profile = (await api.admin.get(f"/v1/customers/{accepted[0]['customer_id']}")).json()
     assert {(i["kind"], i["value"]) for i in profile["identities"]} == {
         ("phone", "+8613900000001"),
         ("wechat_openid", "o-b"),

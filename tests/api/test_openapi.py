@@ -49,6 +49,9 @@ ROUTES = {
     ("get", "/v1/handoffs"),
     ("post", "/v1/handoffs/{task_id}/claim"),
     ("post", "/v1/handoffs/{task_id}/complete"),
+    ("get", "/v1/outbox"),
+    ("post", "/v1/outbox/{kind}/{item_id}/retry"),
+    ("post", "/v1/outbox/{kind}/{item_id}/discard"),
 }
 
 
@@ -77,7 +80,7 @@ async def test_every_route_is_documented_with_its_errors_and_auth(api: Api) -> N
         ("get", "/callbacks/wecom"),
         ("post", "/callbacks/wecom"),
     }
-    assert set(found) == ROUTES | callbacks | {("get", "/healthz")}
+    assert set(found) == ROUTES | callbacks | {("get", "/healthz"), ("get", "/readyz")}
     for key in ROUTES:
         operation = found[key]
         assert operation["security"] == [{"ApiKey": []}], key
@@ -107,3 +110,42 @@ async def test_the_docs_page_is_served(api: Api) -> None:
     response = await api.anonymous.get("/docs")
     assert response.status_code == 200
     assert "swagger" in response.text.lower()
+
+
+async def test_every_status_the_api_returns_is_documented(api: Api) -> None:
+    document = (await api.anonymous.get("/openapi.json")).json()
+    found = operations(document)
+    for key, operation in found.items():
+        if "requestBody" in operation:  # unparsable, too large, not JSON
+            for code in ("400", "413", "415"):
+                assert operation["responses"][code]["content"] == PROBLEM, (key, code)
+    for key in {("post", "/callbacks/wechat"), ("post", "/callbacks/wecom")}:
+        responses = found[key]["responses"]
+        assert {"403", "413", "503"} <= set(responses), key
+        assert responses["413"]["content"] == PROBLEM
+    for key in {
+        ("post", "/v1/journeys/{journey_id}/enrollments"),
+        ("post", "/v1/journeys/{journey_id}/pause"),
+        ("get", "/v1/journeys/{journey_id}/runs"),
+    }:
+        assert found[key]["responses"]["503"]["content"] == PROBLEM, key
+
+
+async def test_enforced_constraints_are_in_the_json_schema(api: Api) -> None:
+    schemas = (await api.anonymous.get("/openapi.json")).json()["components"]["schemas"]
+    # at least one identity
+    one_of_kinds = schemas["CustomerIdentities"]["anyOf"]
+    assert {"required": ["phone"], "properties": {"phone": {"type": "string", "minLength": 1}}} in (
+        one_of_kinds
+    )
+    # guardian_id or identities, not both
+    assert [b["required"] for b in schemas["GuardianCreate"]["oneOf"]] == [
+        ["guardian_id"],
+        ["identities"],
+    ]
+    identify = schemas["IdentifyRequest"]["properties"]
+    assert identify["guardians"]["maxItems"] == 10
+    assert identify["tags"]["maxItems"] == 100
+    assert identify["attributes"]["maxProperties"] == 200
+    assert schemas["TrackBatch"]["properties"]["batch"]["maxItems"] == 500
+    assert schemas["TrackEvent"]["properties"]["properties"]["x-max-depth"] == 8

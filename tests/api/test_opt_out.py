@@ -48,7 +48,9 @@ async def test_an_sms_reply_of_td_withdraws_sms_marketing_once(api: Api) -> None
         "time": 1767225600,
     }
     for _ in range(2):  # Tencent retries
-        r = await api.anonymous.post("/callbacks/tencent-sms/replies", content=json.dumps(reply))
+        r = await api.anonymous.post(
+            "/callbacks/tencent-sms/replies?token=dev-sms-callback-token", content=json.dumps(reply)
+        )
         assert r.json() == {"result": 0, "errmsg": "OK"}
     profile = (await api.admin.get(f"/v1/customers/{cid}")).json()
     assert marketing(profile["consents"]) == {
@@ -71,7 +73,9 @@ async def test_an_ordinary_reply_changes_no_consent(api: Api) -> None:
         "text": "请问周六营业吗",
         "time": 1767225600,
     }
-    await api.anonymous.post("/callbacks/tencent-sms/replies", content=json.dumps(reply))
+    await api.anonymous.post(
+        "/callbacks/tencent-sms/replies?token=dev-sms-callback-token", content=json.dumps(reply)
+    )
     profile = (await api.admin.get(f"/v1/customers/{cid}")).json()
     assert all(marketing(profile["consents"]).values())
 

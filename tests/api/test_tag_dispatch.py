@@ -76,7 +76,7 @@ async def test_tags_added_while_temporal_is_down_enroll_when_it_is_back(
         r = await client.post(
             "/v1/identify", json={"customer": {"phone": "13800005556"}, "tags": ["VIP"]}
         )
-        assert r.status_code == 200, r.text
+        assert r.status_code == 202, r.text
         assert (r.json()["tags_added"], r.json()["dispatch_pending"]) == (["VIP"], True)
         cid = r.json()["customer_id"]
         removed = await client.post(f"/v1/customers/{cid}/tags", json={"remove": ["VIP"]})

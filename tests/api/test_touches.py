@@ -108,7 +108,7 @@ async def test_a_scan_sets_the_first_touch_once_and_every_touch_is_kept(
         ("qr_scan", poster["id"], "poster"),
         ("follow", summer["id"], "school_event"),
     ]
-    listed = (await api.staff.get(f"/v1/customers/{customer_id}/touches")).json()
+    listed = (await api.admin.get(f"/v1/customers/{customer_id}/touches")).json()
     assert [(t["kind"], t["qrcode"], t["fields"]["clinic"]) for t in listed] == [
         ("qr_scan", poster["id"], "bj-02"),
         ("follow", summer["id"], "sz-01"),

@@ -83,7 +83,7 @@ async def test_an_empty_batch_and_a_body_that_is_not_json(api: Api) -> None:
     response = await api.ingest.post(
         "/v1/track", content=b"{not json", headers={"Content-Type": "application/json"}
     )
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert response.json()["errors"][0]["message"].startswith("is not valid JSON")
 
 

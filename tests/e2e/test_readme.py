@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from cli.up import TRY_IT
+from cli.up import ADMIN_KEY_FILE, TRY_IT
 from tests.e2e.conftest import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.db]
@@ -25,6 +25,11 @@ def readme_curl_lines() -> list[str]:
 
 def test_readme_and_carepath_up_show_the_same_lines() -> None:
     assert readme_curl_lines() == [line.replace("TASK_ID", "<task id>") for line in TRY_IT]
+
+
+def test_the_readme_reads_the_admin_key_from_the_file_carepath_up_writes() -> None:
+    section = README.read_text(encoding="utf-8").split("## Try the service", 1)[1]
+    assert f"export CAREPATH_KEY=$(cat var/{ADMIN_KEY_FILE})" in section
 
 
 async def bash(stack: Stack, line: str) -> Any:

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -19,12 +20,13 @@ import pytest
 
 from cli.devserver import free_port
 from cli.up import TRY_IT
+from engine.store.sql import SqlStore
 
 pytestmark = pytest.mark.e2e
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "eye-clinic"
 
 
-def start(tmp: Path, api: int, temporal: int) -> subprocess.Popen[str]:
+def start(tmp: Path, api: int, temporal: int, *extra: str) -> subprocess.Popen[str]:
     env = dict(os.environ, CAREPATH_DATABASE__URL=f"sqlite:///{tmp / 'var' / 'carepath.db'}")
     return subprocess.Popen(
         [
@@ -41,6 +43,7 @@ def start(tmp: Path, api: int, temporal: int) -> subprocess.Popen[str]:
             str(temporal),
             "--ui-port",
             "0",
+            *extra,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -78,6 +81,7 @@ def test_up_serves_stops_cleanly_and_a_running_enrollment_resumes(tmp_path: Path
     api, temporal = free_port(), free_port()
     base = f"http://127.0.0.1:{api}"
     enrollment_id = ""
+    keys: list[str] = []
     for run in (1, 2):
         proc = start(tmp_path, api, temporal)
         try:
@@ -85,9 +89,13 @@ def test_up_serves_stops_cleanly_and_a_running_enrollment_resumes(tmp_path: Path
             text = "\n".join(banner)
             assert base in text and f"127.0.0.1:{temporal}" in text
             assert "payment_recovery v1" in text  # redeploying unchanged keeps v1
-            key = next(line.split()[2] for line in banner if "admin key" in line)
+            key_file = tmp_path / "var" / "admin-key"
+            assert f"admin key    in {key_file}" in text
+            key = key_file.read_text().strip()
+            assert key not in text  # the secret is in the file, never in the output
             auth = {"Authorization": f"Bearer {key}"}
             assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
+            assert wait_until(lambda: httpx.get(f"{base}/readyz").status_code == 200)
             if run == 1:
                 body = json.loads(TRY_IT[0].split(" -d ", 1)[1].strip("'"))
                 started = httpx.post(f"{base}/v1/identify", json=body, headers=auth).json()
@@ -120,6 +128,21 @@ def test_up_serves_stops_cleanly_and_a_running_enrollment_resumes(tmp_path: Path
             proc.stdout.close()
             assert code == 0, f"run {run} did not stop cleanly"
         assert not port_open(temporal) and not port_open(api)
+        keys.append(key)
+    assert keys[0] == keys[1]  # one admin key, created by the first run only
+    store = SqlStore(f"sqlite:///{tmp_path / 'var' / 'carepath.db'}")
+    try:
+        assert [k.name for k in store.list_api_keys()] == ["carepath up (admin)"]
+    finally:
+        store.close()
+    var = tmp_path / "var"
+    assert mode(var) == 0o700
+    assert mode(var / "admin-key") == mode(var / "carepath.db") == 0o600
+    assert mode(var / "temporal.db") == 0o600
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
 
 
 def wait_until(check: Callable[[], Any], timeout: float = 30.0) -> Any:
@@ -148,3 +171,50 @@ def status(base: str, enrollment_id: str, auth: dict[str, str]) -> str:
 def open_task(base: str, enrollment_id: str, auth: dict[str, str]) -> dict[str, Any] | None:
     tasks = httpx.get(f"{base}/v1/handoffs", params={"queue": "optometrist"}, headers=auth)
     return next((t for t in tasks.json() if t["enrollment_id"] == enrollment_id), None)
+
+
+def dev_server_pid(parent: int) -> int:
+    """The Temporal dev server among ``carepath up``'s child processes (Linux /proc)."""
+    for children in Path(f"/proc/{parent}/task").glob("*/children"):
+        for pid in children.read_text().split():
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            if b"start-dev" in cmdline:
+                return int(pid)
+    raise AssertionError("no Temporal dev server under carepath up")
+
+
+def test_a_killed_dev_server_is_restarted_then_up_stops_when_it_keeps_dying(
+    tmp_path: Path,
+) -> None:
+    api, temporal = free_port(), free_port()
+    base = f"http://127.0.0.1:{api}"
+    proc = start(tmp_path, api, temporal, "--temporal-restarts", "1")
+    try:
+        lines = read_banner(proc)
+        auth = {"Authorization": f"Bearer {(tmp_path / 'var' / 'admin-key').read_text().strip()}"}
+        wait_until(lambda: httpx.get(f"{base}/readyz").status_code == 200)
+        first = dev_server_pid(proc.pid)
+        os.kill(first, signal.SIGKILL)
+        down = wait_until(lambda: httpx.get(f"{base}/readyz").status_code == 503, timeout=5)
+        assert down and httpx.get(f"{base}/healthz").status_code == 200
+        wait_until(lambda: any("restarting it (1 of 1" in line for line in lines))
+        wait_until(lambda: httpx.get(f"{base}/readyz").status_code == 200)
+        # Temporal works again: an identify with the demo's tag starts the journey.
+        body = json.loads(TRY_IT[0].split(" -d ", 1)[1].strip("'"))
+        started = httpx.post(f"{base}/v1/identify", json=body, headers=auth).json()
+        assert started["enrolled"] == ["payment_recovery:started"], started
+        second = dev_server_pid(proc.pid)
+        assert second != first
+        os.kill(second, signal.SIGKILL)
+        code = proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=30)
+        assert proc.stdout is not None
+        proc.stdout.close()
+    assert code == 1
+    text = "\n".join(lines)
+    assert "already restarted 1 time in the last 10 minutes" in text
+    assert "stopping everything" in text
+    assert not port_open(api) and not port_open(temporal)

@@ -113,3 +113,16 @@ def test_status_report_is_pushed(sims: ProviderSimulators, receiver: Receiver) -
     }
     assert (report["sid"], report["report_status"], report["errmsg"]) == (serial, "FAIL", "MK:0005")
     assert (report["nationcode"], report["mobile"]) == ("86", "13800138000")
+
+
+def test_status_reports_go_to_the_registered_url_with_the_callback_token(
+    sims: ProviderSimulators, receiver: Receiver
+) -> None:
+    # Tencent signs no callback: the operator registers the URL with carepath's secret
+    # in its query, and the simulator posts to it the same way.
+    sims.sms.configure(callback_url=receiver.url, default={"after": 0.05})
+    send(sims, [])
+    path = receiver.next().path
+    assert path == f"/callback?token={sims.settings.sms.callback_token}"
+    # A URL that names its token already is posted to as given.
+    assert sims.sms.registered("http://x/cb?token=abc") == "http://x/cb?token=abc"

@@ -17,7 +17,8 @@ WeChat posts XML to the callback URL for what customers do and for deliveries:
 The customer's events open the customer-service window (48 hours after a message, a
 minute after a follow, scan or menu click). The query is signed with the callback
 token; in safe mode (``encrypt_type=aes``) the body is encrypted with the
-EncodingAESKey and signed as ``msg_signature``.
+EncodingAESKey and signed as ``msg_signature``. With a key configured, safe mode is
+required: a plaintext body is signed by nothing, so a captured URL could carry any.
 """
 
 from __future__ import annotations
@@ -102,10 +103,18 @@ def open_wechat(
 ) -> str:
     """The callback's XML once its signature is checked (and, in safe mode, decrypted).
 
-    ForgedCallback when a signature does not match; CallbackNotConfigured for an
-    encrypted callback while no ``aes_key`` is set.
+    ForgedCallback when a signature does not match, or for a plaintext callback while
+    an ``aes_key`` is set; CallbackNotConfigured for an encrypted callback while no
+    ``aes_key`` is set.
     """
     if (encrypt_type or "raw").lower() != "aes":
+        if settings.aes_key:
+            # A plaintext body is not covered by the signature (only the query is): with
+            # a key configured, only safe mode's signed, encrypted bodies are taken.
+            raise ForgedCallback(
+                "plaintext WeChat callback refused: an EncodingAESKey is set, so safe mode "
+                "(encrypt_type=aes) is required; choose 安全模式 in the Official Account console"
+            )
         verify_wechat(settings.token, signature, timestamp, nonce)
         return body.decode("utf-8", errors="replace")
     if not settings.aes_key:

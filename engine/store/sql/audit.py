@@ -12,6 +12,7 @@ from sqlalchemy import or_, select
 
 from engine.store.records import AuditEntry
 from engine.store.sql.common import SqlPart, follow_id
+from engine.store.sql.outbox import trigger_skip_entries
 from engine.store.sql.tables import (
     ConsentRow,
     EnrollmentRow,
@@ -94,5 +95,6 @@ class AuditPart(SqlPart):
                         detail=f"{m.merged_id} merged into {m.survivor_id}: {m.reason}",
                     )
                 )
+            entries += trigger_skip_entries(s, merged)  # triggers of paused journeys
         entries.sort(key=lambda e: e.at)
         return entries[-limit:]

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from engine.errors import NotFound
 from engine.expressions.clock import utcnow
 from engine.models.segment_index import EVERYTHING, Touch
 from engine.store.records import (
@@ -21,6 +23,7 @@ from engine.store.records import (
     TagChange,
 )
 from engine.store.sql.common import SqlPart, follow, follow_id
+from engine.store.sql.retries import not_held
 from engine.store.sql.segments import reevaluate
 from engine.store.sql.tables import (
     ConsentRow,
@@ -173,9 +176,18 @@ class CustomersPart(SqlPart):
         return [f"{'+' if c.added else '-'}{c.tag}" for c in changes]
 
     def tag(
-        self, customer_id: str, add: list[str], remove: list[str], source: str, *, at: datetime
+        self,
+        customer_id: str,
+        add: list[str],
+        remove: list[str],
+        source: str,
+        *,
+        at: datetime,
+        context: dict[str, Any] | None = None,
     ) -> list[TagChange]:
-        """Add and remove tags; only real changes come back (and go into the history)."""
+        """Add and remove tags; only real changes come back (and go into the history,
+        an added tag with ``context``, so a dispatch done later starts its journeys
+        with the request's context)."""
         segments = self.segment_index()
         with self._db.write() as s, s.begin():
             cid = follow(s, customer_id).id
@@ -183,7 +195,11 @@ class CustomersPart(SqlPart):
             for tag in dict.fromkeys(add):
                 row = {"customer_id": cid, "tag": tag, "source": source, "at": at}
                 if self._db.insert_ignore(s, TagRow, [row]):
-                    changes.append(TagChange(customer_id=cid, tag=tag, added=True, source=source))
+                    changes.append(
+                        TagChange(
+                            customer_id=cid, tag=tag, added=True, source=source, context=context
+                        )
+                    )
             for tag in dict.fromkeys(remove):
                 gone = s.execute(
                     delete(TagRow)
@@ -202,6 +218,7 @@ class CustomersPart(SqlPart):
                     source=source,
                     at=at,
                     dispatched_at=None if c.added else at,
+                    context=context if c.added else None,
                 )
                 for c in changes
             ]
@@ -225,10 +242,15 @@ class CustomersPart(SqlPart):
                 reevaluate(s, segments, row.id, Touch(attributes=changed), utcnow())
             return changed
 
-    def undispatched_tags(self, before: datetime, limit: int = 200) -> list[TagChange]:
+    def undispatched_tags(
+        self, before: datetime, limit: int = 200, *, now: datetime | None = None
+    ) -> list[TagChange]:
         """Tags added before ``before`` that the tag_added triggers never heard of, and
         every such tag a journey step added (no request dispatches those, so there is no
-        dispatch in flight to wait for); oldest first, under the customer's current id."""
+        dispatch in flight to wait for); oldest first, under the customer's current id,
+        with the context they were added with. Those waiting out a failed dispatch's
+        backoff at ``now``, or parked, are left out."""
+        held = not_held("tag", TagHistoryRow.id, now or utcnow())
         with self._db.read() as s, s.begin():
             rows = list(
                 s.scalars(
@@ -236,6 +258,7 @@ class CustomersPart(SqlPart):
                     .where(
                         TagHistoryRow.dispatched_at.is_(None),
                         or_(TagHistoryRow.at < before, TagHistoryRow.source.startswith("journey:")),
+                        held,
                     )
                     .order_by(TagHistoryRow.id)
                     .limit(limit)
@@ -248,9 +271,25 @@ class CustomersPart(SqlPart):
                     added=r.added,
                     source=r.source,
                     history_id=r.id,
+                    context=r.context,
                 )
                 for r in rows
             ]
+
+    def remember_tag_context(self, history_ids: list[int], context: dict[str, Any]) -> None:
+        """Keep ``context`` with these added tags not dispatched yet (a dispatch that
+        could not finish: the sweep starts their journeys with it)."""
+        if not history_ids:
+            return
+        with self._db.write() as s, s.begin():
+            s.execute(
+                update(TagHistoryRow)
+                .where(
+                    TagHistoryRow.id.in_(history_ids),
+                    TagHistoryRow.dispatched_at.is_(None),
+                )
+                .values(context=context)
+            )
 
     def mark_tags_dispatched(self, history_ids: list[int], *, at: datetime) -> None:
         """Record that the tag_added triggers heard of these added tags."""
@@ -283,6 +322,20 @@ class CustomersPart(SqlPart):
                 .order_by(IdentityRow.kind, IdentityRow.namespace, IdentityRow.value)
             )
             return [(k, n, v) for k, n, v in rows]
+
+    def customer_clinics(self, customer_ids: Sequence[str]) -> dict[str, str | None]:
+        """The ``clinic_id`` attribute of each customer's survivor, by the id asked
+        (None: no clinic); unknown ids are left out. Who may see a customer is decided
+        on it (``engine.store.access``)."""
+        found: dict[str, str | None] = {}
+        with self._db.read() as s, s.begin():
+            for customer_id in dict.fromkeys(customer_ids):
+                try:
+                    clinic = follow(s, customer_id).attributes.get("clinic_id")
+                except NotFound:
+                    continue
+                found[customer_id] = None if clinic is None else str(clinic)
+        return found
 
     def list_merges(self, customer_id: str | None = None) -> list[MergeRecord]:
         """Merges, oldest first; with an id, those it survived or was merged by."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import threading
 import time
@@ -10,7 +12,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -53,10 +55,19 @@ def make_engine(url: str) -> Engine:
 
 
 def ensure_sqlite_folder(url: str) -> None:
-    """Create the folder of a SQLite file (``var/``) when it is missing."""
+    """Create the folder of a SQLite file (``var/``, owner-only) and the file itself
+    (owner-only) when they are missing."""
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    path = Path(parsed.database)
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # The database holds patients' phone numbers: created 0600 here, before SQLite
+    # would create it with the process umask (often world-readable). SQLite gives its
+    # -wal and -shm files the database file's permissions.
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -149,6 +160,11 @@ class Sessions:
             stmt = self.insert(table).values(**row).on_conflict_do_nothing().returning(*key)
             inserted += session.execute(stmt).first() is not None
         return inserted
+
+    def ping(self) -> None:
+        """One round trip to the database; raises when it cannot be reached."""
+        with self.read() as session, session.begin():
+            session.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
         self.engine.dispose()

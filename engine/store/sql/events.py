@@ -19,6 +19,7 @@ from engine.models.segment_index import Touch
 from engine.store.records import NewEvent, StoredEvent
 from engine.store.sql.common import SqlPart, follow
 from engine.store.sql.db import Sessions
+from engine.store.sql.retries import not_held
 from engine.store.sql.segments import reevaluate
 from engine.store.sql.tables import EventRow
 
@@ -63,12 +64,16 @@ class EventsPart(SqlPart):
                 .values(dispatched_at=at)
             )
 
-    def undispatched_events(self, before: datetime, limit: int = 200) -> list[StoredEvent]:
-        """Events accepted before ``before`` whose dispatch never completed, oldest first."""
+    def undispatched_events(
+        self, before: datetime, limit: int = 200, *, now: datetime | None = None
+    ) -> list[StoredEvent]:
+        """Events accepted before ``before`` whose dispatch never completed, oldest first;
+        those waiting out a failed dispatch's backoff at ``now``, or parked, left out."""
         with self._db.read() as s, s.begin():
             rows = s.scalars(
                 select(EventRow)
                 .where(EventRow.dispatched_at.is_(None), EventRow.received_at < before)
+                .where(not_held("event", EventRow.id, now or datetime.now(UTC)))
                 .order_by(EventRow.id)
                 .limit(limit)
             )
@@ -110,8 +115,10 @@ def insert_event(
         "received_at": received_at,
         "dispatched_at": dispatched_at,
     }
-    if s.connection().execute(_INSERT_EVENT[db.dialect], row).first() is not None:
+    inserted = s.connection().execute(_INSERT_EVENT[db.dialect], row).first()
+    if inserted is not None:
         return StoredEvent(
+            id=inserted[0],
             customer_id=customer_id,
             message_id=event.message_id,
             name=event.name,
@@ -135,4 +142,5 @@ def stored_event(row: EventRow, *, new: bool) -> StoredEvent:
         at=row.at,
         new=new,
         dispatched=row.dispatched_at is not None,
+        id=row.id,
     )

@@ -17,11 +17,13 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from engine.expressions.clock import utcnow
 from engine.models.journey import Segment
 from engine.models.segment_index import SegmentIndex
 from engine.store.records import SegmentChange, SegmentDeploy
 from engine.store.sql.common import SqlPart, follow_id
 from engine.store.sql.membership import merge_memberships, reevaluate
+from engine.store.sql.retries import not_held
 from engine.store.sql.tables import SegmentChangeRow, SegmentMemberRow, SegmentRow
 from rules.models import dump_rule
 from rules.sql import customers_matching
@@ -198,9 +200,12 @@ class SegmentsPart(SqlPart):
         segment_id: str | None = None,
         before: datetime | None = None,
         limit: int = 500,
+        now: datetime | None = None,
     ) -> list[SegmentChange]:
-        """Enters and exits not dispatched yet, oldest first."""
+        """Enters and exits not dispatched yet, oldest first; those waiting out a failed
+        dispatch's backoff at ``now``, or parked, left out (the sweep's to retry)."""
         query = select(SegmentChangeRow).where(_O.dispatched_at.is_(None))
+        query = query.where(not_held("segment", SegmentChangeRow.id, now or utcnow()))
         if customer_ids is not None:
             query = query.where(_O.customer_id.in_(list(customer_ids)))
         if segment_id is not None:

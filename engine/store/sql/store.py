@@ -26,6 +26,7 @@ from engine.store.sql.identity import IdentityPart
 from engine.store.sql.ingest import IngestPart
 from engine.store.sql.journeys import JourneysPart
 from engine.store.sql.keys import ApiKeysPart
+from engine.store.sql.outbox import OutboxPart
 from engine.store.sql.segments import SegmentsPart
 from engine.store.sql.tasks import DeliveriesPart, TasksPart
 from engine.store.sql.tokens import TokensPart
@@ -51,6 +52,7 @@ class SqlStore(
     DocumentsPart,
     GuardiansPart,
     SegmentsPart,
+    OutboxPart,
 ):
     """The persistent store; the schema must be migrated first (``migrate.upgrade``)."""
 
@@ -62,6 +64,10 @@ class SqlStore(
     def close(self) -> None:
         """Close the pooled connections."""
         self._db.dispose()
+
+    def ping(self) -> None:
+        """Raise when the database cannot be reached (readiness)."""
+        self._db.ping()
 
 
 if TYPE_CHECKING:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.contracts.journey import TraceEntry
 from engine.errors import Conflict, NotFound
-from engine.store.records import DeliveryRecord, HandoffTask
+from engine.store.records import DeliveryRecord, HandoffTask, PendingSignal
 from engine.store.sql.common import SqlPart
 from engine.store.sql.enrollments import insert_trace
+from engine.store.sql.retries import insert_pending_signal
 from engine.store.sql.tables import DeliveryRow, TaskRow
 
 OPEN_STATUSES = ("open", "claimed", "escalated")
@@ -113,6 +115,28 @@ class TasksPart(SqlPart):
                 return _task(row)
             row.status, row.outcome = "done", outcome
             return _task(row)
+
+    def complete_task_signal(
+        self, task_id: str, outcome: str, note: str | None, *, at: datetime
+    ) -> tuple[HandoffTask, PendingSignal]:
+        """``complete_task``, and in the same transaction the ``handoff_outcome`` signal
+        kept until Temporal took it (once per task: a repeat finds the first)."""
+        with self._db.write() as s, s.begin():
+            row = _get(s, task_id, lock=True)
+            if row.status == "done" and row.outcome != outcome:
+                raise Conflict(f"handoff task {task_id} is already done ({row.outcome})")
+            row.status, row.outcome = "done", outcome
+            signal = insert_pending_signal(
+                self._db,
+                s,
+                key=f"handoff:{task_id}",
+                enrollment_id=row.enrollment_id,
+                customer_id=row.customer_id,
+                name="handoff_outcome",
+                payload={"task_id": task_id, "outcome": outcome, "note": note},
+                at=at,
+            )
+            return _task(row), signal
 
     def list_tasks(self, queue: str | None = None) -> list[HandoffTask]:
         """Every task (of the queue it was created in), oldest first."""

@@ -121,7 +121,8 @@ def test_handoff_tasks_through_claim_escalation_and_completion(sql_store: SqlSto
 def test_api_key_secrets_are_kept_only_as_hashes(sql_store: SqlStore, sql_url: str) -> None:
     record, secret = sql_store.create_api_key("front desk", ["staff"], ["sz-01"], at=T0)
     assert secret.startswith("cp_") and len(secret) == 35
-    assert sql_store.find_api_key(secret) == record
+    # Finding a key records its use (the last-used time).
+    assert sql_store.find_api_key(secret, at=T0) == record.model_copy(update={"last_used_at": T0})
     assert sql_store.find_api_key(secret + "x") is None
     assert sql_store.find_api_key("") is None
 
@@ -144,6 +145,6 @@ def test_the_migration_creates_every_table_as_modelled(sql_url: str) -> None:
                 assert indexes >= {i.name for i in table.indexes}, name
             context = MigrationContext.configure(conn, opts={"compare_type": True})
             assert compare_metadata(context, Base.metadata) == []
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0010"
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0012"
     finally:
         engine.dispose()

@@ -16,6 +16,7 @@ Importing this package registers every table on :data:`Base.metadata` (what Alem
 - ``credentials``: API keys, platform access tokens
 - ``segments``: segments, members, the enter/exit outbox
 - ``attribution``: QR and contact-me codes, touches
+- ``outbox``: failed dispatches, pending signals, triggers a paused journey let pass
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from engine.store.sql.tables.journeys import (
     TraceRow,
     WorkspaceDocumentRow,
 )
+from engine.store.sql.tables.outbox import OutboxFailureRow, PendingSignalRow, TriggerSkipRow
 from engine.store.sql.tables.segments import SegmentChangeRow, SegmentMemberRow, SegmentRow
 
 __all__ = [
@@ -67,6 +69,8 @@ __all__ = [
     "JourneyRow",
     "JourneyVersionRow",
     "MergeRow",
+    "OutboxFailureRow",
+    "PendingSignalRow",
     "QrCodeRow",
     "SegmentChangeRow",
     "SegmentMemberRow",
@@ -78,5 +82,6 @@ __all__ = [
     "TaskRow",
     "TouchRow",
     "TraceRow",
+    "TriggerSkipRow",
     "WorkspaceDocumentRow",
 ]

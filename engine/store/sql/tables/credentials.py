@@ -23,6 +23,9 @@ class ApiKeyRow(Base):
     scopes: Mapped[list[str]] = mapped_column(JSONType)
     clinics: Mapped[list[str]] = mapped_column(JSONType)
     created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
 
 
 class AccessTokenRow(Base):

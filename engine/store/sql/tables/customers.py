@@ -11,6 +11,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.store.sql.tables.base import Base
+from engine.store.sql.types import JSONType
 
 
 class CustomerRow(Base):
@@ -78,6 +79,8 @@ class TagHistoryRow(Base):
     at: Mapped[datetime]
     # Empty until the tag_added triggers have been told of an added tag (migration 0010).
     dispatched_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The context of the request that added it, for a dispatch done later (migration 0011).
+    context: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
 class ConsentRow(Base):
