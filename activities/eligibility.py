@@ -4,10 +4,12 @@ Each check returns a recorded reason: ``skip`` (pass over this channel) or ``def
 (marketing inside quiet hours: try again when the window ends, never drop). In order:
 the identity the channel needs; following the Official Account (template and
 customer-service messages; a subscribe message reaches whoever gave the consent);
-marketing consent for the channel; an open circuit; the subscribe-message balance;
-the customer-service window; quiet hours (the journey's, else the workspace's, else
-21:00-08:00, in the customer's timezone) and the holidays of the customer's clinic
-(``clinic_id``), which a marketing send waits out as one window.
+marketing consent for the channel; an open circuit (a quota window, or a configuration
+error's circuit of the channel or the message's template: ``circuit_open``); the
+subscribe-message balance; the customer-service window; quiet hours (the journey's,
+else the workspace's, else 21:00-08:00, in the customer's timezone) and the holidays
+of the customer's clinic (``clinic_id``), which a marketing send waits out as one
+window.
 """
 
 from __future__ import annotations
@@ -25,11 +27,20 @@ from engine.models.compliance import Holiday
 from engine.models.journey import QuietHours
 from engine.models.message import Message
 from engine.store import Customer
+from engine.store.circuits import ConfigCircuit
 from rules.durations import parse_time_of_day
 from rules.evaluate import evaluate
 from rules.models import ConsentRule
 
-__all__ = ["DEFAULT_QUIET_HOURS", "ChannelState", "Verdict", "check", "identity", "quiet_until"]
+__all__ = [
+    "DEFAULT_QUIET_HOURS",
+    "ChannelState",
+    "Verdict",
+    "check",
+    "circuit_open",
+    "identity",
+    "quiet_until",
+]
 
 _IDENTITY: dict[ChannelName, tuple[str, ...]] = {
     "wechat_template": ("wechat_openid",),
@@ -57,6 +68,7 @@ class ChannelState:
     """What the store knows of the channel, and of this customer on it."""
 
     circuit: tuple[datetime, str] | None = None  # (open until, why)
+    blocked: ConfigCircuit | None = None  # a configuration error's circuit stops this send
     subscribe_balance: int | None = None  # the message's template; None: never recorded
     sent_since: Callable[[datetime], int] | None = None  # this channel's sends since then
 
@@ -75,6 +87,14 @@ def identity(customer: Customer, name: str) -> str | None:
         raw = customer.attributes.get("phone")
         value = str(raw) if raw else None
     return value
+
+
+def circuit_open(circuit: ConfigCircuit) -> str:
+    """The skip reason of a send a configuration circuit stops: ``circuit_open``, what
+    it covers, since when and the answer that opened it."""
+    what = f"template {circuit.template}" if circuit.template else "the whole channel"
+    since = circuit.opened_at.isoformat(timespec="seconds")
+    return f"circuit_open: {circuit.channel} {what} since {since} ({circuit.error})"
 
 
 def check(
@@ -102,6 +122,8 @@ def check(
     if state.circuit is not None:
         until, why = state.circuit
         return Verdict("skipped", f"circuit open until {until.isoformat()} ({why})")
+    if state.blocked is not None:
+        return Verdict("skipped", circuit_open(state.blocked))
     if channel == "wechat_subscribe" and state.subscribe_balance == 0:
         return Verdict("skipped", "no subscribe-message consent left for the template")
     if channel == "wechat_text":

@@ -17,8 +17,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import channel_state, eligibility
-from activities.channels.base import ChannelAdapter, ChannelRequest, ChannelResult, Recipient
+from activities.channels.base import ChannelAdapter, ChannelRequest, ChannelResult
 from activities.eligibility import Verdict
+from activities.recipients import for_guardian, most_recently_active, recipient_of
 from engine.compliance import guardians
 from engine.compliance.policy import read_policy
 from engine.contracts.journey import (
@@ -40,6 +41,7 @@ from engine.contracts.journey import (
     SendResult,
     TagInput,
     UpdateInput,
+    UpdateResult,
 )
 from engine.errors import NotFound, TemplateError
 from engine.expressions.clock import parse_when
@@ -51,16 +53,10 @@ from engine.models.message import Message
 from engine.models.workspace import JourneyBundle
 from engine.settings import get_settings
 from engine.store import ActivityStore, Customer, DeliveryRecord, HandoffTask
+from engine.store.sql import SqlStore
 from rules.evaluate import evaluate
 from rules.models import parse_rule
 from rules.view import CustomerView
-
-_IDENTITY_FIELDS = (
-    "wechat_openid",
-    "wechat_unionid",
-    "wecom_external_userid",
-    "wecom_owner_userid",
-)
 
 
 class JourneyActivities:
@@ -136,7 +132,7 @@ class JourneyActivities:
             arg.channel, message, to, arg.now, tz, bundle.journey.quiet_hours, state, policy
         )
         if verdict is not None:
-            detail = _for(to, customer, verdict.reason)
+            detail = for_guardian(to, customer, verdict.reason)
             refused = SendResult(outcome=verdict.outcome, detail=detail, retry_at=verdict.retry_at)
             return self._not_sent(arg, refused)
         content = self._content(arg, bundle, customer, message)
@@ -155,7 +151,7 @@ class JourneyActivities:
         )
         if capped is not None:
             return self._not_sent(
-                arg, SendResult(outcome="skipped", detail=_for(to, customer, capped))
+                arg, SendResult(outcome="skipped", detail=for_guardian(to, customer, capped))
             )
         earlier = self._begin_delivery(arg, customer)
         if earlier is not None:
@@ -163,11 +159,11 @@ class JourneyActivities:
         request = ChannelRequest(
             channel=arg.channel,
             idempotency_key=arg.idempotency_key,
-            recipient=_recipient(to),
+            recipient=recipient_of(to),
             content=content,
         )
         result: ChannelResult = self.adapters[arg.channel].send(request)
-        detail = _for(to, customer, result.detail)
+        detail = for_guardian(to, customer, result.detail)
         self.store.end_delivery(
             arg.idempotency_key, result.outcome.value, detail, result.provider_ref
         )
@@ -264,7 +260,7 @@ class JourneyActivities:
             active = customer.attributes.get("last_active_channel")
             preferred = active if isinstance(active, str) else None
         if preferred is None:
-            preferred = _most_recently_active(customer, arg.channels)
+            preferred = most_recently_active(customer, arg.channels)
         channels = list(arg.channels)
         if preferred in channels:
             channels.remove(preferred)
@@ -331,14 +327,33 @@ class JourneyActivities:
         return ChangeResult(changed=changed)
 
     @activity.defn(name="update_profile")
-    def update_profile(self, arg: UpdateInput) -> ChangeResult:
-        """Set profile attributes; text values are templates."""
+    def update_profile(self, arg: UpdateInput) -> UpdateResult:
+        """Set profile attributes; text values are templates. Names the customer's other
+        running enrollments that wait on a changed attribute: the workflow signals them."""
         bundle, customer = self._begin(arg)
         try:
             values = render_value(arg.values, self._scope(arg, bundle, customer))
         except TemplateError as exc:
             raise ApplicationError(str(exc), type="TemplateError", non_retryable=True) from None
-        return ChangeResult(changed=self.store.set_attributes(arg.customer_id, values))
+        changed = self.store.set_attributes(arg.customer_id, values)
+        return UpdateResult(
+            changed=changed,
+            values={name: values[name] for name in changed},
+            waiting=self._waiting_on(arg, set(changed)),
+        )
+
+    def _waiting_on(self, arg: UpdateInput, changed: set[str]) -> list[str]:
+        # Only the SQL store knows the customer's other enrollments; a simulation's
+        # memory store runs one enrollment, which is running this step, not waiting.
+        if not changed or not isinstance(self.store, SqlStore):
+            return []
+        running = self.store.list_enrollments(customer_id=arg.customer_id, status="running")
+        return [
+            e.id
+            for e in running
+            if e.id != arg.enrollment_id
+            and self.store.get_bundle(e.journey_id, e.version).journey.date_attributes() & changed
+        ]
 
     @activity.defn(name="read_date")
     def read_date(self, arg: ReadDateInput) -> ReadDateResult:
@@ -363,32 +378,6 @@ class JourneyActivities:
             self.store.append_trace(arg.enrollment_id, arg.trace)
             return FinishResult(recorded=False)
         return FinishResult()
-
-
-#: The customer's own actions, by event-name prefix, and the channels they speak for.
-_ACTIVE_ON: tuple[tuple[str, tuple[ChannelName, ...]], ...] = (
-    ("wechat.", ("wechat_text", "wechat_template", "wechat_subscribe")),
-    ("wecom.", ("wecom",)),
-    ("sms.", ("sms",)),
-)
-
-
-def _most_recently_active(customer: Customer, channels: list[ChannelName]) -> str | None:
-    for event in reversed(customer.events):
-        for prefix, family in _ACTIVE_ON:
-            if event.name.startswith(prefix):
-                return next((c for c in family if c in channels), None)
-    return None
-
-
-def _for(to: Customer, customer: Customer, detail: str) -> str:
-    """A detail that names the guardian when the send was addressed to one."""
-    return detail if to.id == customer.id else f"to guardian {to.id}: {detail}"
-
-
-def _recipient(customer: Customer) -> Recipient:
-    ids = {name: customer.identities.get(name) for name in _IDENTITY_FIELDS}
-    return Recipient(customer_id=customer.id, phone=eligibility.identity(customer, "phone"), **ids)
 
 
 def _delay(seconds: float | None) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from engine.dispatch.dispatcher import Dispatcher
@@ -25,3 +26,18 @@ async def dispatch_changes(
         return report
 
     return await dispatch_or_defer(dispatch, "the changes of %s", customer_id)
+
+
+async def dispatch_attributes(
+    dispatcher: Dispatcher, customer_id: str, values: dict[str, Any], at: datetime
+) -> tuple[DispatchReport, bool]:
+    """Re-plan the customer's running waits on these attributes (``until_attribute``).
+
+    (report, pending): pending when Temporal could not be reached; the attributes are
+    stored, and a wait that reads them later reads the new values.
+    """
+    return await dispatch_or_defer(
+        lambda: dispatcher.signals.attributes_changed(customer_id, values, at),
+        "the attribute changes of %s",
+        customer_id,
+    )

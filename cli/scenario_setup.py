@@ -6,12 +6,21 @@ Only simulations use this: their store is a sandbox of its own, never the clinic
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from engine.dispatch.journey_schedules import CUSTOMER, tick_key
 from engine.errors import ScenarioError, ValidationFailed
-from engine.models.journey import EventTrigger, TagAddedTrigger
+from engine.models.journey import (
+    ApiTrigger,
+    EventTrigger,
+    ScheduleTrigger,
+    SegmentEnteredTrigger,
+    TagAddedTrigger,
+)
 from engine.models.reading import load_model
 from engine.models.scenario import Scenario, ScenarioEvent
 from engine.models.workspace import JourneyBundle, Workspace
@@ -23,7 +32,14 @@ from rules.conditions import dump_where
 from rules.match import match_where
 from rules.view import ConsentRecord, EventRecord
 
-__all__ = ["enrolls", "load_scenario_workspace", "prepare_store"]
+__all__ = [
+    "StartEnrollment",
+    "enrolls",
+    "load_scenario_workspace",
+    "prepare_store",
+    "start_enrollment",
+    "tick_of",
+]
 
 
 def load_scenario_workspace(path: Path) -> tuple[Scenario, JourneyBundle, Workspace]:
@@ -123,3 +139,48 @@ def enrolls(bundle: JourneyBundle, item: ScenarioEvent, now: datetime) -> bool:
             )
         )
     return False
+
+
+@dataclass(frozen=True)
+class StartEnrollment:
+    """When a scenario enrolls its customer without a trigger entry, and with what."""
+
+    after: timedelta
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+def start_enrollment(bundle: JourneyBundle, scenario: Scenario) -> StartEnrollment | None:
+    """The scenario's ``enroll`` entry; else, for a journey no scenario entry can trigger
+    (``api``, ``segment_entered``, ``schedule``), an enrollment at the scenario's start
+    with the context production gives that trigger; None: the events enroll.
+
+    The segment and schedule contexts are the ones ``engine.dispatch.segments`` and a
+    tick give, so a journey reading ``context.segment`` or ``context.tick`` renders in a
+    simulation as it does live.
+    """
+    if scenario.enroll is not None:
+        return StartEnrollment(scenario.enroll.after, dict(scenario.enroll.context))
+    trigger = bundle.journey.trigger
+    if isinstance(trigger, ApiTrigger):
+        return StartEnrollment(timedelta(0))
+    if isinstance(trigger, SegmentEnteredTrigger):
+        return StartEnrollment(timedelta(0), {"segment": trigger.segment_entered})
+    if isinstance(trigger, ScheduleTrigger):
+        tick = tick_of(bundle, scenario, scenario.start).removeprefix("tick:")
+        return StartEnrollment(timedelta(0), {"tick": tick, "segment": trigger.schedule.segment})
+    return None
+
+
+def tick_of(bundle: JourneyBundle, scenario: Scenario, at: datetime) -> str:
+    """A scheduled journey's tick key for an enrollment at ``at``: ``at`` in the zone the
+    cron runs in for this customer (``engine.dispatch.journey_schedules``)."""
+    trigger = bundle.journey.trigger
+    assert isinstance(trigger, ScheduleTrigger)
+    zone = trigger.schedule.timezone
+    if zone == CUSTOMER:
+        zone = scenario.customer.timezone
+    try:
+        local = at.astimezone(ZoneInfo(zone or bundle.timezone))
+    except (ZoneInfoNotFoundError, ValueError):
+        local = at.astimezone(ZoneInfo(bundle.timezone))  # an unknown zone: as a tick reads it
+    return tick_key(local)

@@ -21,6 +21,8 @@ def format_trace(result: dict[str, Any]) -> str:
     for entry in result["trace"]:
         at = entry["at"].replace("T", " ")[:19]
         rest = "  ".join(str(entry[c]) for c in _COLUMNS if c in entry)
+        if "to" in entry:  # a re-planned wait: its old and new end
+            rest = f"{entry.get('from')} -> {entry['to']}"
         lines.append(f"  {at}  {entry.get('step') or '-':<16} {entry['kind']:<9} {rest}".rstrip())
     outcome = result["status"]
     if result.get("exit_reason"):

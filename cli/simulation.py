@@ -29,10 +29,17 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.channels.registry import build_adapters
-from cli.scenario_setup import enrolls, load_scenario_workspace, prepare_store
+from cli.scenario_setup import (
+    enrolls,
+    load_scenario_workspace,
+    prepare_store,
+    start_enrollment,
+    tick_of,
+)
 from engine.binaries import find_binary
 from engine.compliance.policy import opt_out_channels, read_policy
 from engine.contracts.journey import (
+    AttributesSignal,
     CancelSignal,
     EnrollmentState,
     EventSignal,
@@ -44,6 +51,7 @@ from engine.contracts.journey import (
 )
 from engine.dispatch.enroll import enroll
 from engine.errors import ScenarioError
+from engine.models.journey import ScheduleTrigger
 from engine.models.scenario import Scenario, ScenarioEvent
 from engine.models.workspace import JourneyBundle
 from engine.store import MemoryStore
@@ -122,12 +130,13 @@ class _Run:
     async def start(self) -> None:
         self.offset = self.scenario.start - await self.env.get_current_time()
         start = self.scenario.start
-        trigger_first = self.scenario.enroll is None
+        planned = start_enrollment(self.bundle, self.scenario)
+        if planned is not None:
+            # Before the events: entries at the same offset reach the running enrollment.
+            context = planned.context
+            self.at(start + planned.after, lambda: self._enroll(context))
         for item in self.scenario.events:
-            self.at(start + item.after, self._event_action(item, trigger_first))
-        if self.scenario.enroll is not None:
-            context = self.scenario.enroll.context
-            self.at(start + self.scenario.enroll.after, lambda: self._enroll(context))
+            self.at(start + item.after, self._event_action(item, planned is None))
 
     def _event_action(self, item: ScenarioEvent, may_enroll: bool) -> Callable[[], Awaitable[None]]:
         async def act() -> None:
@@ -147,6 +156,12 @@ class _Run:
                 add = [item.name] if item.kind == "tag_added" else []
                 remove = [item.name] if item.kind == "tag_removed" else []
                 self.store.change_tags(self.scenario.customer.id, add, remove, "scenario")
+            elif item.attributes is not None:  # a profile change, as identify makes it
+                self.store.set_attributes(self.scenario.customer.id, item.attributes)
+                if self.handle is not None:
+                    await self._signal(
+                        "attributes", AttributesSignal(values=item.attributes, at=now)
+                    )
             if self.handle is None and may_enroll and enrolls(self.bundle, item, now):
                 await self._enroll(dict(item.properties))
             elif self.handle is not None and item.kind == "event":
@@ -163,6 +178,7 @@ class _Run:
         if self.handle is not None:
             return
         now = await self.now()
+        scheduled = isinstance(self.bundle.journey.trigger, ScheduleTrigger)
         result = await enroll(
             self.client,
             self.store,
@@ -173,6 +189,8 @@ class _Run:
             task_queue=self.task_queue,
             clock_offset_seconds=self.offset.total_seconds(),
             options=self.options,
+            # A scheduled journey enrolls as a tick does: the tick's key after the key.
+            tick=tick_of(self.bundle, self.scenario, now) if scheduled else None,
         )
         if result.handle is None:
             self.enroll_detail = f"{result.status}: {result.detail}"

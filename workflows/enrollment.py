@@ -16,6 +16,7 @@ from temporalio import workflow
 # Pydantic models and our pure helpers are stateless: the sandbox passes them through.
 with workflow.unsafe.imports_passed_through():
     from engine.contracts.journey import (
+        AttributesSignal,
         EnrollmentInput,
         EnrollmentStatusName,
         EventSignal,
@@ -24,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
         TraceEntry,
         Waiting,
     )
-    from engine.expressions.context_refs import resolve
+    from engine.expressions.context_refs import lookup, resolve
     from engine.models.journey import EventCondition
     from rules.conditions import dump_where
     from rules.match import match_where
@@ -59,6 +60,10 @@ class Enrollment:
         self.seen_messages: list[str] = list(carried.seen_messages)
         self.handoff_outcomes: dict[str, HandoffOutcomeSignal] = {}
         self.receipts: dict[str, ReceiptSignal] = {}
+        # Dates that move: what the running wait's end depends on (("context", field) or
+        # ("attribute", path)), and the new value of it a signal brought (value, source).
+        self.wait_on: tuple[str, str] | None = None
+        self.moved: tuple[Any, str] | None = None
         goal = input.journey.goal
         self.goal_deadline = input.enrolled_at + goal.within if goal and goal.within else None
 
@@ -107,6 +112,27 @@ class Enrollment:
             return True
         where = resolve(dump_where(cond.where), self.input.context)
         return match_where(where, signal.properties, now=self.now())
+
+    # ---- dates that move ------------------------------------------------------------
+
+    def take_context(self, signal: EventSignal) -> None:
+        """Merge the properties of an event the journey's ``context_from`` names into the
+        context, key by key; a running wait on a changed field is re-planned."""
+        if not any(self.matches(cond, signal) for cond in self.journey.context_from):
+            return
+        self.input.context.update(signal.properties)
+        self.record("context", event=signal.name)
+        if self.wait_on is not None and self.wait_on[0] == "context":
+            field = self.wait_on[1]
+            if field.split(".")[0] in signal.properties:
+                self.moved = (lookup(self.input.context, field), f"context {field}")
+
+    def take_attributes(self, signal: AttributesSignal) -> None:
+        """A profile change: a running ``until_attribute`` wait on it is re-planned."""
+        if self.wait_on is not None and self.wait_on[0] == "attribute":
+            path = self.wait_on[1]
+            if path.split(".")[0] in signal.values:
+                self.moved = (lookup(signal.values, path), f"attribute {path}")
 
     # ---- waiting and activities ------------------------------------------------------
 

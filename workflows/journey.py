@@ -17,6 +17,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from engine.contracts.journey import (
         WORKFLOW_NAME,
+        AttributesSignal,
         CancelSignal,
         CarriedState,
         EnrollmentInput,
@@ -70,6 +71,8 @@ class JourneyWorkflow(Enrollment):
                 return
             self.seen_messages.append(signal.message_id)
             del self.seen_messages[:-200]
+        # The context first: goals and exits read the updated context (contract 3).
+        self.take_context(signal)
         goal = self.journey.goal
         if isinstance(goal, GoalEvent) and self.matches(goal, signal) and self.goal_open():
             self.record("goal", event=signal.name)
@@ -83,6 +86,13 @@ class JourneyWorkflow(Enrollment):
         self.events_seen += 1
         self.inbox.append((self.events_seen, signal))
         del self.inbox[:-50]  # only recent events can still satisfy a wait_for
+
+    @workflow.signal
+    def attributes(self, signal: AttributesSignal) -> None:
+        """Profile attributes changed: a running ``until_attribute`` wait is re-planned."""
+        self.signals_seen += 1
+        if self.status == "running":
+            self.take_attributes(signal)
 
     @workflow.signal
     def segment(self, signal: SegmentSignal) -> None:

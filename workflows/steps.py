@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from temporalio import workflow
+from temporalio.exceptions import FailureError
 
 # Pydantic models and our pure helpers are stateless: the sandbox passes them through.
 with workflow.unsafe.imports_passed_through():
     from engine.contracts.journey import (
+        AttributesSignal,
         BranchInput,
         BranchResult,
         ChangeResult,
@@ -31,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         ReadDateResult,
         TagInput,
         UpdateInput,
+        UpdateResult,
         Waiting,
     )
     from engine.expressions.clock import local_iso, next_local_time, parse_when
@@ -44,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
         TagStep,
         UpdateStep,
         WaitForStep,
+        WaitSpec,
         WaitStep,
     )
     from rules.durations import parse_time_of_day
@@ -62,37 +66,94 @@ class Stepper(Interpreter, Protocol):
     inbox: list[tuple[int, EventSignal]]
     handoff_outcomes: dict[str, HandoffOutcomeSignal]
     goal_deadline: datetime | None
+    wait_on: tuple[str, str] | None
+    moved: tuple[Any, str] | None
 
     def end(self, status: EnrollmentStatusName, reason: str | None) -> None: ...
 
     def matches(self, cond: EventCondition, signal: EventSignal) -> bool: ...
 
 
+#: ``workflow.patched`` id of waits that re-plan when their date moves; histories
+#: recorded before it replay without (their waits never re-planned).
+REPLAN_PATCH = "replan-date-waits"
+
+
 async def run_wait(wf: Stepper, step: WaitStep) -> str | None:
     spec = step.wait
     now = wf.now()
-    target: datetime | None
-    if spec.duration is not None:
-        target = now + spec.duration
-    elif spec.until is not None:
-        hour, minute = parse_time_of_day(spec.until)
-        target = next_local_time(now, wf.input.timezone, hour, minute, spec.weekdays)
-    else:
-        if spec.until_attribute is not None:
-            arg = ReadDateInput(**wf.base(), attribute=spec.until_attribute)
-            read = await wf.activity("read_date", arg, ReadDateResult, local=True)
-            target, source = read.value, f"attribute {spec.until_attribute}"
+    if spec.duration is not None or spec.until is not None:
+        if spec.duration is not None:
+            target = now + spec.duration
         else:
-            field = spec.until_context or ""
-            raw = resolve("{{ context." + field + " }}", wf.input.context)
-            target, source = parse_when(raw, wf.input.timezone), f"context {field}"
-        if target is None:
-            raise ValueError(f"{source} is missing or not a date")
-        if spec.offset is not None:
-            target = target - spec.offset if spec.offset_negative else target + spec.offset
+            hour, minute = parse_time_of_day(spec.until or "")
+            target = next_local_time(now, wf.input.timezone, hour, minute, spec.weekdays)
+        wf.record("wait", detail=f"until {local_iso(target, wf.input.timezone)}")
+        await wf.wait(Waiting(kind="timer"), until=target)
+        return None
+    if not workflow.patched(REPLAN_PATCH):
+        await _date_wait_v1(wf, spec)
+        return None
+    # Set before the read: a change that comes while the attribute is read still counts.
+    if spec.until_attribute is not None:
+        wf.wait_on = ("attribute", spec.until_attribute)
+    else:
+        wf.wait_on = ("context", spec.until_context or "")
+    try:
+        await _date_wait(wf, spec)
+    finally:
+        wf.wait_on, wf.moved = None, None
+    return None
+
+
+async def _read_target(wf: Stepper, spec: WaitSpec) -> tuple[datetime | None, str]:
+    """The wait's end from its date (attribute or context field) and offset."""
+    if spec.until_attribute is not None:
+        arg = ReadDateInput(**wf.base(), attribute=spec.until_attribute)
+        read = await wf.activity("read_date", arg, ReadDateResult, local=True)
+        return _shifted(spec, read.value), f"attribute {spec.until_attribute}"
+    field = spec.until_context or ""
+    raw = resolve("{{ context." + field + " }}", wf.input.context)
+    return _shifted(spec, parse_when(raw, wf.input.timezone)), f"context {field}"
+
+
+def _shifted(spec: WaitSpec, when: datetime | None) -> datetime | None:
+    if when is None or spec.offset is None:
+        return when
+    return when - spec.offset if spec.offset_negative else when + spec.offset
+
+
+async def _date_wait_v1(wf: Stepper, spec: WaitSpec) -> None:
+    """A date wait as histories before ``REPLAN_PATCH`` ran it: never re-planned."""
+    target, source = await _read_target(wf, spec)
+    if target is None:
+        raise ValueError(f"{source} is missing or not a date")
     wf.record("wait", detail=f"until {local_iso(target, wf.input.timezone)}")
     await wf.wait(Waiting(kind="timer"), until=target)
-    return None
+
+
+async def _date_wait(wf: Stepper, spec: WaitSpec) -> None:
+    """A date wait that moves with its date: each change cancels the timer and starts
+    one for the new end (none when that has passed); an unusable value keeps the end."""
+    target, source = await _read_target(wf, spec)
+    if target is None:
+        raise ValueError(f"{source} is missing or not a date")
+    tz = wf.input.timezone
+    wf.record("wait", detail=f"until {local_iso(target, tz)}")
+    while await wf.wait(Waiting(kind="timer"), lambda: wf.moved is not None, until=target):
+        assert wf.moved is not None
+        raw, source = wf.moved
+        wf.moved = None
+        new = _shifted(spec, parse_when(raw, tz))
+        if new == target:
+            continue  # the same date again (a change the read already saw): nothing moves
+        if new is None:
+            kept = local_iso(target, tz)
+            detail = f"{source} is {'removed' if raw is None else 'not a date: ' + repr(raw)}"
+            wf.record("replan", detail=f"{detail}; the wait still ends at {kept}")
+        else:
+            wf.record("replan", from_=local_iso(target, tz), to=local_iso(new, tz))
+            target = new
 
 
 async def run_wait_for(wf: Stepper, step: WaitForStep) -> str | None:
@@ -167,9 +228,19 @@ async def run_tag(wf: Stepper, step: TagStep) -> str | None:
 
 async def run_update(wf: Stepper, step: UpdateStep) -> str | None:
     wf.record("update", detail=", ".join(step.update.set))
-    await wf.activity(
-        "update_profile", UpdateInput(**wf.base(), values=step.update.set), ChangeResult
-    )
+    arg = UpdateInput(**wf.base(), values=step.update.set)
+    result = await wf.activity("update_profile", arg, UpdateResult)
+    if result.waiting:
+        # The customer's other enrollments waiting on a changed date re-plan (contract
+        # 3). Signalled from here, durably, so a worker crash cannot lose the change.
+        signal = AttributesSignal(values=result.values, at=wf.now())
+        for enrollment_id in result.waiting:
+            try:
+                await workflow.get_external_workflow_handle(enrollment_id).signal(
+                    "attributes", signal
+                )
+            except FailureError:
+                pass  # it ended meanwhile: nothing waits on the date any more
     return None
 
 

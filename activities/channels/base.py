@@ -48,6 +48,10 @@ class Effect(StrEnum):
     SMS_OPT_OUT = "sms_opt_out"  # on the SMS blacklist: marketing consent withdrawn
     CIRCUIT_TODAY = "circuit_today"  # daily quota: stop calling until the next day
     CIRCUIT = "circuit"  # stop calling for ``circuit_seconds``
+    # Our configuration is wrong: stop sending into the same error until an operator
+    # resets the circuit or a deploy changes what opened it (activities.channel_state).
+    TEMPLATE_BROKEN = "template_broken"  # the message's template or its content, on this channel
+    CHANNEL_BROKEN = "channel_broken"  # our credentials or account: the whole channel
 
 
 class Recipient(BaseModel):

@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from api.errors import problem_responses
 from api.routes import (
     callbacks,
+    channels,
     chats,
     customers,
     enrollments,
@@ -38,6 +39,7 @@ for _resource in (
     qrcodes,
     reports,
     outbox,
+    channels,
 ):
     v1.include_router(_resource.router)
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response, status
 from fastapi.concurrency import run_in_threadpool
 
 from api import guardianship
-from api.changes import dispatch_changes
+from api.changes import dispatch_attributes, dispatch_changes
 from api.deps import DispatcherDep, Ingest, StoreDep
 from api.errors import problem_responses
 from api.schemas.common import dispatch_fields, pending_response
@@ -93,6 +93,12 @@ async def identify(
     )
     customer_id = result.customer_id
     report, pending = await dispatch_changes(dispatcher, customer_id, changes, body.context)
+    if body.attributes:  # a date a running wait follows may have moved
+        moved, moved_pending = await dispatch_attributes(
+            dispatcher, customer_id, body.attributes, now
+        )
+        report.merge(moved)
+        pending = pending or moved_pending
     if pending or report.pending:
         response.status_code = status.HTTP_202_ACCEPTED
     return IdentifyResult(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from engine.models.common import ChannelName
 from engine.models.journey import Journey
@@ -21,6 +21,9 @@ WORKFLOW_NAME = "JourneyWorkflow"
 
 class TraceEntry(BaseModel):
     """One line of an enrollment's trace (journey language section 5)."""
+
+    # ``from`` is a Python keyword: the field is ``from_`` and reads either name.
+    model_config = ConfigDict(populate_by_name=True)
 
     seq: int = Field(0, description="order within the enrollment; makes persisting idempotent")
     at: datetime
@@ -33,10 +36,14 @@ class TraceEntry(BaseModel):
     goto: str | None = None
     variant: str | None = None
     reason: str | None = None
+    from_: str | None = Field(
+        None, alias="from", description="replan: the planned end before (customer's local time)"
+    )
+    to: str | None = Field(None, description="replan: the planned end after")
 
     def public(self) -> dict[str, Any]:
         """The trace entry as printed: only the fields that are set."""
-        return self.model_dump(mode="json", exclude_none=True, exclude={"seq"})
+        return self.model_dump(mode="json", exclude_none=True, exclude={"seq"}, by_alias=True)
 
 
 class RunOptions(BaseModel):
@@ -93,6 +100,14 @@ class EventSignal(BaseModel):
     properties: dict[str, Any] = Field(default_factory=dict)
     at: datetime | None = None
     message_id: str | None = None
+
+
+class AttributesSignal(BaseModel):
+    """Profile attributes that changed (identify, an ``update`` step of any journey): a
+    running ``until_attribute`` wait on one of them is re-planned."""
+
+    values: dict[str, Any] = Field(description="attribute -> its new value (None: cleared)")
+    at: datetime | None = Field(None, description="when the profile changed")
 
 
 class SegmentSignal(BaseModel):
@@ -220,6 +235,19 @@ class UpdateInput(ActivityBase):
 
 class ChangeResult(BaseModel):
     changed: list[str] = Field(default_factory=list)
+
+
+class UpdateResult(ChangeResult):
+    """What an ``update`` step changed, and who must hear of it."""
+
+    values: dict[str, Any] = Field(
+        default_factory=dict, description="the changed attributes' new values (rendered)"
+    )
+    waiting: list[str] = Field(
+        default_factory=list,
+        description="the customer's other running enrollments whose journey has an "
+        "until_attribute wait on a changed attribute (the workflow signals them)",
+    )
 
 
 class ReadDateInput(ActivityBase):

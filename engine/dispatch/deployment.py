@@ -18,6 +18,7 @@ from engine.dispatch.journey_schedules import ScheduleSync, sync_schedules
 from engine.dispatch.triggers import TriggerIndex
 from engine.errors import NotFound
 from engine.expressions.clock import utcnow
+from engine.store.circuits import deployed_templates
 from engine.store.records import JourneyVersionInfo, SegmentDeploy
 from engine.store.service_store import ServiceStore
 from engine.workspace.loader import load_workspace
@@ -81,6 +82,10 @@ class Deployment:
             if jid not in workspace.journeys:
                 raise NotFound(f"no journey {jid!r} in {root}")
             infos.append(self.store.deploy(workspace.bundle(jid), at=utcnow()))
+        # A template whose content changed (or that no message uses any more) may work
+        # now: its configuration circuit closes, and the next send is the probe.
+        deployed = deployed_templates(list(workspace.messages.values()))
+        self.store.close_changed_circuits(deployed, at=utcnow())
         self.reload()
         return infos
 

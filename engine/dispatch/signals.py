@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -22,6 +22,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from engine.contracts.journey import (
+    AttributesSignal,
     CancelSignal,
     EnrollmentState,
     HandoffOutcomeSignal,
@@ -82,6 +83,28 @@ class Signals:
             if ok:
                 report.signalled.append(eid)
         return report
+
+    async def attributes_changed(
+        self, customer_id: str, values: dict[str, Any], at: datetime
+    ) -> DispatchReport:
+        """Tell the customer's running enrollments whose journey has an
+        ``until_attribute`` wait on one of these attributes (the others could do nothing
+        with it: a CRM sync that sets every attribute signals nobody needlessly)."""
+        names = set(values)
+
+        def waiting_on() -> list[str]:
+            running = self.store.list_enrollments(customer_id=customer_id, status="running")
+            return [
+                e.id
+                for e in running
+                if self.store.get_bundle(e.journey_id, e.version).journey.date_attributes() & names
+            ]
+
+        targets = await asyncio.to_thread(waiting_on)
+        if not targets:
+            return DispatchReport()
+        signal = AttributesSignal(values=values, at=at)
+        return await self.forward(customer_id, "attributes", signal, running=targets)
 
     async def complete_handoff(
         self,

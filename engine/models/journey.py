@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from engine.models.common import Strict, kind_by_key
-from engine.models.steps import Step
+from engine.models.steps import Step, WaitStep
 from rules.durations import Duration, TimeOfDay
 from rules.models import Rule, WhereSpec
 
@@ -72,6 +72,17 @@ class EventCondition(Strict):
     where: WhereSpec | None = None
 
 
+class ContextSource(EventCondition):
+    """An event that updates a running enrollment's context (dates that move)."""
+
+    event: str = Field(
+        min_length=1, pattern=r"^\S+$", description="name of the event whose properties merge in"
+    )
+    where: WhereSpec | None = Field(
+        None, description="property values it must have; may use {{ context.field }}"
+    )
+
+
 class GoalEvent(EventCondition):
     within: Duration | None = Field(None, description="attribution window from enrollment")
 
@@ -127,6 +138,11 @@ class Journey(Strict):
     reentry: Literal["never", "after_exit", "always"] = "after_exit"
     goal: Goal | None = None
     exit_when: list[ExitCondition] = Field(default_factory=list)
+    context_from: list[ContextSource] = Field(
+        default_factory=list,
+        description="events whose properties update a running enrollment's context, key by "
+        "key; a running until_context wait on a changed field is re-planned",
+    )
     quiet_hours: QuietHours | None = None
     guardian_consent: list[str] = Field(
         default_factory=list,
@@ -139,6 +155,11 @@ class Journey(Strict):
     @field_validator("exit_when", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, dict) else value
+
+    @field_validator("context_from", mode="before")
+    @classmethod
+    def _one_or_more_sources(cls, value: Any) -> Any:
         return [value] if isinstance(value, dict) else value
 
     @field_validator("guardian_consent", mode="before")
@@ -159,6 +180,15 @@ class Journey(Strict):
 
     def step_ids(self) -> list[str]:
         return [s.id for s in self.steps]
+
+    def date_attributes(self) -> set[str]:
+        """Profile attributes (top-level names) an ``until_attribute`` wait reads: a
+        change to one of them re-plans such a wait while it runs."""
+        return {
+            step.wait.until_attribute.split(".")[0]
+            for step in self.steps
+            if isinstance(step, WaitStep) and step.wait.until_attribute
+        }
 
 
 class Segment(Strict):

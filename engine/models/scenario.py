@@ -73,6 +73,16 @@ class ProviderAnswer(Strict):
     per_call: list[ProviderAnswer] | None = Field(None, description="answers used in turn")
 
 
+_ENTRY_KINDS = (
+    "event",
+    "tag_added",
+    "tag_removed",
+    "segment_entered",
+    "segment_exited",
+    "attributes",
+)
+
+
 class ScenarioEvent(Strict):
     after: Duration
     event: str | None = None
@@ -80,31 +90,36 @@ class ScenarioEvent(Strict):
     tag_removed: str | None = None
     segment_entered: str | None = None
     segment_exited: str | None = None
+    attributes: dict[str, Any] | None = Field(
+        None,
+        description="a profile change, as identify makes it: attribute -> new value "
+        "(null clears it); reaches the running enrollment (re-planned waits)",
+    )
     properties: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _one_kind(self) -> ScenarioEvent:
-        kinds = [
-            k
-            for k in ("event", "tag_added", "tag_removed", "segment_entered", "segment_exited")
-            if getattr(self, k) is not None
-        ]
+        kinds = [k for k in _ENTRY_KINDS if getattr(self, k) is not None]
         if len(kinds) != 1:
             raise ValueError(
                 "each entry needs exactly one of event, tag_added, tag_removed, "
-                "segment_entered, segment_exited"
+                "segment_entered, segment_exited, attributes"
             )
+        if self.attributes is not None and self.properties:
+            raise ValueError("an attributes entry has no properties: put the values in it")
         return self
 
     @property
     def kind(self) -> str:
-        for k in ("event", "tag_added", "tag_removed", "segment_entered", "segment_exited"):
+        for k in _ENTRY_KINDS:
             if getattr(self, k) is not None:
                 return k
         raise AssertionError("validated")
 
     @property
     def name(self) -> str:
+        if self.attributes is not None:
+            return ", ".join(self.attributes)
         return str(getattr(self, self.kind))
 
 

@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from engine.contracts.journey import EnrollmentStatusName, TraceEntry
 from engine.models.workspace import JourneyBundle
+from engine.store.circuits import ConfigCircuit
 from engine.store.records import (
     CapCheck,
     Customer,
@@ -75,6 +76,18 @@ class ActivityStore(Protocol):
     # channel state: what the platforms said about channels and customers
     def circuit(self, channel: str, now: datetime) -> tuple[datetime, str] | None: ...
     def open_circuit(self, channel: str, until: datetime, reason: str, at: datetime) -> None: ...
+    # circuits opened by configuration errors (engine.store.circuits)
+    def config_circuit(self, channel: str, template: str) -> ConfigCircuit | None:
+        """The open circuit that stops a send of ``template`` on ``channel`` (the
+        channel's own first), else None."""
+
+    def open_config_circuit(self, circuit: ConfigCircuit) -> bool:
+        """Open it unless it is open; True when this call opened it, and then its
+        ``carepath.channel_alert`` event is stored in the same write."""
+
+    def close_config_circuit(
+        self, channel: str, template: str, *, by: str, at: datetime
+    ) -> bool: ...
     def subscribe_balance(self, customer_id: str, template_id: str) -> int | None: ...
     def change_subscribe_balance(
         self,

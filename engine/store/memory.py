@@ -10,12 +10,14 @@ from typing import Any
 from engine.contracts.journey import EnrollmentStatusName, TraceEntry
 from engine.errors import NotFound
 from engine.models.workspace import JourneyBundle
+from engine.store.circuits import ConfigCircuit
 from engine.store.records import (
     CapCheck,
     Customer,
     DeliveryRecord,
     EnrollmentRecord,
     HandoffTask,
+    NewEvent,
     SendSlot,
 )
 from rules.view import ConsentRecord
@@ -34,6 +36,8 @@ class MemoryStore:
         self.tasks: dict[str, HandoffTask] = {}
         self._task_ids = itertools.count(1)
         self.circuits: dict[str, tuple[datetime, str]] = {}
+        self.config_circuits: dict[tuple[str, str], ConfigCircuit] = {}
+        self.alerts: list[NewEvent] = []  # carepath.channel_alert events, in order
         self.balances: dict[tuple[str, str], int] = {}
         self.results: dict[str, datetime] = {}  # delivery key -> result read back
         self.slots: dict[str, SendSlot] = {}  # delivery key -> send counted by the caps
@@ -232,6 +236,33 @@ class MemoryStore:
             current = self.circuits.get(channel)
             if current is None or current[0] < until:
                 self.circuits[channel] = (until, reason)
+
+    def config_circuit(self, channel: str, template: str) -> ConfigCircuit | None:
+        with self._lock:
+            for key in ((channel, ""), (channel, template)):
+                found = self.config_circuits.get(key)
+                if found is not None and found.closed_at is None:
+                    return found
+            return None
+
+    def open_config_circuit(self, circuit: ConfigCircuit) -> bool:
+        with self._lock:
+            current = self.config_circuits.get((circuit.channel, circuit.template))
+            if current is not None and current.closed_at is None:
+                return False
+            self.config_circuits[(circuit.channel, circuit.template)] = circuit
+            self.alerts.append(circuit.alert())
+            return True
+
+    def close_config_circuit(self, channel: str, template: str, *, by: str, at: datetime) -> bool:
+        with self._lock:
+            current = self.config_circuits.get((channel, template))
+            if current is None or current.closed_at is not None:
+                return False
+            self.config_circuits[(channel, template)] = current.model_copy(
+                update={"closed_at": at, "closed_by": by}
+            )
+            return True
 
     def subscribe_balance(self, customer_id: str, template_id: str) -> int | None:
         with self._lock:

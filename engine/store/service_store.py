@@ -16,6 +16,7 @@ from engine.models.attribution import CodeKind, NewTouch, QrCodeRecord, SourceRo
 from engine.models.journey import Segment
 from engine.models.workspace import JourneyBundle
 from engine.store.activity_store import ActivityStore
+from engine.store.circuits import ConfigCircuit, QuotaWindow
 from engine.store.records import (
     IDENTITY_KINDS,
     ApiKeyRecord,
@@ -169,6 +170,16 @@ class ServiceStore(ActivityStore, Protocol):
     def complete_task_signal(
         self, task_id: str, outcome: str, note: str | None, *, at: datetime
     ) -> tuple[HandoffTask, PendingSignal]: ...
+
+    # channel circuits as operators see them (engine/store/sql/circuits.py)
+    def config_circuits(self) -> list[ConfigCircuit]: ...
+    def quota_windows(self) -> list[QuotaWindow]: ...
+    def reset_circuits(
+        self, channel: str, template: str | None, *, by: str, at: datetime
+    ) -> list[ConfigCircuit]: ...
+    def close_changed_circuits(
+        self, deployed: Mapping[tuple[str, str], set[str]], *, at: datetime
+    ) -> list[ConfigCircuit]: ...
 
     # journeys
     def deploy(self, bundle: JourneyBundle, *, at: datetime) -> JourneyVersionInfo: ...

@@ -222,6 +222,8 @@ def _check_matchers(journey: Journey, report: _Report) -> None:
         wheres.append((("goal",), goal.where))
     for i, cond in enumerate(journey.exit_when):
         wheres.append((("exit_when", i), getattr(cond, "where", None)))
+    for i, source in enumerate(journey.context_from):
+        wheres.append((("context_from", i), source.where))
     for i, step in enumerate(journey.steps):
         if isinstance(step, WaitForStep):
             wheres.append((("steps", i, "wait_for"), step.wait_for.where))

@@ -17,11 +17,13 @@ pytestmark = pytest.mark.db
 JOURNEYS = [
     "glasses_ready",
     "livestream_group",
+    "orthok_checks",
     "orthok_followup",
     "payment_recovery",
     "review_invitation",
     "school_screening_parents",
     "summer_myopia_check",
+    "visit_reminder",
 ]
 RECOVERY = {"appointment_id": "A-7", "package_name": "验光", "appointment_at": "明天"}
 

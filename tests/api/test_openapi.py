@@ -52,6 +52,8 @@ ROUTES = {
     ("get", "/v1/outbox"),
     ("post", "/v1/outbox/{kind}/{item_id}/retry"),
     ("post", "/v1/outbox/{kind}/{item_id}/discard"),
+    ("get", "/v1/channels"),
+    ("post", "/v1/channels/{channel}/reset"),
 }
 
 

@@ -112,6 +112,9 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("get", "/v1/outbox"): Rule("admin"),
     ("post", "/v1/outbox/{kind}/{item_id}/retry"): Rule("admin", ok=404),  # nothing parked
     ("post", "/v1/outbox/{kind}/{item_id}/discard"): Rule("admin", ok=404),
+    # channels: circuits and quota windows (admin keys: operators)
+    ("get", "/v1/channels"): Rule("admin"),
+    ("post", "/v1/channels/{channel}/reset"): Rule("admin"),
 }
 
 #: Operations outside /v1, each with its own authentication, tested in its own module.
@@ -166,6 +169,7 @@ def _url(path: str, world: TwoClinics, c: ClinicData) -> str:
         "segment_id": "sz_patients",
         "kind": "event",
         "item_id": "999999",
+        "channel": "sms",
     }
     return path.format(**values)
 

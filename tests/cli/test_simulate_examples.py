@@ -231,3 +231,68 @@ async def test_livestream_sends_the_group_picture(time_env: WorkflowEnvironment)
     profile = result.store.get_customer("c-3001")
     assert "直播报名" in profile.tags
     assert profile.attributes["last_livestream"] == "livestream_dr_wang_0312"
+
+
+async def test_visit_reminder_follows_the_rescheduled_appointment(
+    time_env: WorkflowEnvironment,
+) -> None:
+    out = await trace_of(time_env, "visit_reminder")
+    # Booked for 10 March 10:00, moved on 4 March to 12 March 15:30; a move of another
+    # appointment (AP-2) on 5 March is not this enrollment's.
+    assert pick(out, "context", "event", "at") == [
+        ("appointment.rescheduled", "2026-03-04T10:00:00+08:00")
+    ]
+    assert pick(out, "replan", "from", "to", "at") == [
+        ("2026-03-09T10:00:00+08:00", "2026-03-11T15:30:00+08:00", "2026-03-04T10:00:00+08:00")
+    ]
+    assert pick(out, "send", "at") == [("2026-03-11T15:30:00+08:00",)]
+    assert (out["status"], out["exit_reason"]) == ("completed", "reminded")
+
+
+async def test_visit_reminder_moved_earlier_is_sent_at_once(
+    time_env: WorkflowEnvironment,
+) -> None:
+    out = await trace_of(time_env, "visit_reminder_moved_earlier")
+    assert pick(out, "replan", "to", "at") == [
+        ("2026-03-04T16:00:00+08:00", "2026-03-05T10:00:00+08:00")
+    ]
+    # The new day-before time had passed when the move came: the reminder goes then.
+    assert pick(out, "send", "at") == [("2026-03-05T10:00:00+08:00",)]
+
+
+async def test_orthok_checks_follow_the_corrected_fitting_date(
+    time_env: WorkflowEnvironment,
+) -> None:
+    out = await trace_of(time_env, "orthok_checks")
+    replans = [e for e in out["trace"] if e["kind"] == "replan"]
+    assert [(e["step"], e["at"], e.get("to")) for e in replans] == [
+        ("day1", "2026-03-02T10:00:00+08:00", "2026-03-05T09:00:00+08:00"),
+        ("week1", "2026-03-07T08:00:00+08:00", None),  # 待定 is not a date: kept
+        ("week1", "2026-03-08T08:00:00+08:00", "2026-03-10T09:00:00+08:00"),
+    ]
+    assert "待定" in replans[1]["detail"] and "2026-03-11T09:00:00+08:00" in replans[1]["detail"]
+    assert pick(out, "send", "step", "at") == [
+        ("day1_remind", "2026-03-05T09:00:00+08:00"),
+        ("week1_remind", "2026-03-10T09:00:00+08:00"),
+    ]
+    assert out["exit_reason"] == "checks_sent"
+
+
+def test_cli_shows_the_re_plan() -> None:
+    path = str(SCENARIOS / "visit_reminder.yaml")
+    human = subprocess.run([*CARE, "simulate", path], capture_output=True, text=True, check=True)
+    assert "replan    2026-03-09T10:00:00+08:00 -> 2026-03-11T15:30:00+08:00" in human.stdout
+
+
+def test_context_from_is_validated_with_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "journeys").mkdir()
+    (tmp_path / "journeys" / "j.yaml").write_text(
+        "id: j\ntrigger: {event: booked}\ncontext_from:\n"
+        "  - event: moved\n    where: {appointment_id: '{{ customer.name }}'}\n"
+        "steps:\n  - {id: e, exit: done}\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run([*CARE, "validate", str(tmp_path)], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "j.yaml:5" in done.stdout + done.stderr
+    assert "E-where-template" in done.stdout + done.stderr

@@ -4,6 +4,10 @@ a worker, the API served by uvicorn, provider simulators pushing receipts over H
 from __future__ import annotations
 
 import asyncio
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -135,3 +139,53 @@ async def stack(tmp_path_factory: pytest.TempPathFactory, database: str) -> Asyn
                 await serving
     store.close()
     dev.stop()
+
+
+ROOT = EXAMPLES.parents[1]  # the checkout, where ``python -m uvicorn`` finds api.main
+
+
+class ApiProcess:
+    """``uvicorn --factory api.main:app`` on a port of its own: started, awaited until
+    ``/readyz`` answers 200 (database, Temporal and a polling worker), stopped."""
+
+    def __init__(self, env: dict[str, str], log_file: Path) -> None:
+        self.env, self.log_file, self.port = env, log_file, free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
+
+    async def start(self, timeout: float = 90.0) -> None:
+        command = [
+            *(sys.executable, "-m", "uvicorn", "--factory", "api.main:app"),
+            *("--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"),
+        ]
+        with open(self.log_file, "ab") as out:
+            self.process = subprocess.Popen(command, env=self.env, cwd=ROOT, stdout=out, stderr=out)
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient(base_url=self.url, timeout=5) as http:
+            while True:
+                try:
+                    if (await http.get("/readyz")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass  # not listening yet
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise AssertionError(f"the API did not become ready:\n{self.log()[-3000:]}")
+                await asyncio.sleep(0.2)
+
+    def stop(self) -> None:
+        """SIGTERM (uvicorn finishes the requests in hand), SIGKILL after 20 s."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()

@@ -2,11 +2,14 @@
 
 Run ``make histories`` after a deliberate, compatible change to the interpreter
 (and only then): the committed histories are what running enrollments look like.
+Names of scenarios (``python -m tests.workflows.record_histories visit_reminder``)
+record only those: a new scenario's history, without touching the others.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 
 from cli.simulation import simulate
@@ -16,9 +19,11 @@ EXAMPLES = ROOT / "examples" / "eye-clinic" / "scenarios"
 HISTORIES = Path(__file__).parent / "histories"
 
 
-async def record() -> None:
+async def record(names: list[str]) -> None:
     HISTORIES.mkdir(exist_ok=True)
     for path in sorted(EXAMPLES.glob("*.yaml")):
+        if names and path.stem not in names:
+            continue
         result = await simulate(path, record_history=True)
         if result.history_json is None:
             print(f"{path.name}: no enrollment, nothing recorded")
@@ -29,4 +34,4 @@ async def record() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(record())
+    asyncio.run(record(sys.argv[1:]))

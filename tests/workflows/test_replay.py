@@ -46,3 +46,10 @@ async def test_a_fresh_run_replays(time_env: WorkflowEnvironment) -> None:
     history = WorkflowHistory.from_json("fresh", result.history_json)
     replayed = await _replayer().replay_workflow(history)
     assert replayed.replay_failure is None
+
+
+def test_recorded_histories_include_re_plans() -> None:
+    # A re-plan cancels the running timer and starts another: the replay above covers it.
+    for name in ("visit_reminder", "orthok_checks"):
+        text = (HISTORIES / f"{name}.json").read_text(encoding="utf-8")
+        assert "EVENT_TYPE_TIMER_CANCELED" in text, name

@@ -31,12 +31,18 @@ SMS_CODES: Final[dict[str, Rule]] = {
     "FailedOperation.PhoneNumberParseFail": Rule(O.RECIPIENT),
     "InvalidParameterValue.IncorrectPhoneNumber": Rule(O.RECIPIENT),
     "FailedOperation.MarketingSendTimeConstraint": Rule(O.DEFERRED),  # 08:00-22:00 only
-    "FailedOperation.TemplateIncorrectOrUnapproved": Rule(O.CONFIG),
-    "FailedOperation.SignatureIncorrectOrUnapproved": Rule(O.CONFIG),
-    "FailedOperation.TemplateParamSetNotMatchApprovedTemplate": Rule(O.CONFIG),
+    # The template, its signature or its shape is wrong for everyone: a circuit stops
+    # the next sends of that template (channel_state) until a reset or a deploy.
+    "FailedOperation.TemplateIncorrectOrUnapproved": Rule(O.CONFIG, effect=E.TEMPLATE_BROKEN),
+    "FailedOperation.SignatureIncorrectOrUnapproved": Rule(O.CONFIG, effect=E.TEMPLATE_BROKEN),
+    "FailedOperation.TemplateParamSetNotMatchApprovedTemplate": Rule(
+        O.CONFIG, effect=E.TEMPLATE_BROKEN
+    ),
+    # These depend on one customer's rendered values (a name, a long param): no circuit.
     "FailedOperation.ContainSensitiveWord": Rule(O.CONFIG),
     "InvalidParameterValue.TemplateParameterFormatError": Rule(O.CONFIG),
-    "InvalidParameterValue.SdkAppIdNotExist": Rule(O.CONFIG),
+    # Our account or credentials: every SMS would fail the same way.
+    "InvalidParameterValue.SdkAppIdNotExist": Rule(O.CONFIG, effect=E.CHANNEL_BROKEN),
     # The provider answered, so the request reached it: an internal error or a rate
     # refusal there may still hide a send. Only a connection that was never made
     # (see network_result) is transient.
@@ -46,14 +52,15 @@ SMS_CODES: Final[dict[str, Rule]] = {
     # The SDK refused to build the request: nothing was sent.
     "ClientError": Rule(O.CONFIG),
     "ClientParamsError": Rule(O.CONFIG),
-    "InvalidCredential": Rule(O.CONFIG),
+    "InvalidCredential": Rule(O.CONFIG, effect=E.CHANNEL_BROKEN),
 }
 SMS_PREFIXES: Final[tuple[tuple[str, Rule], ...]] = (
-    ("AuthFailure.", Rule(O.CONFIG)),
+    ("AuthFailure.", Rule(O.CONFIG, effect=E.CHANNEL_BROKEN)),  # SecretId/SecretKey
     ("InternalError.", Rule(O.UNKNOWN)),
     ("RequestLimitExceeded.", Rule(O.UNKNOWN)),
     ("LimitExceeded.", Rule(O.QUOTA)),
-    ("UnauthorizedOperation.", Rule(O.CONFIG)),
+    # IP not whitelisted, SdkAppId not ours, service suspended for arrears
+    ("UnauthorizedOperation.", Rule(O.CONFIG, effect=E.CHANNEL_BROKEN)),
     ("UnsupportedOperation.", Rule(O.CONFIG)),
     ("InvalidParameter", Rule(O.CONFIG)),
     ("MissingParameter", Rule(O.CONFIG)),

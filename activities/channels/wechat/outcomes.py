@@ -40,11 +40,13 @@ WECHAT_ERRCODES: Final[dict[int, Rule]] = {
     45009: Rule(O.QUOTA, effect=E.CIRCUIT_TODAY),  # daily API quota reached
     # minute quota: retry next minute, and call nobody on it until then
     45011: Rule(O.QUOTA, retry_after_seconds=60, effect=E.CIRCUIT, circuit_seconds=60),
-    40037: Rule(O.CONFIG),  # invalid template_id
+    # Our setup is wrong for everyone: a circuit stops the next sends (channel_state).
+    40037: Rule(O.CONFIG, effect=E.TEMPLATE_BROKEN),  # invalid template_id
+    # The data of one customer (a value too long for the field): no circuit.
     47003: Rule(O.CONFIG),  # argument invalid (template data)
-    48001: Rule(O.CONFIG),  # api unauthorized
-    40125: Rule(O.CONFIG),  # invalid appsecret
-    40013: Rule(O.CONFIG),  # invalid appid / corpid
+    48001: Rule(O.CONFIG, effect=E.CHANNEL_BROKEN),  # api unauthorized for the account
+    40125: Rule(O.CONFIG, effect=E.CHANNEL_BROKEN),  # invalid appsecret
+    40013: Rule(O.CONFIG, effect=E.CHANNEL_BROKEN),  # invalid appid / corpid
     # WeCom-only codes: WeCom answers in this scheme, and its adapter and contact-me
     # codes use this table (wecom/ imports it).
     40096: Rule(O.RECIPIENT),  # invalid external userid

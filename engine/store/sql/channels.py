@@ -9,12 +9,15 @@ from sqlalchemy.orm import Session
 
 from engine.models.segment_index import Touch
 from engine.store.records import DeliveryRecord
-from engine.store.sql.common import SqlPart, follow, follow_id
+from engine.store.sql.circuits import CircuitsPart
+from engine.store.sql.common import follow, follow_id
 from engine.store.sql.segments import reevaluate
 from engine.store.sql.tables import CircuitRow, ConsentRow, DeliveryRow, SubscribeBalanceRow
 
 
-class ChannelStatePart(SqlPart):
+class ChannelStatePart(CircuitsPart):
+    """Quota windows here; circuits of configuration errors in ``CircuitsPart``."""
+
     def circuit(self, channel: str, now: datetime) -> tuple[datetime, str] | None:
         """(open until, why) while the channel's circuit is open, else None."""
         with self._db.read() as s, s.begin():

@@ -20,9 +20,17 @@ ROWS: list[tuple[ChannelName, int | str, Effect | None, float | None]] = [
     ("wechat_template", 45011, E.CIRCUIT, 60),
     ("sms", "FailedOperation.InsufficientBalanceInSmsPackage", E.CIRCUIT, 3600),
     ("sms", "FailedOperation.PhoneNumberInBlacklist", E.SMS_OPT_OUT, None),
+    # configuration errors: a circuit of the template, or of the whole channel
+    ("wechat_template", 40037, E.TEMPLATE_BROKEN, None),
+    ("sms", "FailedOperation.TemplateIncorrectOrUnapproved", E.TEMPLATE_BROKEN, None),
+    ("sms", "FailedOperation.SignatureIncorrectOrUnapproved", E.TEMPLATE_BROKEN, None),
+    ("sms", "FailedOperation.TemplateParamSetNotMatchApprovedTemplate", E.TEMPLATE_BROKEN, None),
+    ("sms", "AuthFailure.SecretIdNotFound", E.CHANNEL_BROKEN, None),
+    ("sms", "UnauthorizedOperation.RequestIpNotInWhitelist", E.CHANNEL_BROKEN, None),
     # refusals that say nothing beyond the attempt
     ("wechat_text", 45015, None, None),
-    ("wechat_template", 40037, None, None),
+    ("wechat_template", 47003, None, None),  # one customer's data, not the template
+    ("sms", "FailedOperation.ContainSensitiveWord", None, None),
     ("sms", "LimitExceeded.PhoneNumberDailyLimit", None, None),
     ("sms", "InvalidParameterValue.IncorrectPhoneNumber", None, None),
     ("sms", "Ok", None, None),

@@ -26,6 +26,7 @@ from engine.store.sql.tables.base import NAMING, Base
 from engine.store.sql.tables.channels import (
     CallbackReceiptRow,
     CircuitRow,
+    ConfigCircuitRow,
     DeliveryRow,
     SendSlotRow,
     SubscribeBalanceRow,
@@ -59,6 +60,7 @@ __all__ = [
     "Base",
     "CallbackReceiptRow",
     "CircuitRow",
+    "ConfigCircuitRow",
     "ConsentRow",
     "CustomerRow",
     "DeliveryRow",

@@ -49,6 +49,22 @@ class CircuitRow(Base):
     opened_at: Mapped[datetime]
 
 
+class ConfigCircuitRow(Base):
+    """A template of a channel (``template``), or a whole channel (``template == ""``),
+    not to be sent to after a configuration error, until reset or redeployed
+    (``engine.store.circuits``); a reopening reuses the row."""
+
+    __tablename__ = "config_circuits"
+
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    template: Mapped[str] = mapped_column(String(255), primary_key=True)
+    error: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime]
+    digest: Mapped[str] = mapped_column(String(64))
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(255))
+
+
 class SubscribeBalanceRow(Base):
     """One-time subscribe-message consents a customer holds for one template."""
 
