@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -28,6 +29,8 @@ from activities.segments import SegmentActivities
 from engine import heap
 from engine.dispatch.background import ensure_background
 from engine.dispatch.dispatcher import Dispatcher
+from engine.dispatch.visibility import missing_search_attributes
+from engine.errors import CarepathError
 from engine.models.common import ChannelName
 from engine.settings import Settings, get_settings, refuse_development_secrets
 from engine.store import ActivityStore
@@ -111,6 +114,13 @@ async def run(settings: Settings | None = None, extra_workflows: Sequence[type] 
         sandbox_interpreter=settings.temporal.sandbox_journeys,
         wecom=build_wecom_client(settings.channels, tokens=store),
     )
+    missing = await missing_search_attributes(client, settings.temporal.namespace)
+    if missing:  # every enrollment's workflow task would fail on its first step
+        raise CarepathError(
+            f"Temporal namespace {settings.temporal.namespace!r} lacks the search attributes "
+            f"{', '.join(missing)}: register them first (docs/deploy.md, "
+            "`temporal operator search-attribute create`)"
+        )
     heap.settle()  # start-up is done: out of the collector's way (engine/heap.py)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -128,4 +138,7 @@ async def run(settings: Settings | None = None, extra_workflows: Sequence[type] 
 
 
 if __name__ == "__main__":
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except CarepathError as exc:  # a start-up refusal: say why, without a traceback
+        sys.exit(f"carepath worker: {exc}")

@@ -15,14 +15,42 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
+from temporalio.common import SearchAttributeIndexedValueType
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from engine.binaries import find_binary
+from engine.contracts.journey import SEARCH_ATTRIBUTES
 from engine.errors import CarepathError
 
 WAL_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
+
+#: The enrollment search attributes as ``start-dev --search-attribute`` spells them.
+_CLI_TYPES = {
+    SearchAttributeIndexedValueType.KEYWORD: "Keyword",
+    SearchAttributeIndexedValueType.INT: "Int",
+}
+
+
+def search_attribute_flags() -> list[str]:
+    """``--search-attribute Name=Type`` for each enrollment search attribute."""
+    flags: list[str] = []
+    for key in SEARCH_ATTRIBUTES:
+        flags += ["--search-attribute", f"{key.name}={_CLI_TYPES[key.indexed_value_type]}"]
+    return flags
+
+
+async def register_search_attributes(client: Client, namespace: str = "default") -> None:
+    """Register the enrollment search attributes on a server started without them
+    (the time-skipping test server): workflow tasks that upsert an unknown one fail."""
+    types = {
+        key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in SEARCH_ATTRIBUTES
+    }
+    request = AddSearchAttributesRequest(search_attributes=types, namespace=namespace)
+    await client.operator_service.add_search_attributes(request)
 
 
 def free_port() -> int:
@@ -69,6 +97,7 @@ class DevServer:
             cmd += ["--db-filename", str(self.db_file)]
         for pragma in WAL_PRAGMAS:
             cmd += ["--sqlite-pragma", pragma]
+        cmd += search_attribute_flags()
         if self.ui_port:
             cmd += ["--ui-port", str(self.ui_port), "--ui-ip", "127.0.0.1"]
         else:

@@ -29,6 +29,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.channels.registry import build_adapters
+from cli.devserver import register_search_attributes
 from cli.scenario_setup import (
     enrolls,
     load_scenario_workspace,
@@ -310,11 +311,13 @@ async def start_test_server() -> WorkflowEnvironment:
             logging=LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))
         )
     )
-    return await WorkflowEnvironment.start_time_skipping(
+    env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=find_binary("temporal-test-server"),
         data_converter=pydantic_data_converter,
         runtime=runtime,
     )
+    await register_search_attributes(env.client)
+    return env
 
 
 async def simulate(

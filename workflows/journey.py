@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.enrollment import Enrollment
     from workflows.interpreter import Ended
     from workflows.sending import send_step
+    from workflows.visibility import Visibility
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -56,6 +57,7 @@ class JourneyWorkflow(Enrollment):
     def __init__(self, input: EnrollmentInput) -> None:
         # Handlers that run before ``run`` (a signal can come first) see the state.
         super().__init__(input)
+        self.visibility = Visibility(input.journey.id, input.version)
 
     # ---- signals and queries ---------------------------------------------------------
 
@@ -159,6 +161,7 @@ class JourneyWorkflow(Enrollment):
             while next_id is not None and self.status == "running":
                 self.step_id = next_id
                 self._maybe_continue_as_new()
+                self.visibility.enter(next_id)
                 self.visits[next_id] = self.visits.get(next_id, 0) + 1
                 # Events that came before this run's first step (a signal can reach a
                 # new enrollment before its first workflow task) count as arriving
@@ -178,6 +181,7 @@ class JourneyWorkflow(Enrollment):
             why = _reason(err)
             self.record("exit", reason=f"failed: {why}")
             self.end("failed", why)
+        self.visibility.ended(self.status)
         finish = FinishInput(
             **self.base(), status=self.status, exit_reason=self.exit_reason, variant=self.variant
         )

@@ -4,6 +4,7 @@ scheduled journey's runs (its Temporal Schedule and the progress of recent ticks
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -19,14 +20,17 @@ from api.schemas.journeys import (
     JourneyPublic,
     JourneyVersionPublic,
     StepCounts,
+    StepNow,
 )
 from api.schemas.schedules import JourneyRuns, TickPublic
 from engine.contracts.ticks import TickProgress
 from engine.dispatch.dispatcher import Dispatcher
 from engine.dispatch.journey_schedules import schedule_id, schedule_of, temporal_cron
 from engine.dispatch.schedule_runs import TickRun
+from engine.dispatch.visibility import running_steps
 from engine.errors import NotFound
-from engine.store.records import JourneyInfo
+from engine.models.workspace import JourneyBundle
+from engine.store.records import JourneyInfo, StepTally
 from engine.store.service_store import ServiceStore
 
 router = APIRouter(prefix="/journeys", tags=["journeys"])
@@ -92,10 +96,28 @@ async def resume(
 
 
 @router.get("/{journey_id}/steps", response_model=StepCounts, responses=problem_responses(404))
-def step_counts(journey_id: str, caller: Admin, store: StoreDep) -> StepCounts:
-    """Per step, how many enrollments entered it, wait there, sent, and so on."""
-    _info(store, journey_id)
-    return StepCounts(journey_id=journey_id, steps=store.step_counts(journey_id))
+async def step_counts(
+    journey_id: str, caller: Admin, store: StoreDep, dispatcher: DispatcherDep
+) -> StepCounts:
+    """Per step: enrollments that reached it, wait there now, sends by outcome and
+    handoff tasks by state."""
+    bundle = await asyncio.to_thread(_bundle, store, journey_id)
+    running = await running_steps(dispatcher.client, journey_id)
+    tallies = await asyncio.to_thread(store.step_tallies, journey_id, running or {})
+    waiting = Counter((running or {}).values())
+    order = [s.id for s in bundle.journey.steps]
+    order += sorted(set(tallies) - set(order))
+    by_step = {
+        step: StepNow(
+            reached=tallies.get(step, StepTally()).reached,
+            waiting_now=None if running is None else waiting[step],
+            sends=tallies.get(step, StepTally()).sends,
+            handoffs=tallies.get(step, StepTally()).handoffs,
+        )
+        for step in order
+    }
+    legacy = await asyncio.to_thread(store.step_counts, journey_id)
+    return StepCounts(journey_id=journey_id, by_step=by_step, steps=legacy)
 
 
 @router.get("/{journey_id}/runs", response_model=JourneyRuns, responses=problem_responses(404, 503))
@@ -143,6 +165,11 @@ def _tick(run: TickRun) -> TickPublic:
         reason=p.reason,
         resumed=p.resumed,
     )
+
+
+def _bundle(store: ServiceStore, journey_id: str) -> JourneyBundle:
+    _info(store, journey_id)  # 404 for a journey never deployed
+    return store.current_bundle(journey_id)
 
 
 def _info(store: ServiceStore, journey_id: str) -> JourneyInfo:

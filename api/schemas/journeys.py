@@ -54,10 +54,29 @@ class DeployResult(BaseModel):
     deployed: list[JourneyVersionPublic] = Field(description="one per journey, by id")
 
 
+class StepNow(BaseModel):
+    """One step: who reached it, who waits there now, and what happened there."""
+
+    reached: int = Field(description="distinct enrollments that entered the step")
+    waiting_now: int | None = Field(
+        description="running enrollments at this step now (Temporal visibility); null "
+        "when the server answers no visibility queries (the time-skipping test server)"
+    )
+    sends: dict[str, int] = Field(description="provider calls made at the step, by outcome")
+    handoffs: dict[str, int] = Field(
+        description="handoff tasks opened at the step, by state (open, claimed, escalated, done)"
+    )
+
+
 class StepCounts(BaseModel):
     """What happened at each step, counted over every enrollment of the journey."""
 
     journey_id: str = Field(description="the journey's id")
+    by_step: dict[str, StepNow] = Field(
+        description="step id -> reached, waiting now, sends by outcome, handoffs by state; "
+        "every step of the current version, in order, then steps only older versions had"
+    )
     steps: dict[str, dict[str, int]] = Field(
-        description="step id -> trace kind (e.g. send, wait, handoff) -> entries"
+        description="step id -> trace kind -> stored trace entries (kept for existing "
+        "clients; entries are stored when the next activity runs, so it lags by_step)"
     )

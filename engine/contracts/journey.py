@@ -11,12 +11,23 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from temporalio.common import SearchAttributeKey
 
 from engine.models.common import ChannelName
 from engine.models.journey import Journey
 
 EnrollmentStatusName = Literal["running", "completed", "converted", "exited", "failed"]
 WORKFLOW_NAME = "JourneyWorkflow"
+
+# Custom search attributes every running enrollment keeps current, so "waiting now"
+# is a visibility count, not a reading of histories. Never personal data: journey,
+# version, step and status only. Registered by the dev servers (cli/devserver.py);
+# a self-hosted Temporal registers them once (docs/deploy.md).
+SA_JOURNEY = SearchAttributeKey.for_keyword("CarepathJourney")
+SA_VERSION = SearchAttributeKey.for_int("CarepathVersion")
+SA_STEP = SearchAttributeKey.for_keyword("CarepathStep")
+SA_STATUS = SearchAttributeKey.for_keyword("CarepathStatus")
+SEARCH_ATTRIBUTES = (SA_JOURNEY, SA_VERSION, SA_STEP, SA_STATUS)
 
 
 class TraceEntry(BaseModel):

@@ -10,6 +10,7 @@ repeated message_id, so doing an event again (a retried request, the sweep) is s
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import partial
@@ -19,12 +20,15 @@ from engine.dispatch.attempts import Attempts
 from engine.dispatch.deployment import Deployment
 from engine.dispatch.enroller import Enroller
 from engine.dispatch.group_commit import GroupCommit
+from engine.dispatch.pending import unreachable
 from engine.dispatch.report import DispatchReport
 from engine.dispatch.segments import SegmentDispatch
 from engine.dispatch.signals import Signals
 from engine.dispatch.triggers import TriggerIndex
 from engine.expressions.clock import utcnow
 from engine.store.records import Identities, IngestGroup, NewEvent, StoredEvent
+
+log = logging.getLogger("carepath.dispatch")
 
 
 class EventDispatch:
@@ -82,29 +86,58 @@ class EventDispatch:
         An event is acted on when it is new, or when an earlier dispatch of it never
         finished (the repeat of a request that failed half-way, or the sweep). Doing it
         again is safe: enrollment ids are unique and workflows drop a repeated
-        message_id. Each event is marked dispatched once it has been.
+        message_id. Each event is marked dispatched once it has been. A journey that
+        cannot enroll the customer (a key template the event does not fill) holds up
+        neither the other journeys nor the signals: the event stays unmarked and the
+        answer says ``pending``, and the sweep retries it with backoff.
         """
         report = DispatchReport()
         index = self.deployment.index()
         for event in events:
-            if event.segments:  # enters and exits it caused (their own outbox)
-                report.merge(await self.segments.changed(event.segments))
-            if event.dispatched or (not event.new and event.message_id in self._in_flight):
-                continue  # acted on once
-            self._in_flight.add(event.message_id)
-            try:
-                report.merge(await self._dispatch(event, index))
-                await asyncio.to_thread(self.store.mark_dispatched, [event.message_id], at=utcnow())
-            finally:
-                self._in_flight.discard(event.message_id)
+            done, failures = await self._once(event, index)
+            report.merge(done)
+            if failures:
+                report.pending = True
+                log.warning(
+                    "event %s: %d journey(s) could not enroll; the sweep retries: %s",
+                    event.message_id,
+                    len(failures),
+                    "; ".join(str(f) for f in failures),
+                )
         return report
 
-    async def _dispatch(self, event: StoredEvent, index: TriggerIndex) -> DispatchReport:
+    async def _once(
+        self, event: StoredEvent, index: TriggerIndex
+    ) -> tuple[DispatchReport, list[Exception]]:
+        report = DispatchReport()
+        if event.segments:  # enters and exits it caused (their own outbox)
+            report.merge(await self.segments.changed(event.segments))
+        if event.dispatched or (not event.new and event.message_id in self._in_flight):
+            return report, []  # acted on once
+        self._in_flight.add(event.message_id)
+        try:
+            started, failures = await self._dispatch(event, index)
+            report.merge(started)
+            if not failures:
+                await asyncio.to_thread(self.store.mark_dispatched, [event.message_id], at=utcnow())
+        finally:
+            self._in_flight.discard(event.message_id)
+        return report, failures
+
+    async def _dispatch(
+        self, event: StoredEvent, index: TriggerIndex
+    ) -> tuple[DispatchReport, list[Exception]]:
         started = DispatchReport()
+        failures: list[Exception] = []
         for bundle in index.for_event(event.name, event.properties, event.at):
-            started.merge(
-                await self.enroller.triggered(bundle, event.customer_id, event.properties)
-            )
+            try:
+                started.merge(
+                    await self.enroller.triggered(bundle, event.customer_id, event.properties)
+                )
+            except Exception as exc:
+                if unreachable(exc):
+                    raise  # Temporal is away: the whole event waits for the sweep
+                failures.append(exc)  # this journey's own failure: the others go on
         paused = index.paused_for_event(event.name, event.properties, event.at)
         started.merge(
             await self.enroller.paused(
@@ -119,7 +152,15 @@ class EventDispatch:
         started.merge(
             await self.signals.forward(event.customer_id, "event", signal, skip, event.running)
         )
-        return started
+        return started, failures
+
+    async def _redispatch(self, event: StoredEvent) -> DispatchReport:
+        """One swept event; its first journey failure is raised, so the sweep counts
+        the attempt and backs off (the journeys that did enroll are not enrolled twice)."""
+        report, failures = await self._once(event, self.deployment.index())
+        if failures:
+            raise failures[0]
+        return report
 
     async def sweep(self, older_than: float) -> int:
         """Dispatch events stored ``older_than`` seconds ago or more whose dispatch never
@@ -130,6 +171,6 @@ class EventDispatch:
         events = await asyncio.to_thread(self.store.undispatched_events, before, now=now)
         for event in events:
             await self.attempts.run(
-                "event", event.id, event.customer_id, partial(self.accepted, [event])
+                "event", event.id, event.customer_id, partial(self._redispatch, event)
             )
         return len(events)

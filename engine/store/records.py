@@ -98,6 +98,15 @@ class CapCheck(BaseModel):
     reason: str
 
 
+class StepTally(BaseModel):
+    """What the store knows of one step: enrollments that reached it, sends there by
+    outcome, handoff tasks there by state."""
+
+    reached: int = Field(0, description="distinct enrollments that entered the step")
+    sends: dict[str, int] = Field(default_factory=dict, description="outcome -> calls")
+    handoffs: dict[str, int] = Field(default_factory=dict, description="state -> tasks")
+
+
 class HandoffTask(BaseModel):
     id: str
     enrollment_id: str

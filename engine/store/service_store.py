@@ -40,6 +40,7 @@ from engine.store.records import (
     Scope,
     SegmentChange,
     SegmentDeploy,
+    StepTally,
     StoredEvent,
     TagChange,
     normalise_phone,
@@ -189,6 +190,9 @@ class ServiceStore(ActivityStore, Protocol):
     def list_journeys(self) -> list[JourneyInfo]: ...
     def set_paused(self, journey_id: str, paused: bool) -> None: ...
     def step_counts(self, journey_id: str) -> dict[str, dict[str, int]]: ...
+    def step_tallies(
+        self, journey_id: str, running_at: Mapping[str, str]
+    ) -> dict[str, StepTally]: ...
 
     # enrollments
     def list_enrollments(

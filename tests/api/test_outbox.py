@@ -309,3 +309,51 @@ async def test_a_trigger_on_a_paused_journey_is_recorded_as_skipped(
     await api.dispatcher.sweep(older_than=0)
     audit = (await api.admin.get(f"/v1/customers/{cid}/audit")).json()
     assert sum(e["kind"] == "trigger_skipped" for e in audit) == 2
+
+
+BOOKED_KEYED = {
+    # Keyed on the appointment: an appointment.booked event without one cannot enroll.
+    "id": "booked_keyed",
+    "trigger": {"event": "appointment.booked"},
+    "key": "{{ context.appointment_id }}",
+    "steps": [{"id": "done", "exit": "confirmed"}],
+}
+BOOKED_THANKS = {
+    "id": "booked_thanks",
+    "trigger": {"event": "appointment.booked"},
+    "steps": [{"id": "done", "exit": "thanked"}],
+}
+
+
+async def test_one_journey_that_cannot_enroll_holds_up_neither_the_others_nor_the_event(
+    api: Api, tmp_path: Path
+) -> None:
+    await deploy(api, workspace(tmp_path / "ws", [BOOKED_KEYED, BOOKED_THANKS, WAITING]))
+    customer_id = await identify(api, customer={"phone": "13800007031"})
+    started = await api.admin.post(
+        "/v1/journeys/waiting/enrollments", json={"customer": {"customer_id": customer_id}}
+    )
+    assert started.status_code == 201, started.text
+    waiting_id = started.json()["enrollment_id"]
+    r = await api.ingest.post(
+        "/v1/track",
+        json={
+            "customer": {"customer_id": customer_id},
+            "event": "appointment.booked",
+            "message_id": "booked-7031",
+        },
+    )
+    assert r.status_code == 202, r.text
+    body = r.json()
+    # The other journey enrolled and the running enrollment heard the event; the
+    # journey that could not enroll left the event for the sweep.
+    assert body["enrolled"] == ["booked_thanks:started"]
+    assert waiting_id in body["signalled"]
+    assert body["dispatch_pending"] is True
+    assert enrollments(api, customer_id, "booked_keyed") == []
+    assert len(enrollments(api, customer_id, "booked_thanks")) == 1
+    # The sweep tries it again, counts the failure, and enrolls nobody twice.
+    assert await api.dispatcher.sweep(older_than=0) >= 1
+    (item,) = [i for i in await outbox(api) if i["kind"] == "event"]
+    assert item["attempts"] == 1 and "appointment_id" in item["last_error"]
+    assert len(enrollments(api, customer_id, "booked_thanks")) == 1

@@ -43,6 +43,8 @@ async def test_a_fresh_run_replays(time_env: WorkflowEnvironment) -> None:
         EXAMPLES / "payment_recovery.yaml", keep_env=time_env, record_history=True
     )
     assert result.history_json is not None
+    # A fresh run upserts its search attributes (journey, version, step, status).
+    assert "EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES" in result.history_json
     history = WorkflowHistory.from_json("fresh", result.history_json)
     replayed = await _replayer().replay_workflow(history)
     assert replayed.replay_failure is None

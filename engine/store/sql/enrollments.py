@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from engine.contracts.journey import EnrollmentStatusName, TraceEntry
 from engine.errors import NotFound
-from engine.store.records import EnrollmentRecord
+from engine.store.records import EnrollmentRecord, StepTally
 from engine.store.sql.common import SqlPart
 from engine.store.sql.db import Sessions
-from engine.store.sql.tables import EnrollmentRow, TraceRow
+from engine.store.sql.tables import DeliveryRow, EnrollmentRow, TaskRow, TraceRow
 
 #: Trace fields with their own column; the rest travel in ``payload``.
 _TRACE_COLUMNS = {"seq", "at", "step", "kind"}
@@ -109,6 +110,60 @@ class EnrollmentsPart(SqlPart):
                 if step is not None:  # excluded by the query; narrows the type
                     counts.setdefault(step, {})[kind] = n
         return counts
+
+    def step_tallies(self, journey_id: str, running_at: Mapping[str, str]) -> dict[str, StepTally]:
+        """Per step: enrollments that reached it (a stored trace entry there, or running
+        there now: ``running_at`` maps enrollment id -> its current step, whose entries
+        are stored only when its next activity runs), sends by outcome, tasks by state."""
+        mine = select(EnrollmentRow.id).where(EnrollmentRow.journey_id == journey_id)
+        tallies: dict[str, StepTally] = {}
+
+        def at(step: str) -> StepTally:
+            return tallies.setdefault(step, StepTally())
+
+        with self._db.read() as s, s.begin():
+            reached = (
+                select(TraceRow.step, func.count(distinct(TraceRow.enrollment_id)))
+                .where(TraceRow.enrollment_id.in_(mine), TraceRow.step.is_not(None))
+                .group_by(TraceRow.step)
+            )
+            for step, n in s.execute(reached):
+                if step is not None:  # excluded by the query; narrows the type
+                    at(step).reached = n
+            for step in _not_stored_yet(s, running_at):
+                at(step).reached += 1
+            outcome = func.coalesce(DeliveryRow.outcome, DeliveryRow.status)
+            sends = (
+                select(DeliveryRow.step, outcome, func.count())
+                .where(DeliveryRow.enrollment_id.in_(mine))
+                .group_by(DeliveryRow.step, outcome)
+            )
+            for step, key, n in s.execute(sends):
+                at(step).sends[key] = n
+            tasks = (
+                select(TaskRow.step, TaskRow.status, func.count())
+                .where(TaskRow.journey_id == journey_id)
+                .group_by(TaskRow.step, TaskRow.status)
+            )
+            for step, key, n in s.execute(tasks):
+                at(step).handoffs[key] = n
+        return tallies
+
+
+def _not_stored_yet(s: Session, running_at: Mapping[str, str]) -> list[str]:
+    """The current steps of running enrollments with no stored trace entry there yet."""
+    pending: list[str] = []
+    ids = list(running_at)
+    for i in range(0, len(ids), 500):  # bounded IN lists on every database
+        chunk = ids[i : i + 500]
+        query = (
+            select(TraceRow.enrollment_id, TraceRow.step)
+            .where(TraceRow.enrollment_id.in_(chunk))
+            .distinct()
+        )
+        stored = {(e, step) for e, step in s.execute(query)}
+        pending += [running_at[e] for e in chunk if (e, running_at[e]) not in stored]
+    return pending
 
 
 def _record(row: EnrollmentRow) -> EnrollmentRecord:
