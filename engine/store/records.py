@@ -3,6 +3,9 @@
 ``activity_store.ActivityStore`` is what activities and the enroller need;
 ``service_store.ServiceStore`` is what the API, the dispatcher and the CLI need;
 ``sql.SqlStore`` implements both and ``memory.MemoryStore`` the first.
+
+A little over 400 lines on purpose: each record is a short pydantic model, and one
+module is where every shape the store hands out is found by name.
 """
 
 from __future__ import annotations
