@@ -59,6 +59,11 @@ TAGS: list[dict[str, Any]] = [
     {"name": "qrcodes", "description": "Parameterized QR codes and contact-me codes."},
     {"name": "reports", "description": "Customers by first touch, and what became of them."},
     {
+        "name": "segment",
+        "description": "The Segment HTTP tracking API (batch, track, identify, page): an ingest "
+        "key as the write key (HTTP Basic user name), gzip bodies; each messageId acted on once.",
+    },
+    {
         "name": "callbacks",
         "description": "WeChat, WeCom and Tencent SMS callbacks: receipts, follows, scans, "
         "consents, customer messages, contacts (signed; each acted on once).",

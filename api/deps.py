@@ -25,7 +25,12 @@ from typing import Annotated, cast
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import (
+    HTTPAuthorizationCredentials,
+    HTTPBasic,
+    HTTPBasicCredentials,
+    HTTPBearer,
+)
 
 from engine.dispatch.dispatcher import Dispatcher
 from engine.errors import NotFound
@@ -38,6 +43,13 @@ bearer = HTTPBearer(
     auto_error=False,
     scheme_name="ApiKey",
     description="An API key from `carepath keys create`, sent as `Authorization: Bearer <key>`.",
+)
+# Segment's SDKs send their write key as the Basic user name (an empty password).
+basic = HTTPBasic(
+    auto_error=False,
+    scheme_name="WriteKey",
+    description="An ingest key sent as Segment's SDKs send a write key: HTTP Basic, the key "
+    "as the user name, no password.",
 )
 
 
@@ -60,6 +72,7 @@ StoreDep = Annotated[ServiceStore, Depends(get_store)]
 DispatcherDep = Annotated[Dispatcher, Depends(get_dispatcher)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+BasicCredentials = Annotated[HTTPBasicCredentials | None, Depends(basic)]
 
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
@@ -160,14 +173,47 @@ def authorize(
     async def check(request: Request, credentials: Credentials) -> Caller:
         if credentials is None:
             raise HTTPException(401, "send an API key: Authorization: Bearer <key>", _CHALLENGE)
-        store = cast(ServiceStore, request.app.state.store)
-        key = await key_cache_of(request).find(store, credentials.credentials)
-        if key is None:
-            raise HTTPException(401, "unknown or revoked API key", _CHALLENGE)
-        if "admin" not in key.scopes and scope not in key.scopes:
-            held = ", ".join(key.scopes) or "none"
-            raise HTTPException(403, f"key {key.name!r} has scope {held}; this needs {scope}")
-        return Caller(key, store)
+        return await _caller(request, credentials.credentials, scope, _CHALLENGE)
+
+    return check
+
+
+async def _caller(request: Request, secret: str, scope: Scope, challenge: dict[str, str]) -> Caller:
+    """The ``Caller`` of a key's secret, however it was sent; 401 or 403 otherwise."""
+    store = cast(ServiceStore, request.app.state.store)
+    key = await key_cache_of(request).find(store, secret)
+    if key is None:
+        raise HTTPException(401, "unknown or revoked API key", challenge)
+    if "admin" not in key.scopes and scope not in key.scopes:
+        held = ", ".join(key.scopes) or "none"
+        raise HTTPException(403, f"key {key.name!r} has scope {held}; this needs {scope}")
+    return Caller(key, store)
+
+
+_BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="carepath"'}
+
+
+def authorize_basic(
+    scope: Scope,
+) -> Callable[
+    [Request, HTTPBasicCredentials | None, HTTPAuthorizationCredentials | None],
+    Awaitable[Caller],
+]:
+    """``authorize`` for the Segment-compatible routes: the key as the HTTP Basic user
+    name (how Segment's SDKs send a write key), or as a bearer key like every route."""
+
+    async def check(
+        request: Request, credentials: BasicCredentials, bearer_credentials: Credentials
+    ) -> Caller:
+        if credentials is not None and credentials.username:
+            return await _caller(request, credentials.username, scope, _BASIC_CHALLENGE)
+        if bearer_credentials is not None:
+            return await _caller(request, bearer_credentials.credentials, scope, _CHALLENGE)
+        raise HTTPException(
+            401,
+            "send the ingest key as the write key: HTTP Basic, key as user name",
+            _BASIC_CHALLENGE,
+        )
 
     return check
 
@@ -175,6 +221,8 @@ def authorize(
 Admin = Annotated[Caller, Depends(authorize("admin"))]
 Ingest = Annotated[Caller, Depends(authorize("ingest"))]
 Staff = Annotated[Caller, Depends(authorize("staff"))]
+#: An ingest key sent as a Segment write key (HTTP Basic) or as a bearer key.
+WriteKey = Annotated[Caller, Depends(authorize_basic("ingest"))]
 
 
 def require(

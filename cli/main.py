@@ -7,6 +7,7 @@ import argparse
 import importlib
 import sys
 
+from cli import costs as costs_command
 from cli import keys as keys_command
 from cli import segment as segment_command
 
@@ -25,6 +26,7 @@ examples:
   carepath keys create --name crm --scope ingest   make an API key for the HTTP API
   carepath segment count segments/vip.yaml        how many customers a segment names now
   carepath up examples/eye-clinic        run Temporal, a worker and the API on this machine
+  carepath costs import baidu-03.csv     import ad spend for cost per customer and ROI
   carepath migrate                       bring the configured database to the newest schema
 """
 
@@ -46,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     # keys and segment: their parsers live with the commands (they import nothing heavy).
     keys_command.add_parser(commands)
     segment_command.add_parser(commands)
+    costs_command.add_parser(commands)
     _add_migrate(commands)
     return parser
 

@@ -20,9 +20,10 @@ Activities turn permanent failures into ``ApplicationError(non_retryable=True)``
 the API maps these classes to HTTP problems in one table (``api/errors.py``); the
 callback routes answer the two callback errors in the platforms' plain text
 (``api/routes/callbacks.py``). "--": not raised while a request is served, so not mapped.
-Two private signals derive from CarepathError where they are used and never leave
-their module: ``workflows.interpreter.Ended`` (a signal ended the enrollment) and
-``cli.segment._Invalid`` (a rule file cannot be read; printed line by line).
+Three private signals derive from CarepathError where they are used and never leave
+their module: ``workflows.interpreter.Ended`` (a signal ended the enrollment),
+``cli.segment._Invalid`` (a rule file cannot be read; printed line by line) and
+``cli.costs._Refused`` (a cost file refused whole, line by line).
 
 The rule language keeps a root of its own, outside this tree, because ``rules``
 imports nothing of ours:

@@ -13,16 +13,19 @@ from api.routes import (
     callbacks,
     channels,
     chats,
+    costs,
     customers,
     enrollments,
     handoffs,
     health,
     ingest,
+    journey_metrics,
     journeys,
     merges,
     outbox,
     qrcodes,
     reports,
+    segment,
     segments,
 )
 
@@ -33,6 +36,7 @@ for _resource in (
     customers,
     merges,
     journeys,
+    journey_metrics,
     segments,
     enrollments,
     handoffs,
@@ -40,8 +44,9 @@ for _resource in (
     reports,
     outbox,
     channels,
+    costs,
 ):
     v1.include_router(_resource.router)
 
 #: What the app includes: the versioned API, then the routes with paths of their own.
-ROUTERS = (v1, callbacks.router, health.router)
+ROUTERS = (v1, segment.router, callbacks.router, health.router)

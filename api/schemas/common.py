@@ -105,6 +105,8 @@ class CustomerIdentities(Identities):
     wecom_external_userid: Identity | None = Field(None, description="WeCom external contact id")
     wecom_owner_userid: Identity | None = Field(None, description="staff member owning the contact")
     his_patient_id: Identity | None = Field(None, description="hospital information system id")
+    user_id: Identity | None = Field(None, description="the clinic's own member or HIS id")
+    anonymous_id: Identity | None = Field(None, description="a device or browser id of a visitor")
 
     @model_validator(mode="after")
     def _at_least_one(self) -> CustomerIdentities:

@@ -21,6 +21,7 @@ import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from engine.contracts.journey import EnrollmentStatusName
+from engine.models.events import Cost
 from rules.view import ConsentRecord, CustomerView, EventRecord
 
 
@@ -134,6 +135,8 @@ IdentityKind = Literal[
     "wechat_unionid",
     "wecom_external_userid",
     "his_patient_id",
+    "user_id",
+    "anonymous_id",
 ]
 IDENTITY_KINDS: tuple[IdentityKind, ...] = (
     "customer_id",
@@ -142,6 +145,8 @@ IDENTITY_KINDS: tuple[IdentityKind, ...] = (
     "wechat_unionid",
     "wecom_external_userid",
     "his_patient_id",
+    "user_id",
+    "anonymous_id",
 )
 Scope = Literal["admin", "ingest", "staff"]
 
@@ -159,6 +164,8 @@ class Identities(BaseModel):
     wecom_external_userid: str | None = None
     wecom_owner_userid: str | None = Field(None, description="staff member owning the contact")
     his_patient_id: str | None = Field(None, description="hospital information system id")
+    user_id: str | None = Field(None, description="the clinic's member or HIS id (userId)")
+    anonymous_id: str | None = Field(None, description="a device or browser id (anonymousId)")
 
     @field_validator("phone")
     @classmethod
@@ -411,3 +418,18 @@ class PendingSignal(BaseModel):
     name: str = Field(description="handoff_outcome or cancel")
     payload: dict[str, Any] = Field(default_factory=dict, description="the signal's argument")
     created_at: datetime = Field(description="when it was accepted")
+
+
+class StoredCost(Cost):
+    """A cost row as stored: the row, and when and by whom it was last written."""
+
+    updated_at: datetime = Field(description="when the row was last written")
+    updated_by: str = Field(description="who wrote it: api:<key name> or cli:<file>")
+
+
+@dataclass(frozen=True)
+class CostsWritten:
+    """What writing cost rows did: rows new to the store, and rows that replaced one."""
+
+    created: int
+    replaced: int

@@ -8,20 +8,23 @@ implements both protocols on SQLite and PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from engine.contracts.journey import TraceEntry
 from engine.models.attribution import CodeKind, NewTouch, QrCodeRecord, SourceRow
+from engine.models.events import Cost
 from engine.models.journey import Segment
 from engine.models.workspace import JourneyBundle
 from engine.store.activity_store import ActivityStore
 from engine.store.circuits import ConfigCircuit, QuotaWindow
+from engine.store.metrics import Cohort, JourneyCounts
 from engine.store.records import (
     IDENTITY_KINDS,
     ApiKeyRecord,
     AuditEntry,
     ConsentChange,
+    CostsWritten,
     EnrollmentRecord,
     GuardianLink,
     HandoffTask,
@@ -41,6 +44,7 @@ from engine.store.records import (
     SegmentChange,
     SegmentDeploy,
     StepTally,
+    StoredCost,
     StoredEvent,
     TagChange,
     normalise_phone,
@@ -62,6 +66,17 @@ class ServiceStore(ActivityStore, Protocol):
     ) -> bool: ...
     def unlink_guardian(self, customer_id: str, guardian_id: str, *, at: datetime) -> bool: ...
     def guardian_links(self, customer_id: str) -> list[GuardianLink]: ...
+
+    # costs from ad platforms (engine.models.events.Cost), per day and dimensions
+    def put_costs(self, costs: Sequence[Cost], *, source: str, at: datetime) -> CostsWritten: ...
+    def list_costs(
+        self,
+        start: date | None = None,
+        end: date | None = None,
+        *,
+        clinic_id: str | None = None,
+        limit: int = 10000,
+    ) -> list[StoredCost]: ...
 
     # deployed workspace-wide documents (tagging, compliance, holidays)
     def put_document(self, name: str, document: dict[str, Any], *, at: datetime) -> bool: ...
@@ -193,6 +208,9 @@ class ServiceStore(ActivityStore, Protocol):
     def step_tallies(
         self, journey_id: str, running_at: Mapping[str, str]
     ) -> dict[str, StepTally]: ...
+    def journey_counts(
+        self, cohort: Cohort, now: datetime, running_at: Mapping[str, str]
+    ) -> JourneyCounts: ...
 
     # enrollments
     def list_enrollments(

@@ -23,6 +23,7 @@ from engine.models.journey import Journey, Segment
 from engine.models.message import Message
 from engine.models.reading import Loaded, PathPart, read_model
 from engine.models.workspace import Workspace
+from engine.workspace import events as events_file
 from engine.workspace.tagging import DOCUMENT, load_tagging
 from engine.workspace.validate import validate_workspace
 
@@ -89,6 +90,10 @@ def load_workspace(root: str | Path) -> Workspace:
     problems.extend(tagging_problems)
     if tagging is not None:
         workspace.documents[DOCUMENT] = tagging
+    roles, roles_problems = events_file.load_events(base)
+    problems.extend(roles_problems)
+    if roles is not None:
+        workspace.documents[events_file.DOCUMENT] = roles
 
     def locate(file: str, path: tuple[PathPart, ...]) -> int | None:
         item = loaded.get(file)

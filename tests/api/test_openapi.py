@@ -38,6 +38,7 @@ ROUTES = {
     ("post", "/v1/journeys/{journey_id}/pause"),
     ("post", "/v1/journeys/{journey_id}/resume"),
     ("get", "/v1/journeys/{journey_id}/steps"),
+    ("get", "/v1/journeys/{journey_id}/metrics"),
     ("get", "/v1/journeys/{journey_id}/runs"),
     ("get", "/v1/segments"),
     ("get", "/v1/segments/{segment_id}"),
@@ -54,6 +55,16 @@ ROUTES = {
     ("post", "/v1/outbox/{kind}/{item_id}/discard"),
     ("get", "/v1/channels"),
     ("post", "/v1/channels/{channel}/reset"),
+    ("post", "/v1/costs"),
+    ("get", "/v1/costs"),
+}
+
+#: The Segment HTTP tracking API (outside /v1: Segment's SDKs append /v1/batch).
+SEGMENT = {
+    ("post", "/segment/v1/batch"),
+    ("post", "/segment/v1/track"),
+    ("post", "/segment/v1/identify"),
+    ("post", "/segment/v1/page"),
 }
 
 
@@ -82,7 +93,11 @@ async def test_every_route_is_documented_with_its_errors_and_auth(api: Api) -> N
         ("get", "/callbacks/wecom"),
         ("post", "/callbacks/wecom"),
     }
-    assert set(found) == ROUTES | callbacks | {("get", "/healthz"), ("get", "/readyz")}
+    assert set(found) == ROUTES | callbacks | SEGMENT | {("get", "/healthz"), ("get", "/readyz")}
+    for key in SEGMENT:  # Segment's SDKs send the write key as the Basic user name
+        assert found[key]["security"] == [{"WriteKey": []}, {"ApiKey": []}], key
+        for code in ("401", "403", "422"):
+            assert found[key]["responses"][code]["content"] == PROBLEM, (key, code)
     for key in ROUTES:
         operation = found[key]
         assert operation["security"] == [{"ApiKey": []}], key

@@ -91,6 +91,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("post", "/v1/journeys/deploy"): Rule("admin", body=lambda w, c, n: {"path": str(w.workspace)}),
     ("get", "/v1/journeys/{journey_id}"): Rule("admin"),
     ("get", "/v1/journeys/{journey_id}/steps"): Rule("admin"),
+    ("get", "/v1/journeys/{journey_id}/metrics"): Rule("admin"),
     ("get", "/v1/journeys/{journey_id}/runs"): Rule("admin", ok=404),  # no schedule trigger
     ("post", "/v1/journeys/{journey_id}/enrollments"): Rule(
         "admin", body=lambda w, c, n: {"customer": {"customer_id": c.guardian}}, ok=201
@@ -115,6 +116,11 @@ TABLE: dict[tuple[str, str], Rule] = {
     # channels: circuits and quota windows (admin keys: operators)
     ("get", "/v1/channels"): Rule("admin"),
     ("post", "/v1/channels/{channel}/reset"): Rule("admin"),
+    # costs from ad platforms (admin keys: marketing operators)
+    ("post", "/v1/costs"): Rule(
+        "admin", body=_const({"rows": [{"date": "2026-03-01", "amount": "120.50"}]})
+    ),
+    ("get", "/v1/costs"): Rule("admin"),
 }
 
 #: Operations outside /v1, each with its own authentication, tested in its own module.
@@ -125,6 +131,10 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
     ("post", "/callbacks/wecom"): "WeCom pushes: signature and AES",
     ("post", "/callbacks/tencent-sms"): "Tencent SMS receipts: the callback secret",
     ("post", "/callbacks/tencent-sms/replies"): "Tencent SMS replies: the callback secret",
+    ("post", "/segment/v1/batch"): "Segment's API: the ingest key as write key (test_segment.py)",
+    ("post", "/segment/v1/track"): "Segment's API: the ingest key as write key (test_segment.py)",
+    ("post", "/segment/v1/identify"): "Segment's API: the ingest key as write key",
+    ("post", "/segment/v1/page"): "Segment's API: the ingest key as write key (test_segment.py)",
     ("get", "/healthz"): "liveness for load balancers: no auth, says nothing",
     ("get", "/readyz"): "readiness for orchestrators: no auth",
 }

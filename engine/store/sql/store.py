@@ -16,6 +16,7 @@ from engine.store.sql.audit import AuditPart
 from engine.store.sql.callbacks import CallbacksPart
 from engine.store.sql.caps import CapsPart
 from engine.store.sql.channels import ChannelStatePart
+from engine.store.sql.costs import CostsPart
 from engine.store.sql.customers import CustomersPart
 from engine.store.sql.db import Sessions
 from engine.store.sql.documents import DocumentsPart
@@ -24,6 +25,7 @@ from engine.store.sql.events import EventsPart
 from engine.store.sql.guardians import GuardiansPart
 from engine.store.sql.identity import IdentityPart
 from engine.store.sql.ingest import IngestPart
+from engine.store.sql.journey_metrics import JourneyMetricsPart
 from engine.store.sql.journeys import JourneysPart
 from engine.store.sql.keys import ApiKeysPart
 from engine.store.sql.outbox import OutboxPart
@@ -53,6 +55,8 @@ class SqlStore(
     GuardiansPart,
     SegmentsPart,
     OutboxPart,
+    CostsPart,
+    JourneyMetricsPart,
 ):
     """The persistent store; the schema must be migrated first (``migrate.upgrade``)."""
 

@@ -16,6 +16,7 @@ Importing this package registers every table on :data:`Base.metadata` (what Alem
 - ``credentials``: API keys, platform access tokens
 - ``segments``: segments, members, the enter/exit outbox
 - ``attribution``: QR and contact-me codes, touches
+- ``costs``: spend from ad platforms per day and dimensions
 - ``outbox``: failed dispatches, pending signals, triggers a paused journey let pass
 """
 
@@ -31,6 +32,7 @@ from engine.store.sql.tables.channels import (
     SendSlotRow,
     SubscribeBalanceRow,
 )
+from engine.store.sql.tables.costs import CostRow
 from engine.store.sql.tables.credentials import AccessTokenRow, ApiKeyRow
 from engine.store.sql.tables.customers import (
     ConsentRow,
@@ -62,6 +64,7 @@ __all__ = [
     "CircuitRow",
     "ConfigCircuitRow",
     "ConsentRow",
+    "CostRow",
     "CustomerRow",
     "DeliveryRow",
     "EnrollmentRow",
