@@ -40,6 +40,8 @@ from engine.contracts.journey import (
     SendInput,
     SendResult,
     TagInput,
+    TraceInput,
+    TraceResult,
     UpdateInput,
     UpdateResult,
 )
@@ -92,6 +94,7 @@ class JourneyActivities:
             self.update_profile,
             self.read_date,
             self.finish_enrollment,
+            self.store_trace,
         ]
 
     # helpers ------------------------------------------------------------------------------
@@ -365,6 +368,12 @@ class JourneyActivities:
         tz = customer.timezone or bundle.timezone
         value = parse_when(raw, tz)
         return ReadDateResult(value=value, detail="" if value else f"{arg.attribute} is {raw!r}")
+
+    @activity.defn(name="store_trace")
+    def store_trace(self, arg: TraceInput) -> TraceResult:
+        """Store the pending trace (idempotent by seq) and nothing else."""
+        self.store.append_trace(arg.enrollment_id, arg.trace)
+        return TraceResult(stored=len(arg.trace))
 
     @activity.defn(name="finish_enrollment")
     def finish_enrollment(self, arg: FinishInput) -> FinishResult:

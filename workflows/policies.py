@@ -53,6 +53,7 @@ POLICIES: dict[str, dict[str, Any]] = {
     "evaluate_branch": _LOCAL,
     "read_date": _LOCAL,
     "finish_enrollment": _LOCAL,
+    "store_trace": _LOCAL,
 }
 
 

@@ -32,6 +32,8 @@ with workflow.unsafe.imports_passed_through():
         ReadDateInput,
         ReadDateResult,
         TagInput,
+        TraceInput,
+        TraceResult,
         UpdateInput,
         UpdateResult,
         Waiting,
@@ -212,6 +214,11 @@ async def hold(wf: Stepper) -> None:
     """A holdout receives nothing but stays until its goal window closes."""
     goal = wf.journey.goal
     if goal is not None:
+        if workflow.patched("holdout-draw-stored"):
+            # The draw is in the pending trace: store it now, so the journey metrics
+            # count this member in the holdout while it waits (no other activity runs
+            # before the window closes). Older histories did not; they replay as they were.
+            await wf.activity("store_trace", TraceInput(**wf.base()), TraceResult, local=True)
         until = wf.goal_deadline or wf.now() + wf.input.options.holdout_default_window
         await wf.wait(Waiting(kind="hold"), until=until)
     wf.record("exit", reason="holdout")

@@ -278,3 +278,12 @@ class FinishInput(ActivityBase):
 
 class FinishResult(BaseModel):
     recorded: bool = True
+
+
+class TraceInput(ActivityBase):
+    """Only the pending trace, to store now: a holdout's draw, which no other activity
+    would store before the enrollment ends (the journey metrics count arms from it)."""
+
+
+class TraceResult(BaseModel):
+    stored: int = Field(0, description="trace entries handed in (stored once each, by seq)")
