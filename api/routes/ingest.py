@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response, status
 from fastapi.concurrency import run_in_threadpool
 
 from api import guardianship
-from api.changes import dispatch_attributes, dispatch_changes
+from api.changes import accept_events, dispatch_attributes, dispatch_changes
 from api.deps import DispatcherDep, Ingest, StoreDep
 from api.errors import problem_responses
 from api.schemas.common import dispatch_fields, pending_response
@@ -21,8 +21,6 @@ from api.schemas.ingest import (
     TrackBody,
     TrackResult,
 )
-from engine.dispatch.pending import dispatch_or_defer
-from engine.models.attribution import utm_touches
 from engine.store.records import ConsentChange, NewEvent, ResolveResult, TagChange
 from engine.store.service_store import ServiceStore
 
@@ -50,17 +48,7 @@ async def track(
         )
         for e in events
     ]
-    stored = await dispatcher.accept(items, at=now)
-    # Events carrying utm_source are touches (first touch once): one more transaction,
-    # only for them, before dispatch so the journeys they start see the first touch.
-    visits = utm_touches(stored)
-    if visits:
-        await run_in_threadpool(store.record_touches, visits)
-    # Temporal unreachable: the events are stored, the dispatcher's sweep acts on them
-    # when it is back (a repeat of this request does so too).
-    report, pending = await dispatch_or_defer(
-        lambda: dispatcher.events_accepted(stored), "%d event(s)", len(stored)
-    )
+    stored, report, pending = await accept_events(store, dispatcher, items, now)
     accepted = [
         TrackAccepted(message_id=s.message_id, customer_id=s.customer_id, duplicate=not s.new)
         for s in stored

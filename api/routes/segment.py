@@ -19,7 +19,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 
-from api.changes import dispatch_attributes, dispatch_changes
+from api.changes import accept_events, dispatch_attributes, dispatch_changes
 from api.deps import DispatcherDep, StoreDep, WriteKey
 from api.errors import problem_responses
 from api.schemas.segment import (
@@ -31,9 +31,7 @@ from api.schemas.segment import (
     SegmentTrack,
 )
 from engine.dispatch.dispatcher import Dispatcher
-from engine.dispatch.pending import dispatch_or_defer
 from engine.intake.segment import to_event, to_identify
-from engine.models.attribution import utm_touches
 from engine.settings import Settings
 from engine.store.records import Identities, NewEvent
 from engine.store.service_store import ServiceStore
@@ -158,15 +156,9 @@ async def _track(
     dispatcher: Dispatcher,
     now: datetime,
 ) -> None:
-    """What ``/v1/track`` does with a batch: store it in one transaction (once per
-    message id), record its UTM touches, then dispatch (or leave it to the sweep)."""
-    if not items:
-        return
-    stored = await dispatcher.accept(items, at=now)
-    visits = utm_touches(stored)
-    if visits:
-        await run_in_threadpool(store.record_touches, visits)
-    await dispatch_or_defer(lambda: dispatcher.events_accepted(stored), "%d event(s)", len(stored))
+    """A run of events, as ``/v1/track`` takes a batch (``api.changes.accept_events``)."""
+    if items:
+        await accept_events(store, dispatcher, items, now)
 
 
 async def _identify(
