@@ -225,23 +225,6 @@ Staff = Annotated[Caller, Depends(authorize("staff"))]
 WriteKey = Annotated[Caller, Depends(authorize_basic("ingest"))]
 
 
-def require(
-    scope: Scope,
-) -> Callable[[Request, HTTPAuthorizationCredentials | None], Awaitable[ApiKeyRecord]]:
-    """``authorize`` for routes that need only the key, not what it may see."""
-    check = authorize(scope)
-
-    async def key_of(request: Request, credentials: Credentials) -> ApiKeyRecord:
-        return (await check(request, credentials)).key
-
-    return key_of
-
-
-AdminKey = Annotated[ApiKeyRecord, Depends(require("admin"))]
-IngestKey = Annotated[ApiKeyRecord, Depends(require("ingest"))]
-StaffKey = Annotated[ApiKeyRecord, Depends(require("staff"))]
-
-
 def source_of(key: ApiKeyRecord) -> str:
     """How changes made with this key are attributed, e.g. ``api:crm``."""
     return f"api:{key.name}"
