@@ -8,6 +8,7 @@ import importlib
 import sys
 
 from cli import costs as costs_command
+from cli import demo_data as demo_data_command
 from cli import keys as keys_command
 from cli import segment as segment_command
 
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys_command.add_parser(commands)
     segment_command.add_parser(commands)
     costs_command.add_parser(commands)
+    demo_data_command.add_parser(commands)
     _add_migrate(commands)
     return parser
 
@@ -139,6 +141,11 @@ def _add_up(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         default=3,
         help="restarts of a dead Temporal dev server within 10 minutes before stopping "
         "everything (default: 3)",
+    )
+    up.add_argument(
+        "--no-demo",
+        action="store_true",
+        help="on the first start (no customers yet), do not load the demo data",
     )
     up.add_argument(
         "--no-simulators",

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,9 @@ import uvicorn
 from activities.channels.registry import build_adapters
 from activities.channels.wecom.client import build_wecom_client
 from api.app import create_app
+from cli.demo import DemoOptions, load_demo
+from cli.demo.counts import customer_count
+from cli.demo.progress import Progress
 from cli.devserver import DevServer, watch
 from cli.migrate import migrate
 from engine.dispatch.background import ensure_background
@@ -105,6 +109,8 @@ async def up(args: argparse.Namespace, settings: Settings) -> int:
     try:
         migrate(settings.database.url)  # the schema first: the worker does not migrate
         store = SqlStore(settings.database.url)
+        if not args.no_demo and settings.environment != "production":
+            first_start_demo(store, Path(args.workspace))
         dispatcher = Dispatcher(client, store, settings.temporal.task_queue)
         deployed = dispatcher.deploy(Path(args.workspace))
         await dispatcher.sync_schedules()
@@ -152,6 +158,21 @@ async def up(args: argparse.Namespace, settings: Settings) -> int:
             sims.stop()
     return 1 if failed else 0
 
+
+def first_start_demo(store: SqlStore, workspace: Path) -> None:
+    """On a new database (no customers yet) load the demo chain, so a new user sees
+    reports with numbers at once; ``--no-demo`` (and production) leave it empty."""
+    if customer_count(store):
+        return
+    options = DemoOptions(customers=DEMO_CUSTOMERS, seed=1, workspace=workspace)
+    progress = Progress(options.customers) if sys.stderr.isatty() else None
+    print(f"{load_demo(store, options, progress).line()} (--no-demo: none)", flush=True)
+
+
+#: People in the demo a first start loads: enough for every report and the experiment to
+#: show figures, few enough that the first start stays within seconds (about 20,000
+#: events); ``carepath demo-data --customers N`` loads more.
+DEMO_CUSTOMERS = 1000
 
 #: The admin key's file under ``var/``: created once, readable by its owner only.
 ADMIN_KEY_FILE = "admin-key"

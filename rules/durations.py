@@ -24,7 +24,10 @@ def parse_duration(text: str) -> timedelta:
             "or combinations such as 1d12h"
         )
     seconds = sum(int(g) * f for g, f in zip(m.groups(), _UNITS.values(), strict=True) if g)
-    return timedelta(seconds=seconds)
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        raise DurationError(f"{text!r} is longer than any duration carepath keeps") from None
 
 
 def format_duration(value: timedelta) -> str:

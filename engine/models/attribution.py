@@ -173,8 +173,15 @@ def utm_touch(
         value = properties.get(key)
         if value not in (None, ""):
             fields[key] = str(value)[:255]
-    for key in ("activity", "clinic", "doctor"):  # a landing page may name these too
-        value = properties.get(key)
+    # A landing page may name these too (the event model's clinic_id and doctor_id
+    # stand for clinic and doctor when those are not given).
+    for key, alias in (
+        ("activity", ""),
+        ("clinic", "clinic_id"),
+        ("doctor", "doctor_id"),
+        ("content_id", ""),
+    ):
+        value = properties.get(key, properties.get(alias) if alias else None)
         if isinstance(value, str | int) and value != "":
             fields[key] = str(value)[:128]
     return NewTouch(message_id=message_id, kind="utm_visit", fields=fields, at=at)

@@ -8,13 +8,21 @@ implements both protocols on SQLite and PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from engine.contracts.journey import TraceEntry
 from engine.models.attribution import CodeKind, NewTouch, QrCodeRecord, SourceRow
 from engine.models.events import Cost
 from engine.models.journey import Segment
+from engine.models.reports.acquisition import AcquisitionReport
+from engine.models.reports.active import ActiveReport
+from engine.models.reports.channels import ChannelsReport
+from engine.models.reports.clinics import ClinicsReport
+from engine.models.reports.doctors import DoctorsReport
+from engine.models.reports.funnel import FunnelReport, FunnelRequest
+from engine.models.reports.kpis import KpiReport
+from engine.models.reports.scope import FirstTouchField, ReportScope
 from engine.models.workspace import JourneyBundle
 from engine.store.activity_store import ActivityStore
 from engine.store.circuits import ConfigCircuit, QuotaWindow
@@ -262,6 +270,19 @@ class ServiceStore(ActivityStore, Protocol):
     def source_report(
         self, by: Sequence[str], *, since: datetime | None = None
     ) -> list[SourceRow]: ...
+
+    # reports (docs contract "What carepath counts", section 3)
+    def active_report(self, scope: ReportScope) -> ActiveReport: ...
+    def acquisition_report(
+        self, scope: ReportScope, by: Sequence[FirstTouchField], window: timedelta
+    ) -> AcquisitionReport: ...
+    def kpi_report(
+        self, scope: ReportScope, by: Sequence[FirstTouchField], window: timedelta
+    ) -> KpiReport: ...
+    def funnel_report(self, scope: ReportScope, request: FunnelRequest) -> FunnelReport: ...
+    def doctors_report(self, scope: ReportScope) -> DoctorsReport: ...
+    def clinics_report(self, scope: ReportScope) -> ClinicsReport: ...
+    def channels_report(self, scope: ReportScope) -> ChannelsReport: ...
 
 
 __all__ = [

@@ -52,6 +52,10 @@ def _const(value: Any) -> Body:
     return lambda w, c, n: value
 
 
+def _range(c: ClinicData) -> dict[str, str]:
+    return {"from": "2026-03-01", "to": "2026-03-08", "clinic_id": c.clinic}
+
+
 CUSTOMER = "/v1/customers/{customer_id}"
 TABLE: dict[tuple[str, str], Rule] = {
     # ingest: what other systems send (ingest keys, and admin)
@@ -121,6 +125,22 @@ TABLE: dict[tuple[str, str], Rule] = {
         "admin", body=_const({"rows": [{"date": "2026-03-01", "amount": "120.50"}]})
     ),
     ("get", "/v1/costs"): Rule("admin"),
+    # reports: staff keys see their clinics' figures (another clinic's: no customers)
+    ("get", "/v1/reports/active"): Rule("staff", other=200, params=lambda c: _range(c)),
+    ("post", "/v1/reports/funnel"): Rule(
+        "staff",
+        other=200,
+        body=lambda w, c, n: {
+            **_range(c),
+            "steps": [{"event": "page.viewed"}, {"event": "x.seen"}],
+            "window": "7d",
+        },
+    ),
+    ("get", "/v1/reports/channels"): Rule("staff", other=200, params=lambda c: _range(c)),
+    ("get", "/v1/reports/acquisition"): Rule("staff", other=200, params=lambda c: _range(c)),
+    ("get", "/v1/reports/kpis"): Rule("staff", other=200, params=lambda c: _range(c)),
+    ("get", "/v1/reports/doctors"): Rule("staff", other=200, params=lambda c: _range(c)),
+    ("get", "/v1/reports/clinics"): Rule("staff", other=200, params=lambda c: _range(c)),
 }
 
 #: Operations outside /v1, each with its own authentication, tested in its own module.

@@ -10,6 +10,8 @@ from pydantic import ValidationError
 from pydantic_core import to_json
 
 from rules.conditions import Condition, CountSpec, dump_where
+from rules.durations import parse_duration
+from rules.errors import DurationError
 from rules.models import (
     RULE_ADAPTER,
     RULE_KEYS,
@@ -266,3 +268,8 @@ def test_a_full_json_dump_with_nulls_validates_back_as_temporal_payloads_do() ->
     payload = to_json(rule)  # what temporalio.contrib.pydantic writes: every field, nulls too
     assert b'"eq":null' in payload
     assert RULE_ADAPTER.validate_json(payload) == rule
+
+
+def test_a_duration_too_long_to_keep_is_a_duration_error_not_a_crash() -> None:
+    with pytest.raises(DurationError, match="longer than any duration"):
+        parse_duration("1000000000d")

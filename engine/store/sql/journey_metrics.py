@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, distinct, exists, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, Select, and_, case, distinct, func, or_, select
+from sqlalchemy.orm import Session
 
 from engine.store.metrics import (
     ArmCount,
@@ -25,27 +25,12 @@ from engine.store.metrics import (
     StepFigures,
 )
 from engine.store.sql.common import SqlPart
+from engine.store.sql.sends import FAILED, NOT_TRIED, skip_reason, trace_text, tried_before
 from engine.store.sql.tables import EnrollmentRow, TaskRow, TraceRow
-
-#: Attempt outcomes that reached the provider and were refused or failed there.
-_FAILED = ("failed", "rejected", "invalid", "transient", "config", "timeout")
-#: A skip's stored detail -> its reason (the details are written by the eligibility
-#: checks; patterns rather than exact text, since details carry names and times).
-_SKIP_REASONS = (
-    ("%marketing consent%", "consent"),
-    ("%subscribe-message consent%", "subscribe_consent"),
-    ("%circuit%", "circuit"),
-    ("%follow the Official Account%", "not_following"),
-    ("%cap%", "cap"),
-    ("%guardian%", "guardian"),
-    ("%window%", "service_window"),
-    ("no %", "no_identity"),
-)
 
 
 def _text(field: str) -> ColumnElement[str]:
-    text: ColumnElement[str] = TraceRow.payload[field].as_string()
-    return text
+    return trace_text(field)
 
 
 def cohort_ids(cohort: Cohort) -> Select[str]:
@@ -117,8 +102,7 @@ def _statuses(s: Session, cohort: Cohort) -> list[StatusCount]:
 def _sends(s: Session, mine: Select[str], at: Any) -> None:
     """Attempts and receipts per step and channel; skips by reason; fallbacks."""
     channel, outcome, detail = _text("channel"), _text("outcome"), _text("detail")
-    reason = case(*[(detail.like(pattern), name) for pattern, name in _SKIP_REASONS], else_="other")
-    reason = case((outcome == "deferred", "quiet_hours"), else_=reason)
+    reason = skip_reason(outcome, detail)
     stmt = (
         select(TraceRow.step, TraceRow.kind, channel, outcome, reason, func.count())
         .where(
@@ -130,30 +114,23 @@ def _sends(s: Session, mine: Select[str], at: Any) -> None:
     )
     for step, kind, chan, result, why, n in s.execute(stmt):
         sends = at(step).sends.setdefault(chan or "", ChannelSends())
-        if kind == "attempt" and result in ("skipped", "deferred"):
+        if kind == "attempt" and result in NOT_TRIED:
             sends.skipped[why] = sends.skipped.get(why, 0) + n
             continue
         if kind == "attempt":
             sends.attempted += n
         if result == "delivered":
             sends.delivered += n
-        elif result in _FAILED:
+        elif result in FAILED:
             sends.failed += n
     for step, n in s.execute(_fallbacks(mine)):
         at(step).fallbacks = n
 
 
 def _fallbacks(mine: Select[str]) -> Select[str | None, int]:
-    """Deliveries preceded, in the same enrollment and step, by an attempt on another
-    channel: a later channel delivered after an earlier one did not."""
-    earlier = aliased(TraceRow)
-    before = exists().where(
-        earlier.enrollment_id == TraceRow.enrollment_id,
-        earlier.step == TraceRow.step,
-        earlier.seq < TraceRow.seq,
-        earlier.kind == "attempt",
-        earlier.payload["channel"].as_string() != _text("channel"),
-    )
+    """Deliveries (attempts or receipts) preceded, in the same visit of the step, by an
+    attempt on another channel: a later channel delivered after an earlier one did not."""
+    before = tried_before(TraceRow.enrollment_id, TraceRow.step, _text("channel"), TraceRow.seq)
     return (
         select(TraceRow.step, func.count())
         .where(

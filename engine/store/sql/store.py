@@ -29,6 +29,7 @@ from engine.store.sql.journey_metrics import JourneyMetricsPart
 from engine.store.sql.journeys import JourneysPart
 from engine.store.sql.keys import ApiKeysPart
 from engine.store.sql.outbox import OutboxPart
+from engine.store.sql.reports.part import ReportsPart
 from engine.store.sql.segments import SegmentsPart
 from engine.store.sql.tasks import DeliveriesPart, TasksPart
 from engine.store.sql.tokens import TokensPart
@@ -57,6 +58,7 @@ class SqlStore(
     OutboxPart,
     CostsPart,
     JourneyMetricsPart,
+    ReportsPart,
 ):
     """The persistent store; the schema must be migrated first (``migrate.upgrade``)."""
 

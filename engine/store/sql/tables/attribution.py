@@ -46,6 +46,8 @@ class TouchRow(Base):
     __table_args__ = (
         Index("ix_touches_customer_id_at", "customer_id", "at"),
         Index("ix_touches_first_channel", "first", "channel"),
+        # The reports' first touches of a range (migration 0015).
+        Index("ix_touches_first_at", "first", "at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from api.deps import Admin, StoreDep
 from engine.models.attribution import SourceRow
 
-router = APIRouter(prefix="/reports", tags=["reports"])
+router = APIRouter()
 
 Dimension = Literal["channel", "activity", "clinic", "doctor"]
 
