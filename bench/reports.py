@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import time
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -34,6 +32,7 @@ from bench.measure import machine, store_name
 from bench.report_cases import Case, cases
 from bench.report_compare import differences
 from bench.report_enrollments import JOURNEY
+from bench.report_meter import Meter
 from bench.report_population import ANCHOR, anchor_instant, kept_population
 from bench.report_yard_sends import journey_counts
 from engine.errors import NotFound
@@ -47,62 +46,84 @@ from engine.workspace.events import deployed_roles
 TARGET_MS, TARGET_RATIO, TARGET_JOURNEY_MS = 1000.0, 1.5, 300.0
 
 
-def _seconds(call: Callable[[], Any]) -> tuple[float, Any]:
-    started = time.perf_counter()
-    found = call()
-    return time.perf_counter() - started, found
+Times = tuple[float, float]  # best wall and best CPU seconds
 
 
-def _checked(case: Case, engine: Engine) -> tuple[Any, list[str]]:
+def _checked(case: Case, engine: Engine) -> list[str]:
     """Run the report and each yardstick once (warming caches); where they differ."""
-    report = case.report()
-    shown = case.shown(report)
+    shown = case.shown(case.report())
     problems: list[str] = []
     for name, yardstick in case.yardsticks.items():
         with engine.connect() as conn:
             expected = case.expected(yardstick(conn))
         problems += [f"{name}: {d}" for d in differences(expected, shown)]
-    return report, problems
+    return problems
 
 
-def _timed(case: Case, engine: Engine, repeat: int) -> tuple[float, dict[str, float]]:
-    """Best seconds of the report and of each yardstick over ``repeat`` alternating runs."""
-    mine: list[float] = []
-    theirs: dict[str, list[float]] = {name: [] for name in case.yardsticks}
+def _best(runs: list[tuple[float, float]]) -> Times:
+    return min(w for w, _ in runs), min(c for _, c in runs)
+
+
+def _timed(case: Case, engine: Engine, meter: Meter, repeat: int) -> tuple[Times, dict[str, Times]]:
+    """Best times of the report and of each yardstick over ``repeat`` alternating runs."""
+    mine: list[tuple[float, float]] = []
+    theirs: dict[str, list[tuple[float, float]]] = {name: [] for name in case.yardsticks}
     for _ in range(repeat):
-        mine.append(_seconds(case.report)[0])
+        wall, cpu, _found = meter.measure(case.report)
+        mine.append((wall, cpu))
         for name, yardstick in case.yardsticks.items():
             with engine.connect() as conn:
-                theirs[name].append(_seconds(lambda y=yardstick, c=conn: y(c))[0])
-    return min(mine), {name: min(times) for name, times in theirs.items()}
+                wall, cpu, _found = meter.measure(lambda y=yardstick, c=conn: y(c))
+            theirs[name].append((wall, cpu))
+    return _best(mine), {name: _best(runs) for name, runs in theirs.items()}
 
 
-def _line(name: str, report_s: float, yard: dict[str, float], problems: list[str]) -> str:
-    best = min(yard, key=yard.__getitem__)
-    ms, yard_ms = report_s * 1000, yard[best] * 1000
-    ratio = ms / yard_ms
-    missed = [m for m, bad in (("> 1 s", ms > TARGET_MS), ("> 1.5x", ratio > TARGET_RATIO)) if bad]
+_HEADER = (
+    f"{'':<32}{'report':>9}{'yard':>9}{'ratio':>7}   {'CPU':>7}{'yard':>8}{'ratio':>7}"
+    "  (ms; yardstick)"
+)
+
+
+def _line(
+    name: str, mine: Times, yard: dict[str, Times], problems: list[str], target: float
+) -> str:
+    best = min(yard, key=lambda n: yard[n][0])
+    (wall, cpu), (y_wall, y_cpu) = mine, yard[best]
+    ratio = wall / y_wall
+    missed = [
+        m
+        for m, bad in (
+            (f"> {target:.0f} ms", wall * 1000 > target),
+            ("> 1.5x", ratio > TARGET_RATIO),
+        )
+        if bad
+    ]
     flag = ("  DIFFERS" if problems else "") + ("  misses " + ", ".join(missed) if missed else "")
-    return f"{name:<32}{ms:>10.1f}{yard_ms:>10.1f} {best:<9}{ratio:>7.2f}{flag}"
+    return (
+        f"{name:<32}{wall * 1000:>9.1f}{y_wall * 1000:>9.1f}{ratio:>7.2f}   "
+        f"{cpu * 1000:>7.0f}{y_cpu * 1000:>8.0f}{cpu / max(y_cpu, 1e-9):>7.2f}  {best}{flag}"
+    )
 
 
-def compare_reports(store: SqlStore, engine: Engine, scope: ReportScope, args: Any) -> None:
+def compare_reports(
+    store: SqlStore, engine: Engine, meter: Meter, scope: ReportScope, args: Any
+) -> None:
     print(
         f"\nreports over {scope.start} .. {scope.end} ({scope.timezone}, "
         f"clinics: {'all' if scope.clinics is None else ', '.join(scope.clinics)}), "
         f"best of {args.repeat}, ms"
     )
-    print(f"{'report':<32}{'report':>10}{'yard':>10} {'(which)':<9}{'ratio':>7}")
+    print(_HEADER)
     for case in cases(store, scope):
         if args.only and not any(case.name.startswith(o) for o in args.only):
             continue
         try:
-            _, problems = _checked(case, engine)
+            problems = _checked(case, engine)
         except NotImplementedError:
             print(f"{case.name:<32}  not written yet (placeholder)")
             continue
-        report_s, yard = _timed(case, engine, args.repeat)
-        print(_line(case.name, report_s, yard, problems), flush=True)
+        mine, yard = _timed(case, engine, meter, args.repeat)
+        print(_line(case.name, mine, yard, problems, TARGET_MS), flush=True)
         for problem in problems:
             print(f"    {problem}")
 
@@ -133,7 +154,7 @@ def _plain_counts(counts: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def compare_journey(store: SqlStore, engine: Engine, repeat: int) -> None:
+def compare_journey(store: SqlStore, engine: Engine, meter: Meter, repeat: int) -> None:
     """Journey metrics of the whole journey against its yardstick."""
     running = _running_steps(engine)
     now = dt.datetime.now(dt.UTC)
@@ -150,19 +171,21 @@ def compare_journey(store: SqlStore, engine: Engine, repeat: int) -> None:
 
     counts, metrics = report()
     problems = differences(_plain_counts(yardstick()), _plain_counts(counts.model_dump()))
-    mine = min(_seconds(report)[0] for _ in range(repeat))
-    theirs = min(_seconds(yardstick)[0] for _ in range(repeat))
+    mine: list[tuple[float, float]] = []
+    theirs: list[tuple[float, float]] = []
+    for _ in range(repeat):
+        mine.append(meter.measure(report)[:2])
+        theirs.append(meter.measure(yardstick)[:2])
     print(
         f"\njourney metrics of {JOURNEY}: {metrics.entered:,} enrollments "
         f"({metrics.active_now:,} running, {len(running):,} given as running now), "
-        f"best of {repeat}, ms"
+        f"best of {repeat}"
     )
-    flag = "  DIFFERS" if problems else ""
-    flag += "  misses > 300 ms" if mine * 1000 > TARGET_JOURNEY_MS else ""
-    print(
-        f"{'journey metrics':<32}{mine * 1000:>10.1f}{theirs * 1000:>10.1f} {'queries':<9}"
-        f"{mine / theirs:>7.2f}{flag}"
+    print(_HEADER)
+    line = _line(
+        "journey metrics", _best(mine), {"queries": _best(theirs)}, problems, TARGET_JOURNEY_MS
     )
+    print(line)
     for problem in problems:
         print(f"    {problem}")
 
@@ -182,6 +205,7 @@ def main(args: argparse.Namespace) -> None:
         args.customers, args.seed, args.enrollments, args.database_url, args.refresh
     )
     store, engine = SqlStore(url), make_engine(url)
+    meter = Meter(store._db.engine, engine)  # the store's own engine runs the reports
     try:
         print(f"population: {_sizes(engine)}")
         scope = ReportScope(
@@ -191,10 +215,10 @@ def main(args: argparse.Namespace) -> None:
             clinics=None if args.clinic is None else (args.clinic,),
             roles=deployed_roles(store),
         )
-        compare_reports(store, engine, scope, args)
+        compare_reports(store, engine, meter, scope, args)
         if not args.only or any("journey".startswith(o) for o in args.only):
             try:
-                compare_journey(store, engine, args.repeat)
+                compare_journey(store, engine, meter, args.repeat)
             except NotFound as exc:
                 print(f"\njourney metrics: {exc}")
         print(f"\n{machine()} at the end; anchor {anchor_instant():%Y-%m-%d}")

@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query
 from fastapi.exceptions import RequestValidationError
 
-from api.deps import Admin, DispatcherDep, StoreDep
+from api.deps import DispatcherDep, Staff, StoreDep
 from api.errors import problem_responses
+from api.routes.reports.scope import ClinicId, clinics_for
 from api.schemas.journey_metrics import JourneyMetrics
 from engine.dispatch.visibility import running_steps
 from engine.errors import NotFound
@@ -28,7 +29,7 @@ router = APIRouter(prefix="/journeys", tags=["journeys"])
 )
 async def metrics(
     journey_id: str,
-    caller: Admin,
+    caller: Staff,
     store: StoreDep,
     dispatcher: DispatcherDep,
     start: Annotated[
@@ -41,9 +42,10 @@ async def metrics(
     version: Annotated[
         int | None, Query(ge=1, le=2**31 - 1, description="one version; default every version")
     ] = None,
+    clinic_id: ClinicId = None,
 ) -> JourneyMetrics:
     """Entered, active, completed, converted and exited enrollments, per-step figures and
-    each split's arms against the control."""
+    each split's arms against the control; a staff key counts its clinics' customers."""
     if start is not None and end is not None and end < start:
         raise RequestValidationError(
             [{"loc": ("query", "to"), "type": "value_error", "msg": "must not be before from"}]
@@ -55,6 +57,7 @@ async def metrics(
         version=version,
         since=None if start is None else datetime.combine(start, time(), zone),
         until=None if end is None else datetime.combine(end, time(), zone),
+        clinics=clinics_for(caller.clinics, clinic_id),
     )
     running = await running_steps(dispatcher.client, journey_id)
     now = datetime.now(UTC)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from random import Random
 
 from cli.demo.acquisition import arrive
@@ -30,7 +30,14 @@ from cli.demo.chain import CLINICS, staff_of
 from cli.demo.commerce import shop
 from cli.demo.life import Life
 from cli.demo.people import Profile, draw_profile, openid_of
-from cli.demo.records import CallbackTouch, DemoCustomer, DemoEvent, DemoIdentities, EarlyProfile
+from cli.demo.records import (
+    CallbackTouch,
+    DemoConsent,
+    DemoCustomer,
+    DemoEvent,
+    DemoIdentities,
+    EarlyProfile,
+)
 from cli.demo.screening import screen
 from cli.demo.world import World
 
@@ -136,6 +143,16 @@ def lifetime_value(events: list[DemoEvent]) -> float:
     return round(total, 2)
 
 
+def _ledger(consents: list[DemoConsent], anchor: datetime) -> list[DemoConsent]:
+    """The consents before the anchor, in time order; a grant the customer had given
+    already (a second booking's service consent) is not given again."""
+    earliest: dict[tuple[str, str | None, bool], DemoConsent] = {}
+    for consent in sorted(consents, key=lambda c: (c.at, c.purpose, c.channel or "", c.granted)):
+        if consent.at < anchor:
+            earliest.setdefault((consent.purpose, consent.channel, consent.granted), consent)
+    return sorted(earliest.values(), key=lambda c: (c.at, c.purpose, c.channel or "", c.granted))
+
+
 def _finish(life: Life, early: EarlyProfile | None) -> DemoCustomer:
     profile = life.profile
     anchor = life.calendar.anchor
@@ -159,10 +176,7 @@ def _finish(life: Life, early: EarlyProfile | None) -> DemoCustomer:
         early=early,
         follows=life.follows,
         events=events,
-        consents=sorted(
-            {c for c in life.consents if c.at < anchor},
-            key=lambda c: (c.at, c.purpose, c.channel or "", c.granted),
-        ),
+        consents=_ledger(life.consents, anchor),
         tags=[t for t in life.tags if t.at < anchor],
         enrollments=[e for e in life.enrollments if e.started_at < anchor],
     )

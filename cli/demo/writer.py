@@ -70,7 +70,9 @@ class Tally:
 def identities_of(customer: DemoCustomer) -> dict[Via, Identities]:
     """How each of the customer's events names them (``DemoEvent.via``)."""
     ids = customer.identities
-    out: dict[Via, Identities] = {"phone": Identities(phone=ids.phone)}
+    # The phone is read (phonenumbers) once; the other sets copy the validated value.
+    phone = Identities(phone=ids.phone)
+    out: dict[Via, Identities] = {"phone": phone}
     if ids.openid is not None:
         out["openid"] = Identities(wechat_openid=ids.openid, wechat_app_id=ids.app_id)
     if ids.user_id is not None:
@@ -83,10 +85,23 @@ def identities_of(customer: DemoCustomer) -> dict[Via, Identities]:
     early = customer.early
     if early is not None:
         out["early"] = Identities(wechat_openid=early.openid, wechat_app_id=early.app_id)
-        out["merge"] = Identities(
-            phone=ids.phone, wechat_openid=early.openid, wechat_app_id=early.app_id
-        )
+        both = {"wechat_openid": early.openid, "wechat_app_id": early.app_id}
+        out["merge"] = phone.model_copy(update=both)
     return out
+
+
+def everything_of(customer: DemoCustomer, phone: Identities) -> Identities:
+    """All the customer's identities, with their own id: what creates them."""
+    ids = customer.identities
+    named = {
+        "customer_id": customer.id,
+        "wechat_openid": ids.openid,
+        "wechat_app_id": ids.app_id if ids.openid else None,
+        "user_id": ids.user_id,
+        "wecom_external_userid": ids.wecom,
+        "wecom_owner_userid": ids.wecom_staff if ids.wecom else None,
+    }
+    return phone.model_copy(update=named)
 
 
 class Writer:
@@ -111,9 +126,10 @@ class Writer:
     def write(self, customers: Sequence[DemoCustomer]) -> None:
         """Write a chunk of customers: identities and profiles, events, touches, then
         follows, consents, tags and enrollments."""
-        for customer in customers:
-            self._identify(customer)
-        stored = self._ingest(customers)
+        who = [identities_of(customer) for customer in customers]
+        for customer, named in zip(customers, who, strict=True):
+            self._identify(customer, named["phone"])
+        stored = self._ingest(customers, who)
         visits = {touch.message_id: touch for _, touch in utm_touches(stored)}
         touches = [t for c in customers for t in self._touches(c, visits)]
         self.tally.touches += self.store.record_touches(touches)
@@ -128,29 +144,21 @@ class Writer:
                     write_enrollment(self.store, bundle, customer, enrollment, anchor)
         self.tally.customers += len(customers)
 
-    def _identify(self, customer: DemoCustomer) -> None:
+    def _identify(self, customer: DemoCustomer, phone: Identities) -> None:
         early = customer.early
         if early is not None:
             first = Identities(
                 customer_id=early.id, wechat_openid=early.openid, wechat_app_id=early.app_id
             )
             self.store.identify(first, {}, at=early.at)
-        ids = customer.identities
-        everything = Identities(
-            customer_id=customer.id,
-            phone=ids.phone,
-            wechat_openid=ids.openid,
-            wechat_app_id=ids.app_id if ids.openid else None,
-            user_id=ids.user_id,
-            wecom_external_userid=ids.wecom,
-            wecom_owner_userid=ids.wecom_staff if ids.wecom else None,
-        )
+        everything = everything_of(customer, phone)
         self.store.identify(everything, customer.attributes, at=customer.created_at)
 
-    def _ingest(self, customers: Sequence[DemoCustomer]) -> list[StoredEvent]:
+    def _ingest(
+        self, customers: Sequence[DemoCustomer], identities: Sequence[dict[Via, Identities]]
+    ) -> list[StoredEvent]:
         groups: list[IngestGroup] = []
-        for customer in customers:
-            who = identities_of(customer)
+        for customer, who in zip(customers, identities, strict=True):
             for e in customer.events:
                 event = NewEvent(
                     message_id=e.message_id, name=e.name, properties=e.properties, at=e.at

@@ -16,6 +16,9 @@ class Cohort(BaseModel):
     version: int | None = Field(None, description="one version; None: every version")
     since: datetime | None = Field(None, description="entered at or after this time")
     until: datetime | None = Field(None, description="entered before this time")
+    clinics: tuple[str, ...] | None = Field(
+        None, description="only customers of these clinics (clinic_id); None: every clinic"
+    )
 
 
 class StatusCount(BaseModel):

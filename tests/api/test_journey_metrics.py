@@ -13,7 +13,7 @@ from engine.contracts.journey import TraceEntry
 from engine.reports.experiments import compare, sample_ratio
 from engine.store.records import EnrollmentRecord
 from engine.store.sql import SqlStore
-from tests.api.helpers import Api, deploy
+from tests.api.helpers import Api, deploy, identify
 from tests.factories import workspace
 
 pytestmark = pytest.mark.db
@@ -128,7 +128,39 @@ async def test_date_and_version_filters_pick_the_cohort(api: Api, tmp_path: Path
         "/v1/journeys/trial/metrics", params={"from": "2026-03-03", "to": "2026-03-02"}
     )
     assert backwards.status_code == 422 and "to" in backwards.text
-    assert (await api.staff.get("/v1/journeys/trial/metrics")).status_code == 403
+    assert (await api.ingest.get("/v1/journeys/trial/metrics")).status_code == 403
     # The running ones have no workflow behind them: end them before the rig cancels it.
+    for record in api.store.list_enrollments(journey_id="trial", status="running"):
+        api.store.finish_enrollment(record.id, "exited", "test finished", "offer", RECENT)
+
+
+async def test_a_staff_key_counts_its_clinics_customers_only(api: Api, tmp_path: Path) -> None:
+    await deploy(api, workspace(tmp_path / "ws", [TRIAL]))
+    clinics = ["sz-01", "sz-01", "sz-01", "bj-01", "bj-01"]
+    for i, clinic in enumerate(clinics):
+        customer = await identify(
+            api, customer={"phone": f"1380000000{i}"}, attributes={"clinic_id": clinic}
+        )
+        eid = f"trial:{i}"
+        api.store.record_enrollment(
+            EnrollmentRecord(
+                id=eid, journey_id="trial", version=1, customer_id=customer, started_at=OLD
+            )
+        )
+        split = TraceEntry(seq=1, at=OLD, step="pick", kind="split", variant="offer")
+        api.store.append_trace(eid, [split])
+
+    async def entered(client: Any, **params: str) -> int:
+        response = await client.get("/v1/journeys/trial/metrics", params=params)
+        assert response.status_code == 200, response.text
+        return int(response.json()["entered"])
+
+    assert await entered(api.admin) == 5
+    assert await entered(api.admin, clinic_id="bj-01") == 2
+    assert await entered(api.staff) == 3
+    assert await entered(api.staff, clinic_id="sz-01") == 3
+    # Another clinic's figures: as if it had no customers, not an error.
+    assert await entered(api.staff, clinic_id="bj-01") == 0
+    assert await entered(api.other_staff) == 2
     for record in api.store.list_enrollments(journey_id="trial", status="running"):
         api.store.finish_enrollment(record.id, "exited", "test finished", "offer", RECENT)

@@ -125,7 +125,8 @@ async def test_sends_count_when_made_and_receipts_settle_them(api: Api, tmp_path
     for name, row in rows.items():
         assert lines[name]["attempted"] == str(row["attempted"])
         assert lines[name]["skipped.no_identity"] == str(row["skipped"]["no_identity"])
-        assert lines[name]["latency_p50_seconds"] == str(row["latency_p50_seconds"] or "")
+        p50 = row["latency_p50_seconds"]
+        assert lines[name]["latency_p50_seconds"] == ("" if p50 is None else str(p50))
 
 
 async def test_a_send_of_a_merged_customer_counts_in_the_survivors_clinic(

@@ -95,7 +95,9 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("post", "/v1/journeys/deploy"): Rule("admin", body=lambda w, c, n: {"path": str(w.workspace)}),
     ("get", "/v1/journeys/{journey_id}"): Rule("admin"),
     ("get", "/v1/journeys/{journey_id}/steps"): Rule("admin"),
-    ("get", "/v1/journeys/{journey_id}/metrics"): Rule("admin"),
+    ("get", "/v1/journeys/{journey_id}/metrics"): Rule(
+        "staff", other=200, params=lambda c: {"clinic_id": c.clinic}
+    ),
     ("get", "/v1/journeys/{journey_id}/runs"): Rule("admin", ok=404),  # no schedule trigger
     ("post", "/v1/journeys/{journey_id}/enrollments"): Rule(
         "admin", body=lambda w, c, n: {"customer": {"customer_id": c.guardian}}, ok=201

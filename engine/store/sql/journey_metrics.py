@@ -26,7 +26,7 @@ from engine.store.metrics import (
 )
 from engine.store.sql.common import SqlPart
 from engine.store.sql.sends import FAILED, NOT_TRIED, skip_reason, trace_text, tried_before
-from engine.store.sql.tables import EnrollmentRow, TaskRow, TraceRow
+from engine.store.sql.tables import CustomerRow, EnrollmentRow, TaskRow, TraceRow
 
 
 def _text(field: str) -> ColumnElement[str]:
@@ -47,6 +47,12 @@ def _cohort_filters(cohort: Cohort) -> list[ColumnElement[bool]]:
         found.append(EnrollmentRow.started_at >= cohort.since)
     if cohort.until is not None:
         found.append(EnrollmentRow.started_at < cohort.until)
+    if cohort.clinics is not None:
+        # A customer's clinic is its clinic_id attribute (engine.store.access); merged
+        # customers' enrollments move to the survivor, whose attribute decides.
+        clinic = CustomerRow.attributes["clinic_id"].as_string()
+        allowed = select(CustomerRow.id).where(clinic.in_(list(cohort.clinics)))
+        found.append(EnrollmentRow.customer_id.in_(allowed))
     return found
 
 
