@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import Engine, func, select
 
@@ -29,12 +32,15 @@ _DAYS = 180
 
 
 class _Play:
-    """One enrollment as the interpreter would have stored it, written as it goes."""
+    """One enrollment as the interpreter would have stored it: the store calls, in order,
+    to make afterwards (drawing first keeps the draws in one order however many threads
+    then write)."""
 
     def __init__(self, store: SqlStore, record: EnrollmentRecord, rng: random.Random) -> None:
         self.store, self.record, self.rng = store, record, rng
         self.pending: list[TraceEntry] = []
         self.seq = 0
+        self.writes: list[Callable[[], object]] = [partial(store.record_enrollment, record)]
 
     def add(self, at: datetime, step: str, kind: str, **fields: str) -> None:
         self.seq += 1
@@ -61,7 +67,7 @@ class _Play:
             detail="0 ok",
             provider_ref=key[-20:],
         )
-        self.store.begin_delivery(delivery, trace=self.take())
+        self.writes.append(partial(self.store.begin_delivery, delivery, trace=self.take()))
         later = at + timedelta(minutes=self.rng.randrange(1, 600))
         outcome = "delivered" if delivered else "timeout"
         self.add(later, "tip", "receipt", channel=channel, outcome=outcome)
@@ -83,14 +89,15 @@ class _Play:
             outcome="booked" if booked else "not_interested",
         )
         self.add(at, "call", "handoff", outcome="created", detail=task.id)
-        self.store.create_task(task, trace=self.take())
+        self.writes.append(partial(self.store.create_task, task, trace=self.take()))
         return at + timedelta(minutes=self.rng.randrange(30, 3000))
 
 
-def _play(store: SqlStore, record: EnrollmentRecord, rng: random.Random, anchor: datetime) -> None:
-    """Write one enrollment: tip (WeCom, else SMS), a week to book, the split, the call;
-    one that started in the last five weeks is still waiting to book."""
-    store.record_enrollment(record)
+def _play(
+    store: SqlStore, record: EnrollmentRecord, rng: random.Random, anchor: datetime
+) -> list[Callable[[], object]]:
+    """The writes of one enrollment: tip (WeCom, else SMS), a week to book, the split,
+    the call; one that started in the last five weeks is still waiting to book."""
     p = _Play(store, record, rng)
     start = record.started_at
     p.add(start, "first_touch", "wait")
@@ -100,8 +107,8 @@ def _play(store: SqlStore, record: EnrollmentRecord, rng: random.Random, anchor:
         at = p.attempt(at, "sms", True)
     p.add(at, "give_time", "wait_for", event="appointment.booked")
     if start > anchor - timedelta(days=35):
-        store.append_trace(record.id, p.take())
-        return
+        p.writes.append(partial(store.append_trace, record.id, p.take()))
+        return p.writes
     status: EnrollmentStatusName = "completed"
     reason, variant = "nurtured", None
     if rng.random() < 0.10:
@@ -125,11 +132,21 @@ def _play(store: SqlStore, record: EnrollmentRecord, rng: random.Random, anchor:
         else:
             at = start + timedelta(days=30)
             status, reason = "exited", "holdout"
-    store.finish_enrollment(record.id, status, reason, variant, at, trace=p.take())
+    finish = partial(store.finish_enrollment, record.id, status, reason, variant, at)
+    p.writes.append(partial(finish, trace=p.take()))
+    return p.writes
 
 
-def top_up(store: SqlStore, engine: Engine, target: int, anchor: datetime, seed: int = 1) -> int:
-    """Add enrollments of :data:`JOURNEY` until it has ``target``; how many were added."""
+def _write(writes: list[Callable[[], object]]) -> None:
+    for write in writes:
+        write()
+
+
+def top_up(
+    store: SqlStore, engine: Engine, target: int, anchor: datetime, seed: int = 1, threads: int = 1
+) -> int:
+    """Add enrollments of :data:`JOURNEY` until it has ``target``; how many were added.
+    ``threads`` write enrollments side by side (PostgreSQL; SQLite has one writer)."""
     with engine.connect() as conn:
         have = conn.scalar(
             select(func.count())
@@ -149,16 +166,21 @@ def top_up(store: SqlStore, engine: Engine, target: int, anchor: datetime, seed:
     missing = max(target - int(have or 0), 0)
     rng = random.Random(seed)
     started = time.perf_counter()
-    for n in range(missing):
-        record = EnrollmentRecord(
-            id=f"bench:{JOURNEY}:{n}",
-            journey_id=JOURNEY,
-            version=int(version or 1),
-            customer_id=customers[n % len(customers)],
-            started_at=anchor - timedelta(seconds=rng.randrange(2 * 86400, _DAYS * 86400)),
-        )
-        _play(store, record, rng, anchor)
-        if (n + 1) % 5000 == 0:
-            rate = (n + 1) / (time.perf_counter() - started)
-            print(f"  enrollments: {n + 1:,}/{missing:,} ({rate:.0f}/s)", flush=True)
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        waiting: list[Future[None]] = []
+        for n in range(missing):
+            record = EnrollmentRecord(
+                id=f"bench:{JOURNEY}:{n}",
+                journey_id=JOURNEY,
+                version=int(version or 1),
+                customer_id=customers[n % len(customers)],
+                started_at=anchor - timedelta(seconds=rng.randrange(2 * 86400, _DAYS * 86400)),
+            )
+            waiting.append(pool.submit(_write, _play(store, record, rng, anchor)))
+            if (n + 1) % 5000 == 0 or n + 1 == missing:
+                for done in waiting:
+                    done.result()
+                waiting = []
+                rate = (n + 1) / (time.perf_counter() - started)
+                print(f"  enrollments: {n + 1:,}/{missing:,} ({rate:.0f}/s)", flush=True)
     return missing

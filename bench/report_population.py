@@ -27,13 +27,13 @@ from datetime import time as clock
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from bench.report_enrollments import top_up
 from engine.store.sql import SqlStore, upgrade
 from engine.store.sql.db import make_engine
 
-__all__ = ["ANCHOR", "VERSION", "anchor_instant", "kept_population"]
+__all__ = ["ANCHOR", "VERSION", "analyze", "anchor_instant", "kept_population"]
 
 #: The demo's anchor day (``--today``): the 180 days before it are the data.
 ANCHOR = date(2027, 1, 1)
@@ -74,9 +74,9 @@ def _load(url: str, customers: int, seed: int, enrollments: int) -> None:
     store = SqlStore(url)
     engine = make_engine(url)
     try:
-        added = top_up(store, engine, enrollments, anchor_instant(), seed)
-        with engine.begin() as conn:
-            conn.execute(text("ANALYZE"))
+        threads = 1 if engine.dialect.name == "sqlite" else 6
+        added = top_up(store, engine, enrollments, anchor_instant(), seed, threads)
+        analyze(engine)
     finally:
         store.close()
         engine.dispose()
@@ -84,6 +84,17 @@ def _load(url: str, customers: int, seed: int, enrollments: int) -> None:
         f"population loaded in {time.perf_counter() - started:.0f} s ({added:,} enrollments added)",
         flush=True,
     )
+
+
+def analyze(engine: Engine) -> None:
+    """Statistics for the planner; PostgreSQL also vacuums, so that index-only scans
+    find the loaded pages all-visible (as autovacuum leaves a live store)."""
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
 
 
 def _sqlite(customers: int, seed: int, enrollments: int, refresh: bool) -> str:
@@ -100,7 +111,7 @@ def _sqlite(customers: int, seed: int, enrollments: int, refresh: bool) -> str:
 
 
 def _postgresql(
-    database_url: str, customers: int, seed: int, enrollments: int, refresh: bool
+    database_url: str, customers: int, seed: int, enrollments: int, refresh: bool, options: str
 ) -> str:
     schema = _name(customers, seed, enrollments).replace("-", "_")
     admin = create_engine(database_url)
@@ -121,7 +132,9 @@ def _postgresql(
                 exists = 0
             if not exists:
                 conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        scoped = make_url(database_url).update_query_dict({"options": f"-csearch_path={schema}"})
+        scoped = make_url(database_url).update_query_dict(
+            {"options": f"-csearch_path={schema} {options}".strip()}
+        )
         url = scoped.render_as_string(hide_password=False)
         if note != _DONE or refresh:
             upgrade(url)
@@ -134,13 +147,37 @@ def _postgresql(
 
 
 def kept_population(
-    customers: int, seed: int, enrollments: int, database_url: str | None, refresh: bool
+    customers: int,
+    seed: int,
+    enrollments: int,
+    database_url: str | None,
+    refresh: bool,
+    pg_options: str = "",
 ) -> str:
-    """The URL of the kept population (loaded first when missing), migrated to head."""
+    """The URL of the kept population (loaded first when missing), migrated to head and
+    analyzed again when a migration ran; ``pg_options``: more server settings for the
+    sessions (``-c jit=off``)."""
     if database_url:
-        url = _postgresql(database_url, customers, seed, enrollments, refresh)
+        url = _postgresql(database_url, customers, seed, enrollments, refresh, pg_options)
     else:
         _FOLDER.mkdir(parents=True, exist_ok=True)
         url = _sqlite(customers, seed, enrollments, refresh)
+    before = _revision(url)
     upgrade(url)
+    if _revision(url) != before:
+        engine = make_engine(url)
+        try:
+            analyze(engine)
+        finally:
+            engine.dispose()
+        print(f"migrated the kept population from {before} to {_revision(url)}", flush=True)
     return url
+
+
+def _revision(url: str) -> str:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return str(conn.execute(text("SELECT version_num FROM alembic_version")).scalar())
+    finally:
+        engine.dispose()

@@ -80,7 +80,7 @@ GROUP BY t.step, {payload(sql, "t", "variant")}""",
 
 
 def _step(steps: dict[str, Any], name: str | None) -> dict[str, Any]:
-    return steps.setdefault(
+    found: dict[str, Any] = steps.setdefault(
         name or "",
         {
             "reached": 0,
@@ -90,6 +90,7 @@ def _step(steps: dict[str, Any], name: str | None) -> dict[str, Any]:
             "handoffs": {"created": 0, "done": {}, "overdue_now": 0, "escalated": 0},
         },
     )
+    return found
 
 
 def _add_sends(steps: dict[str, Any], rows: Any) -> None:

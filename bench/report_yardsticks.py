@@ -105,23 +105,21 @@ active: dict[str, Yardstick] = {"last_day": _active(_ACTIVE_LAST_DAY)}
 
 def first_touch_sql(sql: Sql, scope: ReportScope, field: str | None, ranged: bool) -> str:
     """``first(customer_id, at, g)``: the touch marked first, else the first activity
-    event (g NULL), found per customer without a first touch; ``ranged``: only those
-    in the scope's range."""
+    event (g NULL) of the customers without one; ``ranged``: only those in the scope's
+    range."""
     group = field or "NULL"
     touch_range = "AND t.at >= :since AND t.at < :until" if ranged else ""
-    event_range = "AND u.at >= :since AND u.at < :until" if ranged else ""
+    having = "HAVING min(e.at) >= :since AND min(e.at) < :until" if ranged else ""
     return f"""first AS (
   SELECT t.customer_id, t.at, {group} AS g FROM touches t
   WHERE t.first = {sql.true()} {touch_range} AND {sql.clinic("t.customer_id", scope)}
   UNION ALL
-  SELECT u.customer_id, u.at, NULL FROM (
-    SELECT k.id AS customer_id, (
-      SELECT min(e.at) FROM events e
-      WHERE e.customer_id = k.id AND {sql.activity("e.name", scope)}) AS at
-    FROM customers k
-    WHERE NOT EXISTS (SELECT 1 FROM touches f WHERE f.customer_id = k.id
-                      AND f.first = {sql.true()}) AND {sql.clinic("k.id", scope)}) u
-  WHERE u.at IS NOT NULL {event_range})"""
+  SELECT e.customer_id, min(e.at), NULL FROM events e
+  WHERE e.customer_id IN (
+      SELECT k.id FROM customers k WHERE {sql.clinic("k.id", scope)} AND NOT EXISTS (
+        SELECT 1 FROM touches f WHERE f.customer_id = k.id AND f.first = {sql.true()}))
+    AND {sql.activity("e.name", scope)}
+  GROUP BY e.customer_id {having})"""
 
 
 def outcome_sql(sql: Sql, scope: ReportScope, window: dt.timedelta) -> str:

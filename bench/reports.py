@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -73,7 +74,7 @@ def _timed(case: Case, engine: Engine, meter: Meter, repeat: int) -> tuple[Times
         mine.append((wall, cpu))
         for name, yardstick in case.yardsticks.items():
             with engine.connect() as conn:
-                wall, cpu, _found = meter.measure(lambda y=yardstick, c=conn: y(c))
+                wall, cpu, _found = meter.measure(partial(yardstick, conn))
             theirs[name].append((wall, cpu))
     return _best(mine), {name: _best(runs) for name, runs in theirs.items()}
 
@@ -202,7 +203,12 @@ def _sizes(engine: Engine) -> str:
 def main(args: argparse.Namespace) -> None:
     print(f"bench.reports on {store_name(args.database_url)}; {machine()}", flush=True)
     url = args.use or kept_population(
-        args.customers, args.seed, args.enrollments, args.database_url, args.refresh
+        args.customers,
+        args.seed,
+        args.enrollments,
+        args.database_url,
+        args.refresh,
+        args.pg_options,
     )
     store, engine = SqlStore(url), make_engine(url)
     meter = Meter(store._db.engine, engine)  # the store's own engine runs the reports
@@ -241,6 +247,9 @@ if __name__ == "__main__":
     parser.add_argument("--clinic", default=None, help="one clinic's reports (a staff key's)")
     parser.add_argument("--database-url", default=None, help="PostgreSQL (a kept schema)")
     parser.add_argument("--refresh", action="store_true", help="load the population again")
+    parser.add_argument(
+        "--pg-options", default="", help="PostgreSQL session settings, e.g. '-c jit=off'"
+    )
     parser.add_argument(
         "--use", default=None, metavar="URL", help="a database as it is (no population loaded)"
     )

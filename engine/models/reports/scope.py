@@ -4,7 +4,7 @@ clinics the caller may see, and the workspace's event roles."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,20 +26,7 @@ FirstTouchField = Literal[
     "utm_content",
     "content_id",
 ]
-FIRST_TOUCH_FIELDS: tuple[FirstTouchField, ...] = (
-    "channel",
-    "activity",
-    "doctor",
-    "staff",
-    "clinic",
-    "qrcode",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "utm_content",
-    "content_id",
-)
+FIRST_TOUCH_FIELDS: tuple[FirstTouchField, ...] = get_args(FirstTouchField)
 #: What a group without a value is called in every report.
 NONE = "(none)"
 

@@ -46,8 +46,8 @@ class TouchRow(Base):
     __table_args__ = (
         Index("ix_touches_customer_id_at", "customer_id", "at"),
         Index("ix_touches_first_channel", "first", "channel"),
-        # The reports' first touches of a range (migration 0015).
-        Index("ix_touches_first_at", "first", "at"),
+        # The reports' first touches of a range, and who has one (migration 0015).
+        Index("ix_touches_first_at_customer_id", "first", "at", "customer_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

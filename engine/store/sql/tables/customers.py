@@ -46,8 +46,6 @@ class EventRow(Base):
         Index("ix_events_customer_id_name_at", "customer_id", "name", "at"),
         # Compiled segment rules scanning a population by event name (migration 0006).
         Index("ix_events_name_customer_id_at", "name", "customer_id", "at"),
-        # The reports' events of a few names in a range (migration 0015).
-        Index("ix_events_name_at_customer_id", "name", "at", "customer_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
