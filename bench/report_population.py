@@ -69,7 +69,7 @@ def _load(url: str, customers: int, seed: int, enrollments: int) -> None:
         "--database-url",
         url,
     ]
-    print("loading:", " ".join(command[3:9]), flush=True)
+    print("loading: carepath", " ".join(command[3:]), flush=True)
     subprocess.run(command, check=True)
     store = SqlStore(url)
     engine = make_engine(url)

@@ -56,7 +56,8 @@ def cohorts_by_group(
     cohort = (
         select(first.c.customer_id, first.c.at, *group_values(first, by))
         .where(within_range(first.c.at, scope))
-        .subquery("cohort")
+        # A CTE: the grouping and the outcome join both read it, computed once.
+        .cte("cohort")
     )
     outcome = cohort_outcomes(cohort, scope, dialect, window)
     # Grouped by the subquery's columns, not by expressions: PostgreSQL would take the

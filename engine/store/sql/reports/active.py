@@ -55,7 +55,8 @@ def active_report(s: Session, scope: ReportScope) -> ActiveReport:
         .subquery("pairs")
     )
     following = func.lead(pairs.c.d).over(partition_by=pairs.c.c, order_by=pairs.c.d)
-    marks = select(pairs.c.d, following.label("n")).subquery("marks")
+    # A CTE: the three parts of the union below read it, computed once (bench.reports).
+    marks = select(pairs.c.d, following.label("n")).cte("marks")
 
     one, none, minus = literal(1), literal(0), literal(-1)
     deltas = union_all(

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from sqlalchemy import (
+    CTE,
     BigInteger,
     ColumnElement,
     Integer,
@@ -273,7 +274,7 @@ def first_touches(scope: ReportScope, dialect: str, fields: Sequence[FirstTouchF
 
 
 def cohort_outcomes(
-    first: Subquery, scope: ReportScope, dialect: str, window: dt.timedelta
+    first: Subquery | CTE, scope: ReportScope, dialect: str, window: dt.timedelta
 ) -> Subquery:
     """``(customer_id, conversions, revenue_fen)`` for customers of ``first`` with a
     conversion event in ``[first touch, first touch + window)``; revenue is their
