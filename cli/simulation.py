@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from activities.channels.registry import build_adapters
@@ -384,12 +384,30 @@ async def _result(run: _Run, bundle: JourneyBundle, scenario: Scenario) -> Simul
     reason, variant = record.exit_reason, record.variant
     if status == "running":
         state: EnrollmentState = await run.handle.query(JourneyWorkflow.state)
-        last = trace[-1].seq if trace else 0
-        trace += [e for e in state.pending_trace if e.seq > last]
-        status, reason, variant = "waiting", None, state.variant
-        # End it through the workflow (not terminate): a terminated run's pending timer
-        # would keep a shared time-skipping server from skipping time afterwards.
-        await run.handle.signal("cancel", CancelSignal(reason="simulation reached until"))
-        await run.handle.result()
+        if await _end_waiting(run.handle):
+            last = trace[-1].seq if trace else 0
+            trace += [e for e in state.pending_trace if e.seq > last]
+            status, reason, variant = "waiting", None, state.variant
+        else:  # it finished on its own between the read and the signal
+            trace = run.store.get_trace(run.enrollment_id)
+            record = run.store.get_enrollment(run.enrollment_id)
+            status, reason, variant = record.status, record.exit_reason, record.variant
     base.status, base.exit_reason, base.variant, base.trace = status, reason, variant, trace
     return base
+
+
+async def _end_waiting(handle: WorkflowHandle[Any, Any]) -> bool:
+    """End a run still waiting at `until`; False when it had already completed.
+
+    It is ended through the workflow (not terminated): a terminated run's pending timer
+    would keep a shared time-skipping server from skipping time afterwards.
+    """
+    try:
+        await handle.signal("cancel", CancelSignal(reason="simulation reached until"))
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+        await handle.result()
+        return False
+    await handle.result()
+    return True

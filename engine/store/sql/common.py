@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -69,6 +70,16 @@ class SqlPart:
     def segment_index(self) -> SegmentIndex:
         """The deployed segments' index (``SegmentsPart`` provides it)."""
         raise NotImplementedError
+
+    @contextmanager
+    def _analytic_read(self) -> Iterator[Session]:
+        """A read transaction for a report. On PostgreSQL without JIT: the reports'
+        correlated lookups give cost estimates high enough for JIT compilation, which
+        takes seconds for a query that runs in a fraction of one (bench/README.md)."""
+        with self._db.read() as s, s.begin():
+            if self._db.dialect == "postgresql":
+                s.execute(text("SET LOCAL jit = off"))
+            yield s
 
     def _write_retrying(self, work: Callable[[Session], T]) -> T:
         """Run ``work`` in a write transaction, again from scratch if it lost a race.

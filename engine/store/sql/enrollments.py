@@ -14,6 +14,7 @@ from engine.store.records import EnrollmentRecord, StepTally
 from engine.store.sql.common import SqlPart
 from engine.store.sql.db import Sessions
 from engine.store.sql.tables import DeliveryRow, EnrollmentRow, TaskRow, TraceRow
+from engine.store.sql.tallies import lock_enrollment, retally, tally_recorded
 
 #: Trace fields with their own column; the rest travel in ``payload``.
 _TRACE_COLUMNS = {"seq", "at", "step", "kind"}
@@ -23,7 +24,9 @@ class EnrollmentsPart(SqlPart):
     def record_enrollment(self, record: EnrollmentRecord) -> None:
         """Store the enrollment once; a repeat (a retried start) changes nothing."""
         with self._db.write() as s, s.begin():
-            self._db.insert_ignore(s, EnrollmentRow, [record.model_dump()])
+            lock_enrollment(self._db, s, record.id)
+            if self._db.insert_ignore(s, EnrollmentRow, [record.model_dump()]):
+                tally_recorded(self._db, s, record.id)
 
     def get_enrollment(self, enrollment_id: str) -> EnrollmentRecord:
         with self._db.read() as s, s.begin():
@@ -52,11 +55,14 @@ class EnrollmentsPart(SqlPart):
     ) -> None:
         """Record how the enrollment ended, with its last trace entries, in one write."""
         with self._db.write() as s, s.begin():
+            lock_enrollment(self._db, s, enrollment_id)
             row = s.get(EnrollmentRow, enrollment_id)
             if row is None:
                 raise NotFound(f"no enrollment {enrollment_id!r}")
+            was = row.status
             row.status, row.exit_reason, row.variant, row.ended_at = status, reason, variant, at
-            insert_trace(self._db, s, enrollment_id, trace or [])
+            added = _insert(self._db, s, enrollment_id, trace or [])
+            retally(self._db, s, row, added, was)
 
     def list_enrollments(
         self,
@@ -171,9 +177,19 @@ def _record(row: EnrollmentRow) -> EnrollmentRecord:
 
 
 def insert_trace(db: Sessions, s: Session, enrollment_id: str, entries: list[TraceEntry]) -> None:
-    """Insert trace entries in the caller's transaction; each (enrollment, seq) once."""
+    """Insert trace entries in the caller's transaction; each (enrollment, seq) once.
+    The journey tallies gain what the entries actually inserted add."""
     if not entries:
         return
+    lock_enrollment(db, s, enrollment_id)
+    added = _insert(db, s, enrollment_id, entries)
+    retally(db, s, s.get(EnrollmentRow, enrollment_id), added)
+
+
+def _insert(db: Sessions, s: Session, enrollment_id: str, entries: list[TraceEntry]) -> set[int]:
+    """The seqs of the entries that went in (a retried write's are there already)."""
+    if not entries:
+        return set()
     rows = [
         {
             "enrollment_id": enrollment_id,
@@ -185,4 +201,5 @@ def insert_trace(db: Sessions, s: Session, enrollment_id: str, entries: list[Tra
         }
         for e in entries
     ]
-    s.execute(db.insert(TraceRow).values(rows).on_conflict_do_nothing())
+    stmt = db.insert(TraceRow).values(rows).on_conflict_do_nothing().returning(TraceRow.seq)
+    return set(s.scalars(stmt))

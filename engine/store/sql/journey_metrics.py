@@ -1,31 +1,29 @@
 """A journey's metrics as aggregate queries over one cohort of enrollments.
 
-Every figure is a GROUP BY over ``enrollments`` (the cohort: journey, version, entry
-range), its ``trace`` (reached steps, send attempts and receipts, the arm each split
-drew) and ``handoff_tasks``; no enrollment is loaded into Python. Trace fields without
-a column (channel, outcome, variant) are read from the JSON payload, which SQLite and
-PostgreSQL both extract.
+Statuses are a GROUP BY over ``enrollments`` (the cohort: journey, version, entry
+range, clinics), handoffs over ``handoff_tasks``. The trace's figures (reached steps,
+send attempts and receipts, fallbacks, the arm each split drew) come from
+``journey_tallies`` for the whole entry hours of the range (``engine.store.sql.tallies``
+keeps them as the trace is written), and from GROUP BYs over the ``trace`` rows of the
+rest: a clinic-filtered cohort, and the part of an hour at either end of a range that
+does not fall on whole hours. Trace fields without a column (channel, outcome,
+variant) are read from the JSON payload, which SQLite and PostgreSQL both extract. No
+enrollment is loaded into Python.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Select, and_, case, distinct, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine.store.metrics import (
-    ArmCount,
-    ChannelSends,
-    Cohort,
-    JourneyCounts,
-    StatusCount,
-    StepFigures,
-)
+from engine.store.metrics import Cohort, JourneyCounts, StatusCount
 from engine.store.sql.common import SqlPart
-from engine.store.sql.sends import FAILED, NOT_TRIED, skip_reason, trace_text, tried_before
+from engine.store.sql.journey_figures import Figures
+from engine.store.sql.journey_tallied import add_tallied
+from engine.store.sql.sends import skip_reason, trace_text, tried_before
 from engine.store.sql.tables import CustomerRow, EnrollmentRow, TaskRow, TraceRow
 
 
@@ -63,28 +61,67 @@ class JourneyMetricsPart(SqlPart):
         """The cohort's statuses, per-step figures and split arms, in one read;
         ``running_at`` (running enrollment id -> its current step, from Temporal's
         visibility) gives "waiting now" for those of the cohort."""
-        mine = cohort_ids(cohort)
-        with self._db.read() as s, s.begin():
+        figures = Figures()
+        with self._analytic_read() as s:
             statuses = _statuses(s, cohort)
-            steps: dict[str, StepFigures] = {}
+            for step in _waiting(s, cohort, running_at):
+                figures.at(step).waiting_now += 1
+            for part in _parts(cohort):
+                if isinstance(part, Cohort):
+                    _add_traced(s, cohort_ids(part), figures)
+                else:
+                    add_tallied(s, cohort.journey_id, cohort.version, part, figures)
+            _handoffs(s, cohort, now, figures)
+        return JourneyCounts(statuses=statuses, steps=figures.steps, arms=figures.arms())
 
-            def at(step: str) -> StepFigures:
-                return steps.setdefault(step, StepFigures())
 
-            for enrollment_id in _of_cohort(s, cohort, list(running_at)):
-                at(running_at[enrollment_id]).waiting_now += 1
+Hours = tuple[datetime | None, datetime | None]
 
-            reached = (
-                select(TraceRow.step, func.count(distinct(TraceRow.enrollment_id)))
-                .where(TraceRow.enrollment_id.in_(mine), TraceRow.step.is_not(None))
-                .group_by(TraceRow.step)
-            )
-            for step, n in s.execute(reached):
-                at(step or "").reached = n
-            _sends(s, mine, at)
-            _handoffs(s, cohort, mine, now, at)
-            arms = _arms(s, mine)
-        return JourneyCounts(statuses=statuses, steps=steps, arms=arms)
+
+def _parts(cohort: Cohort) -> list[Cohort | Hours]:
+    """Where each part of the cohort's figures comes from: the tallies for the whole
+    entry hours of its range, the trace for a clinic filter and for the part of an
+    hour at either end (none for a range of whole days in a whole-hour timezone)."""
+    since, until = cohort.since, cohort.until
+    first = None if since is None else _hour(since + (HOUR - _TICK))
+    last = None if until is None else _hour(until)
+    if cohort.clinics is not None or (first is not None and last is not None and first >= last):
+        return [cohort]
+    parts: list[Cohort | Hours] = [(first, last)]
+    if since is not None and first is not None and since < first:
+        parts.append(cohort.model_copy(update={"until": first}))
+    if until is not None and last is not None and last < until:
+        parts.append(cohort.model_copy(update={"since": last}))
+    return parts
+
+
+HOUR, _TICK = timedelta(hours=1), timedelta(microseconds=1)
+
+
+def _hour(at: datetime) -> datetime:
+    """The hour ``at`` lies in (UTC, as the tallies keep them)."""
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _waiting(s: Session, cohort: Cohort, running_at: Mapping[str, str]) -> list[str]:
+    """The current steps of the running enrollments that belong to the cohort."""
+    whole = cohort.model_dump(include={"version", "since", "until", "clinics"})
+    if not any(v is not None for v in whole.values()):
+        return list(running_at.values())  # every enrollment of the journey
+    return [running_at[e] for e in _of_cohort(s, cohort, list(running_at))]
+
+
+def _add_traced(s: Session, mine: Select[str], figures: Figures) -> None:
+    """Reached steps, sends, fallbacks and split arms read from the trace."""
+    reached = (
+        select(TraceRow.step, func.count(distinct(TraceRow.enrollment_id)))
+        .where(TraceRow.enrollment_id.in_(mine), TraceRow.step.is_not(None))
+        .group_by(TraceRow.step)
+    )
+    for step, n in s.execute(reached):
+        figures.at(step or "").reached += n
+    _sends(s, mine, figures)
+    _arms(s, mine, figures)
 
 
 def _of_cohort(s: Session, cohort: Cohort, ids: list[str]) -> list[str]:
@@ -105,7 +142,7 @@ def _statuses(s: Session, cohort: Cohort) -> list[StatusCount]:
     return [StatusCount(status=st, reason=why, count=n) for st, why, n in s.execute(stmt)]
 
 
-def _sends(s: Session, mine: Select[str], at: Any) -> None:
+def _sends(s: Session, mine: Select[str], figures: Figures) -> None:
     """Attempts and receipts per step and channel; skips by reason; fallbacks."""
     channel, outcome, detail = _text("channel"), _text("outcome"), _text("detail")
     reason = skip_reason(outcome, detail)
@@ -119,18 +156,9 @@ def _sends(s: Session, mine: Select[str], at: Any) -> None:
         .group_by(TraceRow.step, TraceRow.kind, channel, outcome, reason)
     )
     for step, kind, chan, result, why, n in s.execute(stmt):
-        sends = at(step).sends.setdefault(chan or "", ChannelSends())
-        if kind == "attempt" and result in NOT_TRIED:
-            sends.skipped[why] = sends.skipped.get(why, 0) + n
-            continue
-        if kind == "attempt":
-            sends.attempted += n
-        if result == "delivered":
-            sends.delivered += n
-        elif result in FAILED:
-            sends.failed += n
+        figures.send(step or "", kind, chan or "", result or "", why, n)
     for step, n in s.execute(_fallbacks(mine)):
-        at(step).fallbacks = n
+        figures.at(step or "").fallbacks += n
 
 
 def _fallbacks(mine: Select[str]) -> Select[str | None, int]:
@@ -149,7 +177,7 @@ def _fallbacks(mine: Select[str]) -> Select[str | None, int]:
     )
 
 
-def _handoffs(s: Session, cohort: Cohort, mine: Select[str], now: datetime, at: Any) -> None:
+def _handoffs(s: Session, cohort: Cohort, now: datetime, figures: Figures) -> None:
     open_now = TaskRow.status.in_(("open", "claimed", "escalated"))
     overdue = and_(open_now, TaskRow.due_at.is_not(None), TaskRow.due_at < now)
     escalated = or_(TaskRow.status == "escalated", TaskRow.escalated_to.is_not(None))
@@ -162,11 +190,11 @@ def _handoffs(s: Session, cohort: Cohort, mine: Select[str], now: datetime, at: 
             func.sum(case((overdue, 1), else_=0)),
             func.sum(case((escalated, 1), else_=0)),
         )
-        .where(TaskRow.journey_id == cohort.journey_id, TaskRow.enrollment_id.in_(mine))
+        .where(TaskRow.journey_id == cohort.journey_id, *_of_tasks(cohort))
         .group_by(TaskRow.step, TaskRow.status, TaskRow.outcome)
     )
     for step, status, outcome, n, late, up in s.execute(stmt):
-        tasks = at(step).handoffs
+        tasks = figures.at(step).handoffs
         tasks.created += n
         tasks.overdue_now += int(late or 0)
         tasks.escalated += int(up or 0)
@@ -175,7 +203,15 @@ def _handoffs(s: Session, cohort: Cohort, mine: Select[str], now: datetime, at: 
             tasks.done[key] = tasks.done.get(key, 0) + n
 
 
-def _arms(s: Session, mine: Select[str]) -> dict[str, list[ArmCount]]:
+def _of_tasks(cohort: Cohort) -> list[ColumnElement[bool]]:
+    """Tasks of the cohort's enrollments (every one of the journey: no filter)."""
+    whole = cohort.model_dump(include={"version", "since", "until", "clinics"})
+    if not any(v is not None for v in whole.values()):
+        return []
+    return [TaskRow.enrollment_id.in_(cohort_ids(cohort))]
+
+
+def _arms(s: Session, mine: Select[str], figures: Figures) -> None:
     """Per split step and arm: entrants, converted, running, latest entry. An
     enrollment that passed a split twice (a loop) counts once, in its first draw."""
     first = (
@@ -205,14 +241,5 @@ def _arms(s: Session, mine: Select[str]) -> dict[str, list[ArmCount]]:
         .join(EnrollmentRow, EnrollmentRow.id == TraceRow.enrollment_id)
         .group_by(TraceRow.step, variant)
     )
-    arms: dict[str, list[ArmCount]] = {}
     for step, name, n, converted, running, last in s.execute(stmt):
-        arm = ArmCount(
-            variant=name or "",
-            entered=n,
-            converted=int(converted or 0),
-            running=int(running or 0),
-            last_entry=last,
-        )
-        arms.setdefault(step or "", []).append(arm)
-    return arms
+        figures.arm(step or "", name or "", n, int(converted or 0), int(running or 0), last)

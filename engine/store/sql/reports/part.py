@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-
-from sqlalchemy import text
-from sqlalchemy.orm import Session
+from collections.abc import Sequence
 
 from engine.models.reports.acquisition import AcquisitionReport
 from engine.models.reports.active import ActiveReport
@@ -18,7 +14,6 @@ from engine.models.reports.funnel import FunnelReport, FunnelRequest
 from engine.models.reports.kpis import KpiReport
 from engine.models.reports.scope import FirstTouchField, ReportScope
 from engine.store.sql.common import SqlPart
-from engine.store.sql.db import Sessions
 from engine.store.sql.reports.acquisition import acquisition_report
 from engine.store.sql.reports.active import active_report
 from engine.store.sql.reports.channels import channels_report
@@ -28,53 +23,42 @@ from engine.store.sql.reports.funnel import funnel_report
 from engine.store.sql.reports.kpis import kpi_report
 
 
-@contextmanager
-def _reading(db: Sessions) -> Iterator[Session]:
-    """A read transaction for one report. On PostgreSQL without JIT: the reports'
-    correlated lookups give cost estimates high enough for JIT compilation, which
-    takes seconds for a query that runs in a fraction of one (bench/README.md)."""
-    with db.read() as s, s.begin():
-        if db.dialect == "postgresql":
-            s.execute(text("SET LOCAL jit = off"))
-        yield s
-
-
 class ReportsPart(SqlPart):
     def active_report(self, scope: ReportScope) -> ActiveReport:
         """DAU, WAU, MAU and stickiness per day of the scope's range."""
-        with _reading(self._db) as s:
+        with self._analytic_read() as s:
             return active_report(s, scope)
 
     def acquisition_report(
         self, scope: ReportScope, by: Sequence[FirstTouchField], window: dt.timedelta
     ) -> AcquisitionReport:
         """New customers by first-touch fields, what they converted to, and their cost."""
-        with _reading(self._db) as s:
+        with self._analytic_read() as s:
             return acquisition_report(s, scope, by, window)
 
     def kpi_report(
         self, scope: ReportScope, by: Sequence[FirstTouchField], window: dt.timedelta
     ) -> KpiReport:
         """The seed KPIs per group of first-touch fields."""
-        with _reading(self._db) as s:
+        with self._analytic_read() as s:
             return kpi_report(s, scope, by, window)
 
     def funnel_report(self, scope: ReportScope, request: FunnelRequest) -> FunnelReport:
         """Customers reaching each step of a funnel."""
-        with _reading(self._db) as s:
+        with self._analytic_read() as s:
             return funnel_report(s, scope, request)
 
     def doctors_report(self, scope: ReportScope) -> DoctorsReport:
         """Per doctor: views, consultations, bookings, payments, revenue, new customers."""
-        with _reading(self._db) as s:
+        with self._analytic_read() as s:
             return doctors_report(s, scope)
 
     def clinics_report(self, scope: ReportScope) -> ClinicsReport:
         """Per clinic: new customers, followers, bookings, payments, revenue."""
-        with _reading(self._db) as s:
+        with self._analytic_read() as s:
             return clinics_report(s, scope)
 
     def channels_report(self, scope: ReportScope) -> ChannelsReport:
         """Per channel: attempts, outcomes, skips, fallbacks, receipt latency, opt-outs."""
-        with _reading(self._db) as s:
+        with self._analytic_read() as s:
             return channels_report(s, scope)

@@ -81,6 +81,31 @@ class TraceRow(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+class TallyRow(Base):
+    """How many trace facts of one kind the enrollments that entered in one hour have, kept
+    as the trace is written (``engine.store.sql.tallies``) so that a journey's metrics sum
+    a few thousand rows instead of reading every enrollment's trace.
+
+    ``measure``: ``reached`` (enrollments with an entry at the step), ``attempt`` and
+    ``receipt`` (per channel, outcome and skip reason), ``fallback``, and ``arm`` (first
+    draws of a split step per variant, in ``channel``, and the enrollment's status, in
+    ``outcome``). ``last_at``: an ``arm`` row's latest entry time.
+    """
+
+    __tablename__ = "journey_tallies"
+
+    journey_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    step: Mapped[str] = mapped_column(String(128), primary_key=True)
+    measure: Mapped[str] = mapped_column(String(16), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(64), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(64), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+    last_at: Mapped[datetime | None]
+
+
 class TaskRow(Base):
     __tablename__ = "handoff_tasks"
     __table_args__ = (
