@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import cache
+from typing import cast
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import Insert, Table, distinct, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from engine.contracts.journey import EnrollmentStatusName, TraceEntry
@@ -14,7 +17,7 @@ from engine.store.records import EnrollmentRecord, StepTally
 from engine.store.sql.common import SqlPart
 from engine.store.sql.db import Sessions
 from engine.store.sql.tables import DeliveryRow, EnrollmentRow, TaskRow, TraceRow
-from engine.store.sql.tallies import lock_enrollment, retally, tally_recorded
+from engine.store.sql.tallies import Fact, enrolled, lock_enrollment, retally, tally_recorded
 
 #: Trace fields with their own column; the rest travel in ``payload``.
 _TRACE_COLUMNS = {"seq", "at", "step", "kind"}
@@ -55,14 +58,16 @@ class EnrollmentsPart(SqlPart):
     ) -> None:
         """Record how the enrollment ended, with its last trace entries, in one write."""
         with self._db.write() as s, s.begin():
-            lock_enrollment(self._db, s, enrollment_id)
-            row = s.get(EnrollmentRow, enrollment_id)
-            if row is None:
+            enrollment = enrolled(self._db, s, enrollment_id)  # locked first
+            if enrollment is None:
                 raise NotFound(f"no enrollment {enrollment_id!r}")
-            was = row.status
-            row.status, row.exit_reason, row.variant, row.ended_at = status, reason, variant, at
-            added = _insert(self._db, s, enrollment_id, trace or [])
-            retally(self._db, s, row, added, was)
+            s.execute(
+                update(EnrollmentRow)
+                .where(EnrollmentRow.id == enrollment_id)
+                .values(status=status, exit_reason=reason, variant=variant, ended_at=at)
+            )
+            new = _insert(self._db, s, enrollment_id, trace or [])
+            retally(self._db, s, enrollment._replace(status=status), new, enrollment.status)
 
     def list_enrollments(
         self,
@@ -181,15 +186,14 @@ def insert_trace(db: Sessions, s: Session, enrollment_id: str, entries: list[Tra
     The journey tallies gain what the entries actually inserted add."""
     if not entries:
         return
-    lock_enrollment(db, s, enrollment_id)
-    added = _insert(db, s, enrollment_id, entries)
-    retally(db, s, s.get(EnrollmentRow, enrollment_id), added)
+    enrollment = enrolled(db, s, enrollment_id)  # locked first: writes take turns
+    retally(db, s, enrollment, _insert(db, s, enrollment_id, entries))
 
 
-def _insert(db: Sessions, s: Session, enrollment_id: str, entries: list[TraceEntry]) -> set[int]:
-    """The seqs of the entries that went in (a retried write's are there already)."""
+def _insert(db: Sessions, s: Session, enrollment_id: str, entries: list[TraceEntry]) -> list[Fact]:
+    """The entries that went in (a retried write's are there already)."""
     if not entries:
-        return set()
+        return []
     rows = [
         {
             "enrollment_id": enrollment_id,
@@ -201,5 +205,13 @@ def _insert(db: Sessions, s: Session, enrollment_id: str, entries: list[TraceEnt
         }
         for e in entries
     ]
-    stmt = db.insert(TraceRow).values(rows).on_conflict_do_nothing().returning(TraceRow.seq)
-    return set(s.scalars(stmt))
+    added = set(s.connection().execute(_insert_trace(db.dialect), rows).scalars())
+    return [Fact.entry(e) for e in entries if e.seq in added]
+
+
+@cache
+def _insert_trace(dialect: str) -> Insert:
+    """One statement per dialect, executed with many rows (compiled once)."""
+    table = cast(Table, TraceRow.__table__)
+    stmt = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return stmt.on_conflict_do_nothing().returning(table.c.seq)

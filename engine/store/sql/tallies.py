@@ -16,28 +16,40 @@ compare both paths on generated traces.
 
 An enrollment whose row is not stored yet (its workflow started before
 ``record_enrollment`` committed) is tallied when the row is recorded. On PostgreSQL the
-writes of one enrollment take a transaction-scoped advisory lock on its id so that the
-two cannot pass each other.
+writes of one enrollment take turns: a trace write locks the enrollment's row first, or
+when there is none yet, a transaction-scoped advisory lock on its id, which
+``record_enrollment`` takes too.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Insert, Row, Table, bindparam, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from engine.contracts.journey import TraceEntry
 from engine.store.sql.db import Sessions
 from engine.store.sql.sends import NOT_TRIED, OTHER, QUIET_HOURS, SKIP_REASONS
 from engine.store.sql.tables import EnrollmentRow, TallyRow, TraceRow
 
-__all__ = ["Fact", "Key", "figures", "lock_enrollment", "retally", "tally_recorded"]
+__all__ = [
+    "Enrolled",
+    "Fact",
+    "Key",
+    "enrolled",
+    "figures",
+    "lock_enrollment",
+    "retally",
+    "tally_recorded",
+]
 
 #: (step, measure, channel, outcome, reason): one tally row of an entry hour.
 Key = tuple[str, str, str, str, str]
@@ -66,6 +78,11 @@ class Fact:
         return cls(
             seq, step, kind, text("channel"), text("outcome"), text("detail"), text("variant")
         )
+
+    @classmethod
+    def entry(cls, e: TraceEntry) -> Fact:
+        """A trace entry being written."""
+        return cls(e.seq, e.step, e.kind, e.channel, e.outcome, e.detail, e.variant)
 
 
 @cache
@@ -131,47 +148,89 @@ def lock_enrollment(db: Sessions, s: Session, enrollment_id: str) -> None:
         s.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(enrollment_id, 0))))
 
 
-def _facts(s: Session, enrollment_id: str) -> list[Fact]:
-    stmt = select(TraceRow.seq, TraceRow.step, TraceRow.kind, TraceRow.payload).where(
-        TraceRow.enrollment_id == enrollment_id
+class Enrolled(NamedTuple):
+    """What the tallies need of an enrollment: its row and its stored trace."""
+
+    id: str
+    journey_id: str
+    version: int
+    started_at: datetime
+    status: str
+    trace: tuple[Fact, ...] = ()
+
+
+_ENROLLMENTS = cast(Table, EnrollmentRow.__table__)
+_TRACE = cast(Table, TraceRow.__table__)
+#: The enrollment's row and its trace, in one round trip.
+_ENROLLED = (
+    select(
+        _ENROLLMENTS.c.id,
+        _ENROLLMENTS.c.journey_id,
+        _ENROLLMENTS.c.version,
+        _ENROLLMENTS.c.started_at,
+        _ENROLLMENTS.c.status,
+        _TRACE.c.seq,
+        _TRACE.c.step,
+        _TRACE.c.kind,
+        _TRACE.c.payload,
     )
-    return [Fact.of(seq, step, kind, payload or {}) for seq, step, kind, payload in s.execute(stmt)]
+    .select_from(_ENROLLMENTS.outerjoin(_TRACE, _TRACE.c.enrollment_id == _ENROLLMENTS.c.id))
+    .where(_ENROLLMENTS.c.id == bindparam("id"))
+)
+
+
+def enrolled(db: Sessions, s: Session, enrollment_id: str) -> Enrolled | None:
+    """The enrollment with its stored trace, its row locked until the transaction ends
+    (PostgreSQL) so that two writes of its trace take turns; None when it is not
+    recorded yet, with its advisory lock held so that ``record_enrollment`` waits."""
+    if db.dialect != "postgresql":
+        return _enrolled(s.connection().execute(_ENROLLED, {"id": enrollment_id}).all())
+    stmt = _ENROLLED.with_for_update(of=_ENROLLMENTS)
+    rows = s.connection().execute(stmt, {"id": enrollment_id}).all()
+    if not rows:
+        lock_enrollment(db, s, enrollment_id)
+        rows = s.connection().execute(stmt, {"id": enrollment_id}).all()
+    return _enrolled(rows)
+
+
+def _enrolled(rows: Sequence[Row[*tuple[Any, ...]]]) -> Enrolled | None:
+    if not rows:
+        return None
+    first = rows[0]
+    trace = tuple(
+        Fact.of(r.seq, r.step, r.kind, r.payload or {}) for r in rows if r.seq is not None
+    )
+    return Enrolled(
+        first.id, first.journey_id, first.version, first.started_at, first.status, trace
+    )
 
 
 def retally(
-    db: Sessions,
-    s: Session,
-    row: EnrollmentRow | None,
-    added: set[int],
-    was: str | None = None,
+    db: Sessions, s: Session, enrollment: Enrolled | None, new: list[Fact], was: str | None = None
 ) -> None:
-    """Add what the enrollment's figures gained: its trace with the entries of seqs
-    ``added`` (just inserted) and its status now, minus its trace without them and its
-    status ``was`` (default: unchanged). Nothing for an enrollment not recorded yet."""
-    if row is None or (not added and (was is None or was == row.status)):
+    """Add what the enrollment's figures gained: its stored trace with ``new`` (the
+    entries just inserted) and its status now, minus its stored trace and its status
+    ``was`` (default: unchanged). Nothing for an enrollment not recorded yet."""
+    if enrollment is None or (not new and (was is None or was == enrollment.status)):
         return
-    facts = _facts(s, row.id)
-    before = figures((f for f in facts if f.seq not in added), was or row.status)
-    after = figures(facts, row.status)
+    before = figures(enrollment.trace, was or enrollment.status)
+    after = figures([*enrollment.trace, *new], enrollment.status)
     after.subtract(before)
-    _add(db, s, row, {k: n for k, n in after.items() if n})
+    _add(db, s, enrollment, {k: n for k, n in after.items() if n})
 
 
 def tally_recorded(db: Sessions, s: Session, enrollment_id: str) -> None:
     """A newly recorded enrollment: tally whatever trace was stored before its row."""
-    row = s.get(EnrollmentRow, enrollment_id)
-    if row is None:
-        return
-    facts = _facts(s, enrollment_id)
-    if facts:
-        _add(db, s, row, dict(figures(facts, row.status)))
+    enrollment = _enrolled(s.connection().execute(_ENROLLED, {"id": enrollment_id}).all())
+    if enrollment is not None and enrollment.trace:
+        _add(db, s, enrollment, dict(figures(enrollment.trace, enrollment.status)))
 
 
 def _hour(at: datetime) -> datetime:
     return at.replace(minute=0, second=0, microsecond=0)
 
 
-def _add(db: Sessions, s: Session, row: EnrollmentRow, deltas: dict[Key, int]) -> None:
+def _add(db: Sessions, s: Session, row: Enrolled, deltas: dict[Key, int]) -> None:
     """Upsert the deltas into the enrollment's entry hour, in key order (no deadlocks)."""
     if not deltas:
         return
@@ -191,17 +250,23 @@ def _add(db: Sessions, s: Session, row: EnrollmentRow, deltas: dict[Key, int]) -
         }
         for (step, measure, channel, outcome, reason), n in sorted(deltas.items())
     ]
-    stmt = db.insert(TallyRow).values(values)
-    latest = func.max if db.dialect == "sqlite" else func.greatest
-    stmt = stmt.on_conflict_do_update(
+    s.connection().execute(_upsert(db.dialect), values)
+
+
+@cache
+def _upsert(dialect: str) -> Insert:
+    """One statement per dialect, executed with many rows (compiled once)."""
+    table = cast(Table, TallyRow.__table__)
+    stmt = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    latest = func.greatest if dialect == "postgresql" else func.max
+    return stmt.on_conflict_do_update(
         index_elements=_PRIMARY_KEY,
         set_={
-            "n": TallyRow.n + stmt.excluded.n,
+            "n": table.c.n + stmt.excluded.n,
             "last_at": func.coalesce(
-                latest(TallyRow.last_at, stmt.excluded.last_at),
-                TallyRow.last_at,
+                latest(table.c.last_at, stmt.excluded.last_at),
+                table.c.last_at,
                 stmt.excluded.last_at,
             ),
         },
     )
-    s.execute(stmt)
