@@ -7,6 +7,7 @@ the ``PROBLEMS`` table, looked up along the exception's MRO.
     TemplateError               422  the context lacks what the journey's key/entry use
     JourneyClosed               409  paused, or API enrollment refused (api: false)
     Conflict                    409  e.g. a task claimed by someone else, or done
+    AccountRefused              422  a console user refused as asked (username, role, password)
     ProviderError               502  WeChat or WeCom refused (or did not answer) a request
     RPCError (unavailable)      503  Temporal did not answer (also a lazy client's connect)
     RequestValidationError      400  the body is not JSON; 415 when not sent as JSON
@@ -37,6 +38,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.schemas.problems import Problem, ProblemItem
 from engine.errors import (
+    AccountRefused,
     Conflict,
     JourneyClosed,
     NotFound,
@@ -220,6 +222,7 @@ PROBLEMS: dict[type[Exception], Answer] = {
     ValidationFailed: Answer(422, "invalid-workspace", _workspace_items, _workspace_detail),
     WorkspaceError: Answer(422, "invalid-workspace"),
     TemplateError: Answer(422, "invalid-context"),
+    AccountRefused: Answer(422, "invalid-request"),
     JourneyClosed: Answer(409, "journey-closed"),
     Conflict: Answer(409),
     ProviderError: Answer(502),

@@ -1,5 +1,5 @@
 """The ``carepath`` command: validate a workspace, write JSON Schemas, simulate a journey,
-run the service, make API keys, count segments, migrate the database."""
+run the service, make API keys and console users, count segments, migrate the database."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from cli import costs as costs_command
 from cli import demo_data as demo_data_command
 from cli import keys as keys_command
 from cli import segment as segment_command
+from cli import users as users_command
 
 __all__ = ["build_parser", "main"]
 
@@ -25,6 +26,7 @@ examples:
   carepath schema                        write JSON Schemas for the YAML editor to schema/
   carepath simulate scenarios/paid.yaml  try a journey for one customer in skipped time
   carepath keys create --name crm --scope ingest   make an API key for the HTTP API
+  carepath users create zhang --role admin        make a console user (asks the password)
   carepath segment count segments/vip.yaml        how many customers a segment names now
   carepath up examples/eye-clinic        run Temporal, a worker and the API on this machine
   carepath costs import baidu-03.csv     import ad spend for cost per customer and ROI
@@ -46,8 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_simulate(commands)
     _add_up(commands)
     _add_simulators(commands)
-    # keys and segment: their parsers live with the commands (they import nothing heavy).
+    # keys, users and segment: their parsers live with the commands (nothing heavy imported).
     keys_command.add_parser(commands)
+    users_command.add_parser(commands)
     segment_command.add_parser(commands)
     costs_command.add_parser(commands)
     demo_data_command.add_parser(commands)

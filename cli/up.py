@@ -28,6 +28,7 @@ from cli.demo import DemoOptions, load_demo
 from cli.demo.counts import customer_count
 from cli.demo.progress import Progress
 from cli.devserver import DevServer, watch
+from cli.first_admin import FIRST_ADMIN_FILE, first_admin
 from cli.migrate import migrate
 from engine.dispatch.background import ensure_background
 from engine.dispatch.dispatcher import Dispatcher
@@ -116,6 +117,7 @@ async def up(args: argparse.Namespace, settings: Settings) -> int:
         await dispatcher.sync_schedules()
         await dispatcher.sync_segment_schedules()
         key_file, key_created = admin_key(store, var / ADMIN_KEY_FILE)
+        console = first_admin(store, var / FIRST_ADMIN_FILE, f"http://127.0.0.1:{args.port}/")
         # The API's own platform calls (QR codes) go where the workers' do.
         app = create_app(store, dispatcher, settings.model_copy(update={"channels": channels}))
         if sims is not None:  # receipts come back the way the platforms send them
@@ -148,7 +150,7 @@ async def up(args: argparse.Namespace, settings: Settings) -> int:
                 await asyncio.sleep(0.05)
             watching = asyncio.create_task(watch(dev, give_up, restarts=args.temporal_restarts))
             if server.started:
-                _banner(args, dev, deployed, (key_file, key_created), sims, settings)
+                _banner(args, dev, deployed, (key_file, key_created), sims, settings, console)
             await serving
             watching.cancel()
         print("stopped: worker and API shut down; Temporal stopping ...", flush=True)
@@ -219,6 +221,7 @@ def _banner(
     key: tuple[Path, bool],
     sims: ProviderSimulators | None,
     settings: Settings,
+    console: str = "",
 ) -> None:
     api = f"http://127.0.0.1:{args.port}"
     lines = [
@@ -238,6 +241,7 @@ def _banner(
     made = "created now, " if created else ""
     lines += [
         f"  admin key    in {key_file}  ({made}owner-only; more: `carepath keys create`)",
+        *([f"  {console}"] if console else []),  # and its first admin (cli.first_admin)
         "",
         "try it (payment recovery: booked, payment cancelled, then an online consultation):",
         f"  export CAREPATH_KEY=$(cat {key_file}) CAREPATH_API={api}",

@@ -11,6 +11,7 @@
     ├── TokenRefreshFailed        --   a refused access token could not be replaced
     ├── StoreRetry                --   a write saw a concurrent change: redo it (store-internal)
     ├── Conflict                  409  a change contradicts what is stored
+    ├── AccountRefused            422  a console user cannot be created or given a password as asked
     ├── JourneyClosed             409  a journey is paused or refuses API enrollments
     ├── ForgedCallback            403  a callback's signature, token or source does not match
     ├── CallbackNotConfigured     503  a callback cannot be read with our settings (plain text)
@@ -104,6 +105,12 @@ class ProviderError(CarepathError):
 
 class Conflict(CarepathError):
     """Raised when a change contradicts what is stored (a task claimed by someone else)."""
+
+
+class AccountRefused(CarepathError):
+    """Raised when a console user cannot be created or given a password as asked: a
+    malformed username, a staff user without clinics, clinics on an admin or operator,
+    or a password too short; the message says what to change."""
 
 
 class JourneyClosed(CarepathError):

@@ -5,7 +5,8 @@ for a merged id); a handoff task to its ``clinic``; an enrollment to its custome
 clinic; a merge to its survivor's clinic. An ``admin`` key sees everything. A ``staff``
 key sees what belongs to one of its clinics (``ApiKeyRecord.clinics``); a customer or
 task without a clinic is seen by admin keys only, since nobody can say whose it is.
-Any other key sees none of it.
+Any other key sees none of it. A console user is held to the same rule through the key
+``principal_of`` gives them.
 
 What a key may not see is answered exactly as if it did not exist (the same
 ``NotFound`` and text as an unknown id), so another clinic's ids cannot be probed.
@@ -16,8 +17,23 @@ These are plain functions over the key and the store, not tied to HTTP: the API'
 from __future__ import annotations
 
 from engine.errors import NotFound
+from engine.models.users import User
 from engine.store.records import ApiKeyRecord, EnrollmentRecord, HandoffTask, MergeRecord
 from engine.store.service_store import ServiceStore
+
+
+def principal_of(user: User) -> ApiKeyRecord:
+    """The key a console user acts as: admins and operators as an admin key (every
+    clinic), staff as a staff key of their clinics, so pages are held to the same rule
+    as the API. What an operator may not do that an admin may is the console's check."""
+    staff = user.role == "staff"
+    return ApiKeyRecord(
+        id=user.id,
+        name=f"console:{user.username}",
+        scopes=["staff"] if staff else ["admin"],
+        clinics=list(user.clinics) if staff else [],
+        created_at=user.created_at,
+    )
 
 
 def sees_every_clinic(key: ApiKeyRecord) -> bool:

@@ -1,7 +1,7 @@
 """What the service needs from the store beyond the activities' ``ActivityStore`` protocol.
 
 Identity resolution, idempotent ingest, deployed journey versions, enrollment
-listings, handoff work queues and API keys. ``engine.store.sql.SqlStore``
+listings, handoff work queues, API keys and console users. ``engine.store.sql.SqlStore``
 implements both protocols on SQLite and PostgreSQL.
 """
 
@@ -23,6 +23,7 @@ from engine.models.reports.doctors import DoctorsReport
 from engine.models.reports.funnel import FunnelReport, FunnelRequest
 from engine.models.reports.kpis import KpiReport
 from engine.models.reports.scope import FirstTouchField, ReportScope
+from engine.models.users import ConsoleSession, Role, User
 from engine.models.workspace import JourneyBundle
 from engine.store.activity_store import ActivityStore
 from engine.store.circuits import ConfigCircuit, QuotaWindow
@@ -250,6 +251,34 @@ class ServiceStore(ActivityStore, Protocol):
     def list_api_keys(self) -> list[ApiKeyRecord]: ...
     def revoke_api_key(self, name_or_id: str, *, at: datetime) -> ApiKeyRecord: ...
     def ping(self) -> None: ...
+
+    # console users and their sessions (engine/store/sql/users.py); ``by`` names who
+    # made a change ("cli", "console:<username>") and is kept on the user's row
+    def create_user(
+        self,
+        username: str,
+        password: str,
+        role: Role,
+        clinics: list[str] | None = None,
+        display_name: str | None = None,
+        *,
+        by: str | None = None,
+        at: datetime | None = None,
+    ) -> User: ...
+    def list_users(self) -> list[User]: ...
+    def get_user(self, username: str) -> User: ...
+    def disable_user(
+        self, username: str, *, by: str | None = None, at: datetime | None = None
+    ) -> User: ...
+    def set_password(
+        self, username: str, password: str, *, by: str | None = None, at: datetime | None = None
+    ) -> None: ...
+    def check_password(self, username: str, password: str) -> User | None: ...
+    def open_session(
+        self, user_id: str, ttl: timedelta, *, at: datetime | None = None
+    ) -> tuple[str, ConsoleSession]: ...
+    def find_session(self, token: str, *, at: datetime | None = None) -> ConsoleSession | None: ...
+    def close_session(self, token: str) -> None: ...
 
     # platform callbacks (acted on once) and the first touch they bring
     def first_time(self, key: str, at: datetime) -> bool: ...

@@ -1,7 +1,7 @@
 """``SqlStore``: the ``ActivityStore`` and ``ServiceStore`` protocols on SQLite or PostgreSQL.
 
 Each concern lives in its own part (customers, events, identity, journeys,
-enrollments, deliveries and tasks, API keys, ...); this class only puts them together
+enrollments, deliveries and tasks, API keys, console users, ...); this class only puts them together
 over one engine. Every method is one transaction. Idempotency comes from unique keys,
 not from read-then-write checks: message ids, trace (enrollment, seq), delivery keys,
 task ids and identities are inserted with ``ON CONFLICT DO NOTHING`` or retried on
@@ -34,6 +34,7 @@ from engine.store.sql.segments import SegmentsPart
 from engine.store.sql.tasks import DeliveriesPart, TasksPart
 from engine.store.sql.tokens import TokensPart
 from engine.store.sql.touches import TouchesPart
+from engine.store.sql.users import UsersPart
 
 
 class SqlStore(
@@ -59,6 +60,7 @@ class SqlStore(
     CostsPart,
     JourneyMetricsPart,
     ReportsPart,
+    UsersPart,
 ):
     """The persistent store; the schema must be migrated first (``migrate.upgrade``)."""
 

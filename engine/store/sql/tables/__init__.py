@@ -18,6 +18,7 @@ Importing this package registers every table on :data:`Base.metadata` (what Alem
 - ``attribution``: QR and contact-me codes, touches
 - ``costs``: spend from ad platforms per day and dimensions
 - ``outbox``: failed dispatches, pending signals, triggers a paused journey let pass
+- ``users``: console users (password hashes) and their signed-in sessions
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from engine.store.sql.tables.journeys import (
 )
 from engine.store.sql.tables.outbox import OutboxFailureRow, PendingSignalRow, TriggerSkipRow
 from engine.store.sql.tables.segments import SegmentChangeRow, SegmentMemberRow, SegmentRow
+from engine.store.sql.tables.users import ConsoleSessionRow, UserRow
 
 __all__ = [
     "NAMING",
@@ -65,6 +67,7 @@ __all__ = [
     "CircuitRow",
     "ConfigCircuitRow",
     "ConsentRow",
+    "ConsoleSessionRow",
     "CostRow",
     "CustomerRow",
     "DeliveryRow",
@@ -90,5 +93,6 @@ __all__ = [
     "TouchRow",
     "TraceRow",
     "TriggerSkipRow",
+    "UserRow",
     "WorkspaceDocumentRow",
 ]
