@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -152,7 +152,7 @@ def _cohort_facts(
     cohort = (
         select(first.c.customer_id, first.c.at).where(within_range(first.c.at, scope)).cte("cohort")
     )
-    outcome = cohort_outcomes(cast(Subquery, cohort), scope, dialect, window)
+    outcome = cohort_outcomes(cohort, scope, dialect, window)
     closes = epoch_us(cohort.c.at, dialect) + int(window.total_seconds() * 1_000_000)
     return (
         select(

@@ -10,8 +10,8 @@ they share, each a SQLAlchemy expression compiled for the session's dialect:
   and the workspace's ``activity_exclude``), :func:`prop_text`, :func:`amount_fen`;
 - customers: :func:`in_scope` (survivors of the caller's clinics), :func:`first_touches`
   (each customer's first touch, or failing one their first activity event, with every
-  first-touch field), :func:`cohort_outcomes` (conversions and revenue within the
-  window after the first touch).
+  first-touch field; :func:`first_touch_rows` the touches alone), :func:`cohort_outcomes`
+  (conversions and revenue within the window after the first touch).
 
 Nothing here loads rows: each helper returns an expression or a subquery for a
 report to group by.
@@ -29,6 +29,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Numeric,
+    Select,
     SQLColumnExpression,
     String,
     Subquery,
@@ -242,17 +243,22 @@ def touch_field(field: FirstTouchField, dialect: str) -> ColumnElement[str]:
     return type_coerce(_touch_field(field, dialect), String)
 
 
-def first_touches(scope: ReportScope, dialect: str, fields: Sequence[FirstTouchField]) -> Subquery:
-    """``(customer_id, at, <fields>)``: each customer's first touch (the touch marked
-    first), or for a customer who has none, their first activity event (whose fields are
-    NULL). Only customers of the scope's clinics; every time, not only the range."""
+def first_touch_rows(dialect: str, fields: Sequence[FirstTouchField]) -> Select[Any]:
+    """``(customer_id, at, <fields>)`` of every touch marked first, of any customer."""
     columns: list[ColumnElement[Any]] = [
         TouchRow.customer_id.label("customer_id"),
         TouchRow.at.label("at"),
         *(type_coerce(_touch_field(f, dialect), String).label(f) for f in fields),
     ]
-    touched = select(*columns).where(
-        TouchRow.first.is_(True), in_scope(TouchRow.customer_id, scope, dialect)
+    return select(*columns).where(TouchRow.first.is_(True))
+
+
+def first_touches(scope: ReportScope, dialect: str, fields: Sequence[FirstTouchField]) -> Subquery:
+    """``(customer_id, at, <fields>)``: each customer's first touch (the touch marked
+    first), or for a customer who has none, their first activity event (whose fields are
+    NULL). Only customers of the scope's clinics; every time, not only the range."""
+    touched = first_touch_rows(dialect, fields).where(
+        in_scope(TouchRow.customer_id, scope, dialect)
     )
     has_first = select(TouchRow.customer_id).where(TouchRow.first.is_(True))
     # Per customer without a first touch, one probe of the (customer_id, name, at)
@@ -262,9 +268,12 @@ def first_touches(scope: ReportScope, dialect: str, fields: Sequence[FirstTouchF
         .where(EventRow.customer_id == CustomerRow.id, is_activity(EventRow.name, scope))
         .scalar_subquery()
     )
+    # OFFSET 0 keeps the subquery whole: merged into its readers, the lookup would run
+    # once for each of their references to "at" (four, with a range).
     candidates = (
         select(CustomerRow.id.label("customer_id"), first_event.label("at"))
         .where(CustomerRow.id.not_in(has_first), in_scope(CustomerRow.id, scope, dialect))
+        .offset(0)
         .subquery("untouched")
     )
     untouched = select(
@@ -279,11 +288,29 @@ def cohort_outcomes(
     """``(customer_id, conversions, revenue_fen)`` for customers of ``first`` with a
     conversion event in ``[first touch, first touch + window)``; revenue is their
     conversions' amounts minus refunds in the same window."""
+    if dialect == "sqlite":
+        return _looked_up_outcomes(first, scope, dialect, window)
+    return _joined_outcomes(first, scope, dialect, window)
+
+
+def _in_window(
+    first: Subquery | CTE, dialect: str, window: dt.timedelta
+) -> list[ColumnElement[bool]]:
+    """An event of a customer of ``first`` in the window after their first touch."""
     window_us = int(window.total_seconds() * 1_000_000)
+    return [
+        EventRow.at >= first.c.at,
+        epoch_us(EventRow.at, dialect) < epoch_us(first.c.at, dialect) + window_us,
+    ]
+
+
+def _joined_outcomes(
+    first: Subquery | CTE, scope: ReportScope, dialect: str, window: dt.timedelta
+) -> Subquery:
+    """:func:`cohort_outcomes` as one join of ``first`` and the outcome events, grouped
+    by customer (PostgreSQL: its statistics make the join read only the cohort's)."""
     conversion = role_names(scope, "conversion")
     refund = role_names(scope, "refund")
-    e_us = epoch_us(EventRow.at, dialect)
-    f_us = epoch_us(first.c.at, dialect)
     is_conversion = names_in(EventRow.name, conversion)
     fen = amount_fen(EventRow.properties, dialect)
     counted = func.sum(case((is_conversion, 1), else_=0))
@@ -296,12 +323,36 @@ def cohort_outcomes(
         .join(first, first.c.customer_id == EventRow.customer_id)
         .where(
             names_in(EventRow.name, (*conversion, *refund)),
-            EventRow.at >= first.c.at,
-            e_us < f_us + window_us,
+            *_in_window(first, dialect, window),
         )
         .group_by(EventRow.customer_id)
         .having(counted > 0)
     )
+    return stmt.subquery("outcome")
+
+
+def _looked_up_outcomes(
+    first: Subquery | CTE, scope: ReportScope, dialect: str, window: dt.timedelta
+) -> Subquery:
+    """:func:`cohort_outcomes` as lookups per customer of ``first`` by the events'
+    ``(name, customer_id, at)`` index (SQLite: without statistics for a CTE, the join
+    would read every event)."""
+    conversion = role_names(scope, "conversion")
+    refund = role_names(scope, "refund")
+    is_conversion = names_in(EventRow.name, conversion)
+    fen = amount_fen(EventRow.properties, dialect)
+    mine = [EventRow.customer_id == first.c.customer_id, *_in_window(first, dialect, window)]
+    conversions = select(func.count()).where(is_conversion, *mine).scalar_subquery()
+    revenue = (
+        select(func.coalesce(func.sum(case((is_conversion, fen), else_=-fen)), 0))
+        .where(names_in(EventRow.name, (*conversion, *refund)), *mine)
+        .scalar_subquery()
+    )
+    stmt = select(
+        first.c.customer_id.label("customer_id"),
+        conversions.label("conversions"),
+        revenue.label("revenue_fen"),
+    ).where(conversions > 0)
     return stmt.subquery("outcome")
 
 
