@@ -1,6 +1,14 @@
 # carepath's image: the API, the workers and the migration all run from it
 # (temporal-compose.yml, docs/deploy.md). Everything is installed here, at build time:
 # a container starts the installed code and never installs anything itself.
+# The console's browser assets, pinned by package-lock.json (as `make assets` does).
+FROM node:20-slim AS assets
+WORKDIR /assets
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund \
+ && mkdir vendor \
+ && cp node_modules/htmx.org/dist/htmx.min.js node_modules/echarts/dist/echarts.min.js vendor/
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -16,6 +24,7 @@ COPY engine engine
 COPY workflows workflows
 COPY activities activities
 COPY api api
+COPY --from=assets /assets/vendor api/console/static/vendor
 COPY simulators simulators
 COPY cli cli
 RUN pip install . && rm -rf /src

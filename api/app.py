@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from api import errors
+from api import console, errors
 from api.limits import BodyLimit
 from api.routes import ROUTERS
 from engine.dispatch.dispatcher import Dispatcher
@@ -110,6 +110,8 @@ def create_app(
     app.add_middleware(BodyLimit, limits=settings.api)
     for router in ROUTERS:
         app.include_router(router)
+    # The console's pages at / and its assets at /static (none in the OpenAPI document).
+    console.mount(app)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
