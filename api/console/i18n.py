@@ -1,6 +1,7 @@
 """The console's languages: Babel catalogs read at start, and the language of a request.
 
-The catalogs are ``locale/<lang>/LC_MESSAGES/messages.po`` beside this module. They are
+The catalogs are ``locale/<lang>/LC_MESSAGES/*.po`` beside this module, one file per
+feature, read as one. They are
 compiled to an in-memory ``.mo`` when the console starts (Babel's ``pofile`` and
 ``mofile``), so there is no build step and no compiled file in the repository. The
 message ids are English; ``zh_CN`` is the default language, ``en`` the other one.
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from babel import Locale
-from babel.messages import mofile, pofile
+from babel.messages import Catalog, mofile, pofile
 from babel.support import Translations
 from starlette.requests import Request
 
@@ -29,14 +30,30 @@ LANG_COOKIE = "lang"
 LOCALE_DIR = Path(__file__).parent / "locale"
 
 
+def read_catalog(language: Language) -> Catalog:
+    """The language's messages: every ``.po`` file of its ``LC_MESSAGES`` folder (one
+    per feature: ``messages.po`` for the frame and sign-in, then one per page) in one
+    catalog."""
+    merged: Catalog | None = None
+    for path in sorted((LOCALE_DIR / language / "LC_MESSAGES").glob("*.po")):
+        with path.open("rb") as source:
+            catalog = pofile.read_po(source, locale=language, domain="messages")
+        if merged is None:
+            merged = catalog
+            continue
+        for message in catalog:
+            if message.id:
+                merged[message.id] = message
+    if merged is None:
+        raise FileNotFoundError(f"no catalog for {language} in {LOCALE_DIR}")
+    return merged
+
+
 @cache
 def translations(language: Language) -> Translations:
     """The language's catalog, compiled in memory (once per process)."""
-    path = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
-    with path.open("rb") as source:
-        catalog = pofile.read_po(source, locale=language, domain="messages")
     compiled = BytesIO()
-    mofile.write_mo(compiled, catalog)
+    mofile.write_mo(compiled, read_catalog(language))
     compiled.seek(0)
     return Translations(compiled, domain="messages")
 

@@ -9,9 +9,8 @@ from decimal import Decimal
 
 import pytest
 from babel.messages.extract import extract_from_dir
-from babel.messages.pofile import read_po
 
-from api.console.i18n import LANGUAGES, LOCALE_DIR, negotiate, translations
+from api.console.i18n import LANGUAGES, Language, negotiate, read_catalog, translations
 from api.console.kpi_cards import KPIS, KpiCard, Period, change_of, period_of
 from api.console.session import safe_next
 from api.console.templating import TEMPLATES
@@ -109,17 +108,17 @@ def _placeholders(text: str) -> set[str]:
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_every_message_of_the_templates_is_translated(language: str) -> None:
-    path = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
-    with path.open("rb") as source:
-        catalog = read_po(source, locale=language)
+def test_every_message_of_the_templates_is_translated(language: Language) -> None:
+    catalog = read_catalog(language)
     wanted = _template_messages()
     assert len(wanted) > 40
     held = {m.id if isinstance(m.id, str) else tuple(m.id): m for m in catalog if m.id}
     assert sorted(map(str, wanted - held.keys())) == []  # extracted, not in the catalog
     assert sorted(map(str, held.keys() - wanted)) == []  # in the catalog, used nowhere
     for key, message in held.items():
-        strings = [message.string] if isinstance(message.string, str) else list(message.string)
+        strings = (
+            [message.string] if isinstance(message.string, str) else list(message.string or ())
+        )
         assert all(strings) and not message.fuzzy, f"{language}: {key!r} is not translated"
         source = key if isinstance(key, str) else key[-1]
         for text in strings:
