@@ -8,6 +8,8 @@ carepath serves them itself at ``/static``, never from a CDN. One router per fea
 
 - ``auth``: signing in and out (sessions, CSRF, the sign-in rate limit);
 - ``dashboard``: 看板, the seed KPIs;
+- ``customers``: 客户, search and profiles with their actions;
+- ``tasks``: 工作台, the call tasks of the user's clinics (claim, call, record the outcome);
 - ``language``: the language switch.
 
 Handlers call the same services the API's routes call, through the API's own
@@ -24,13 +26,13 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import URL
 
-from api.console import auth, dashboard, language
+from api.console import auth, customers, dashboard, language, tasks
 from api.console.errors import CsrfRefused, SignInRequired
 from api.console.templating import load_all, render
 from api.console.throttle import LoginThrottle
 
 STATIC = Path(__file__).parent / "static"
-ROUTERS = (auth.router, dashboard.router, language.router)
+ROUTERS = (auth.router, dashboard.router, language.router, customers.router, tasks.router)
 
 __all__ = ["ROUTERS", "STATIC", "mount"]
 

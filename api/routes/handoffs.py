@@ -65,7 +65,7 @@ async def complete(
 
     def check(task: HandoffTask) -> None:
         caller.check_task(task)
-        _check_outcome(store, task, body.outcome)
+        check_outcome(store, task, body.outcome)
 
     task, pending = await dispatcher.complete_handoff(task_id, body.outcome, body.note, check)
     if pending:  # recorded, and its signal kept: the sweep resumes the enrollment
@@ -73,8 +73,8 @@ async def complete(
     return HandoffCompleted.model_validate({**task.model_dump(), "dispatch_pending": pending})
 
 
-def _check_outcome(store: ServiceStore, task: HandoffTask, outcome: str) -> None:
-    allowed = _outcomes(store, task)
+def check_outcome(store: ServiceStore, task: HandoffTask, outcome: str) -> None:
+    allowed = outcomes_of(store, task)
     if allowed and outcome not in allowed:
         reason = f"{outcome!r} is not an outcome of step {task.step}: {', '.join(allowed)}"
         raise RequestValidationError(
@@ -82,7 +82,7 @@ def _check_outcome(store: ServiceStore, task: HandoffTask, outcome: str) -> None
         )
 
 
-def _outcomes(store: ServiceStore, task: HandoffTask) -> list[str]:
+def outcomes_of(store: ServiceStore, task: HandoffTask) -> list[str]:
     """The outcomes the task's handoff step names (empty: any outcome goes on)."""
     record = store.get_enrollment(task.enrollment_id)
     journey = store.get_bundle(record.journey_id, record.version).journey
