@@ -9,8 +9,9 @@ from decimal import Decimal
 
 import pytest
 from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
 
-from api.console.i18n import LANGUAGES, Language, negotiate, read_catalog, translations
+from api.console.i18n import LANGUAGES, LOCALE_DIR, Language, negotiate, read_catalog, translations
 from api.console.kpi_cards import KPIS, KpiCard, Period, change_of, period_of
 from api.console.session import safe_next
 from api.console.templating import TEMPLATES
@@ -123,6 +124,19 @@ def test_every_message_of_the_templates_is_translated(language: Language) -> Non
         source = key if isinstance(key, str) else key[-1]
         for text in strings:
             assert _placeholders(text) <= _placeholders(source) | {"num"}, (language, key)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_message_in_two_features_catalogs_reads_the_same_in_both(language: Language) -> None:
+    seen: dict[str, tuple[str, object]] = {}
+    for path in sorted((LOCALE_DIR / language / "LC_MESSAGES").glob("*.po")):
+        with path.open("rb") as source:
+            for message in read_po(source, locale=language):
+                if not message.id:
+                    continue
+                key = str(message.id)
+                first = seen.setdefault(key, (path.name, message.string))
+                assert first[1] == message.string, (key, first[0], path.name)
 
 
 def test_the_catalogs_compile_and_speak_their_language() -> None:
