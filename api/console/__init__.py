@@ -26,13 +26,20 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import URL
 
-from api.console import auth, customers, dashboard, language, tasks
+from api.console import auth, customers, dashboard, journeys, language, tasks
 from api.console.errors import CsrfRefused, SignInRequired
 from api.console.templating import load_all, render
 from api.console.throttle import LoginThrottle
 
 STATIC = Path(__file__).parent / "static"
-ROUTERS = (auth.router, dashboard.router, language.router, customers.router, tasks.router)
+ROUTERS = (
+    auth.router,
+    dashboard.router,
+    language.router,
+    customers.router,
+    tasks.router,
+    journeys.router,
+)
 
 __all__ = ["ROUTERS", "STATIC", "mount"]
 
