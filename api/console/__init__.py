@@ -8,6 +8,8 @@ carepath serves them itself at ``/static``, never from a CDN. One router per fea
 
 - ``auth``: signing in and out (sessions, CSRF, the sign-in rate limit);
 - ``dashboard``: 看板, the seed KPIs;
+- ``journeys``: 旅程, the journeys, each one's live diagram, step panels, experiments,
+  pause and resume;
 - ``customers``: 客户, search and profiles with their actions;
 - ``tasks``: 工作台, the call tasks of the user's clinics (claim, call, record the outcome);
 - ``language``: the language switch.
