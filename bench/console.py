@@ -1,0 +1,172 @@
+"""The console's pages on the report benchmark's population: each page's server time.
+
+    python -m bench.console [--rounds 20] [--database-url URL | --use URL]
+
+The app is the API process's own (``api.app.create_app`` over the kept population of
+``bench.reports``, 100,000 demo customers, and a dispatcher over Temporal's test
+server), called in-process through httpx's ASGI transport, so a page's time is the
+server's: routing, the session, the services, the templates; no network, no browser.
+An admin and a staff user of one clinic (``bench-admin``, ``bench-staff-<clinic>``, created
+once in that database) each ask every page ``--rounds`` times, alternating with the
+``/v1`` call that answers the same question where there is one (the yardstick: the
+page's time over the API's is what the page itself adds). Printed per page: p50 and
+p95 of the page, p50 of its yardstick, and the ratio of the medians; the target is a
+p95 of 300 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import time
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy import text
+
+from api.app import create_app
+from bench.measure import machine, percentile
+from bench.report_population import ANCHOR, kept_population
+from cli.simulation import start_test_server
+from engine.dispatch.dispatcher import Dispatcher
+from engine.errors import NotFound
+from engine.settings import Settings
+from engine.store.sql import SqlStore
+
+TARGET_MS = 300.0
+JOURNEY = "school_screening_parents"
+PASSWORD = "bench-console-password"  # noqa: S105 - a benchmark's own throwaway users
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page, and the API call that answers the same question (None: no yardstick)."""
+
+    name: str
+    path: str
+    api: str | None = None
+
+
+def _pages(customer: str, phone: str, clinic: str) -> list[Page]:
+    start, end = ANCHOR - dt.timedelta(days=30), ANCHOR - dt.timedelta(days=1)
+    days = f"from={start}&to={end}"
+    return [
+        Page("看板 (dashboard)", f"/?{days}", f"/v1/reports/kpis?from={start}&to={ANCHOR}"),
+        Page("看板, one clinic", f"/?{days}&clinic={clinic}"),
+        Page("旅程 (journeys)", "/journeys", "/v1/journeys"),
+        Page("journey diagram", f"/journeys/{JOURNEY}", f"/v1/journeys/{JOURNEY}/metrics"),
+        Page("journey figures (poll)", f"/journeys/{JOURNEY}/figures"),
+        Page("客户 search by phone", f"/customers?q={phone}"),
+        Page("customer profile", f"/customers/{customer}", f"/v1/customers/{customer}"),
+        Page("工作台 (tasks)", "/tasks", "/v1/handoffs"),
+    ]
+
+
+def _sample(store: SqlStore) -> tuple[str, str, str]:
+    """A customer with a phone and a clinic, from the population."""
+    with store._db.engine.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT c.id, i.value, c.attributes FROM customers c "
+                "JOIN identities i ON i.customer_id = c.id AND i.kind = 'phone' "
+                "WHERE c.merged_into IS NULL ORDER BY c.id LIMIT 1"
+            )
+        ).one()
+    attributes = row[2] if isinstance(row[2], dict) else json.loads(row[2] or "{}")
+    return str(row[0]), str(row[1]), str(attributes.get("clinic_id", "c01"))
+
+
+def _user(store: SqlStore, username: str, role: str, clinics: list[str]) -> str:
+    """A session token for the user (created once in this database)."""
+    try:
+        user = store.get_user(username)
+    except NotFound:
+        user = store.create_user(username, PASSWORD, role, clinics, by="bench")  # type: ignore[arg-type]
+    token, _ = store.open_session(user.id, dt.timedelta(hours=1))
+    return token
+
+
+async def _time(client: httpx.AsyncClient, path: str, headers: dict[str, str]) -> float | None:
+    """Milliseconds to answer ``path``; None when the caller may not ask it (403)."""
+    started = time.perf_counter()
+    answer = await client.get(path, headers=headers)
+    elapsed = (time.perf_counter() - started) * 1000
+    if answer.status_code == 403:
+        return None
+    if answer.status_code != 200:
+        raise SystemExit(f"{path}: {answer.status_code} {answer.text[:300]}")
+    return elapsed
+
+
+async def _measure(url: str, rounds: int) -> None:
+    store = SqlStore(url)
+    env = await start_test_server()
+    try:
+        customer, phone, clinic = _sample(store)
+        _, key = store.create_api_key("bench-console", ["admin"], [], at=dt.datetime.now(dt.UTC))
+        _, staff_key = store.create_api_key(
+            "bench-console-staff", ["staff"], [clinic], at=dt.datetime.now(dt.UTC)
+        )
+        tokens = {
+            "admin": (_user(store, "bench-admin", "admin", []), key),
+            "staff": (_user(store, f"bench-staff-{clinic}", "staff", [clinic]), staff_key),
+        }
+        app = create_app(store, Dispatcher(env.client, store, "bench-console"), Settings())
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="https://bench") as client:
+            print(f"{'page':<28} {'who':<6} {'p50':>8} {'p95':>8} {'api p50':>8} {'ratio':>6}")
+            for page in _pages(customer, phone, clinic):
+                for who, (token, api_key) in tokens.items():
+                    await _one(client, page, who, token, api_key, rounds)
+    finally:
+        store.close()
+        await env.shutdown()
+
+
+async def _one(
+    client: httpx.AsyncClient, page: Page, who: str, token: str, api_key: str, rounds: int
+) -> None:
+    cookie = {"cookie": f"carepath_session={token}"}
+    bearer = {"authorization": f"Bearer {api_key}"}
+    mine: list[float] = []
+    theirs: list[float] = []
+    await _time(client, page.path, cookie)  # warm
+    for _ in range(rounds):
+        took = await _time(client, page.path, cookie)
+        if took is None:
+            raise SystemExit(f"{page.path}: refused to {who}")
+        mine.append(took)
+        if page.api is not None and (api_took := await _time(client, page.api, bearer)):
+            theirs.append(api_took)
+    p50, p95 = percentile(mine, 50), percentile(mine, 95)
+    api = percentile(theirs, 50) if theirs else None
+    ratio = f"{p50 / api:6.2f}" if api else "     -"
+    api_text = f"{api:8.1f}" if api is not None else "       -"
+    miss = "  misses p95 > 300 ms" if p95 > TARGET_MS else ""
+    print(f"{page.name:<28} {who:<6} {p50:8.1f} {p95:8.1f} {api_text} {ratio}{miss}", flush=True)
+
+
+def main(args: argparse.Namespace) -> None:
+    print(f"bench.console; {machine()}", flush=True)
+    url = args.use or kept_population(
+        args.customers, args.seed, args.enrollments, args.database_url, False
+    )
+    asyncio.run(_measure(url, args.rounds))
+    print(f"{machine()} at the end")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--enrollments", type=int, default=100_000)
+    parser.add_argument("--database-url", default=None, help="PostgreSQL (a kept schema)")
+    parser.add_argument("--use", default=None, help="any migrated database with demo data")
+    return parser
+
+
+if __name__ == "__main__":
+    main(_parser().parse_args())
