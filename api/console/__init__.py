@@ -12,6 +12,7 @@ carepath serves them itself at ``/static``, never from a CDN. One router per fea
   pause and resume;
 - ``customers``: 客户, search and profiles with their actions;
 - ``tasks``: 工作台, the call tasks of the user's clinics (claim, call, record the outcome);
+- ``reports``: 报表, the reports with their charts, tables and CSV, and the funnel builder;
 - ``language``: the language switch.
 
 Handlers call the same services the API's routes call, through the API's own
@@ -28,7 +29,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import URL
 
-from api.console import auth, customers, dashboard, journeys, language, tasks
+from api.console import auth, customers, dashboard, journeys, language, reports, tasks
 from api.console.errors import CsrfRefused, SignInRequired
 from api.console.templating import load_all, render
 from api.console.throttle import LoginThrottle
@@ -41,6 +42,7 @@ ROUTERS = (
     customers.router,
     tasks.router,
     journeys.router,
+    reports.router,
 )
 
 __all__ = ["ROUTERS", "STATIC", "mount"]
