@@ -44,8 +44,9 @@ async def skip(clock: Clock, hours: int) -> None:
     await _Run.advance_to(cast(Any, Run(clock)), START + timedelta(hours=hours))
 
 
-async def test_a_timed_out_skip_is_asked_again_from_where_the_clock_stands() -> None:
-    clock = Clock(failures=2)
+@pytest.mark.parametrize("message", ["Timeout expired", "h2 protocol error: http2 error"])
+async def test_a_timed_out_skip_is_asked_again_from_where_the_clock_stands(message: str) -> None:
+    clock = Clock(failures=2, message=message)
     await skip(clock, 8)
     assert clock.at == START + timedelta(hours=8)
     assert clock.asked == [8 * 3600, 4 * 3600, 2 * 3600]
