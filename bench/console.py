@@ -51,16 +51,29 @@ class Page:
 
 def _pages(customer: str, phone: str, clinic: str) -> list[Page]:
     start, end = ANCHOR - dt.timedelta(days=30), ANCHOR - dt.timedelta(days=1)
-    days = f"from={start}&to={end}"
+    days = f"from={start}&to={end}"  # the console's "to" is the last day, the API's the end
+    api = f"from={start}&to={ANCHOR}"
     return [
-        Page("看板 (dashboard)", f"/?{days}", f"/v1/reports/kpis?from={start}&to={ANCHOR}"),
-        Page("看板, one clinic", f"/?{days}&clinic={clinic}"),
+        Page("看板 (dashboard)", f"/?{days}", f"/v1/reports/kpis?{api}"),
+        Page("看板, one clinic", f"/?{days}&clinic_id={clinic}"),
         Page("旅程 (journeys)", "/journeys", "/v1/journeys"),
         Page("journey diagram", f"/journeys/{JOURNEY}", f"/v1/journeys/{JOURNEY}/metrics"),
         Page("journey figures (poll)", f"/journeys/{JOURNEY}/figures"),
         Page("客户 search by phone", f"/customers?q={phone}"),
         Page("customer profile", f"/customers/{customer}", f"/v1/customers/{customer}"),
         Page("工作台 (tasks)", "/tasks", "/v1/handoffs"),
+        *(
+            Page(
+                f"报表 {name}", f"/reports/{name}?{days}{extra}", f"/v1/reports/{name}?{api}{extra}"
+            )
+            for name, extra in (
+                ("active", ""),
+                ("acquisition", "&by=utm_source"),
+                ("channels", ""),
+                ("doctors", ""),
+                ("clinics", ""),
+            )
+        ),
     ]
 
 
