@@ -3,10 +3,10 @@
 Statuses are a GROUP BY over ``enrollments`` (the cohort: journey, version, entry
 range, clinics), handoffs over ``handoff_tasks``. The trace's figures (reached steps,
 send attempts and receipts, fallbacks, the arm each split drew) come from
-``journey_tallies`` for the whole entry hours of the range (``engine.store.sql.tallies``
+``journey_tallies`` for the whole entry days (UTC) of the range (``engine.store.sql.tallies``
 keeps them as the trace is written), and from GROUP BYs over the ``trace`` rows of the
-rest: a clinic-filtered cohort, and the part of an hour at either end of a range that
-does not fall on whole hours. Trace fields without a column (channel, outcome,
+rest: a clinic-filtered cohort, and the part of a day at either end of a range that
+does not fall on whole UTC days. Trace fields without a column (channel, outcome,
 variant) are read from the JSON payload, which SQLite and PostgreSQL both extract. No
 enrollment is loaded into Python.
 """
@@ -14,7 +14,7 @@ enrollment is loaded into Python.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Select, and_, case, distinct, func, or_, select
 from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ from engine.store.sql.journey_figures import Figures
 from engine.store.sql.journey_tallied import add_tallied
 from engine.store.sql.sends import skip_reason, trace_text, tried_before
 from engine.store.sql.tables import CustomerRow, EnrollmentRow, TaskRow, TraceRow
+from engine.store.sql.tallies import entry_day
 
 
 def _text(field: str) -> ColumnElement[str]:
@@ -75,19 +76,19 @@ class JourneyMetricsPart(SqlPart):
         return JourneyCounts(statuses=statuses, steps=figures.steps, arms=figures.arms())
 
 
-Hours = tuple[datetime | None, datetime | None]
+Days = tuple[datetime | None, datetime | None]
 
 
-def _parts(cohort: Cohort) -> list[Cohort | Hours]:
+def _parts(cohort: Cohort) -> list[Cohort | Days]:
     """Where each part of the cohort's figures comes from: the tallies for the whole
-    entry hours of its range, the trace for a clinic filter and for the part of an
-    hour at either end (none for a range of whole days in a whole-hour timezone)."""
+    UTC entry days of its range, the trace for a clinic filter and for the part of a
+    day at either end (a day in Asia/Shanghai starts at 16:00 UTC)."""
     since, until = cohort.since, cohort.until
-    first = None if since is None else _hour(since + (HOUR - _TICK))
-    last = None if until is None else _hour(until)
+    first = None if since is None else entry_day(since + (DAY - _TICK))
+    last = None if until is None else entry_day(until)
     if cohort.clinics is not None or (first is not None and last is not None and first >= last):
         return [cohort]
-    parts: list[Cohort | Hours] = [(first, last)]
+    parts: list[Cohort | Days] = [(first, last)]
     if since is not None and first is not None and since < first:
         parts.append(cohort.model_copy(update={"until": first}))
     if until is not None and last is not None and last < until:
@@ -95,12 +96,7 @@ def _parts(cohort: Cohort) -> list[Cohort | Hours]:
     return parts
 
 
-HOUR, _TICK = timedelta(hours=1), timedelta(microseconds=1)
-
-
-def _hour(at: datetime) -> datetime:
-    """The hour ``at`` lies in (UTC, as the tallies keep them)."""
-    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+DAY, _TICK = timedelta(days=1), timedelta(microseconds=1)
 
 
 def _waiting(s: Session, cohort: Cohort, running_at: Mapping[str, str]) -> list[str]:

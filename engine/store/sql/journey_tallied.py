@@ -1,4 +1,4 @@
-"""A journey's trace figures for whole entry hours, summed from ``journey_tallies``."""
+"""A journey's trace figures for whole entry days, summed from ``journey_tallies``."""
 
 from __future__ import annotations
 
@@ -15,19 +15,19 @@ def add_tallied(
     s: Session,
     journey_id: str,
     version: int | None,
-    hours: tuple[datetime | None, datetime | None],
+    days: tuple[datetime | None, datetime | None],
     figures: Figures,
 ) -> None:
-    """Add the figures of the enrollments that entered in ``hours`` (whole hours, the
+    """Add the figures of the enrollments that entered in ``days`` (whole UTC days, the
     end excluded; None: unbounded) to ``figures``."""
-    since, until = hours
+    since, until = days
     where: list[ColumnElement[bool]] = [TallyRow.journey_id == journey_id]
     if version is not None:
         where.append(TallyRow.version == version)
     if since is not None:
-        where.append(TallyRow.hour >= since)
+        where.append(TallyRow.day >= since)
     if until is not None:
-        where.append(TallyRow.hour < until)
+        where.append(TallyRow.day < until)
     total = func.sum(TallyRow.n)
     keys = (TallyRow.step, TallyRow.measure, TallyRow.channel, TallyRow.outcome, TallyRow.reason)
     stmt = (

@@ -1,8 +1,8 @@
-"""Journey tallies: the trace's figures kept per entry hour as the trace is written.
+"""Journey tallies: the trace's figures kept per entry day as the trace is written.
 
 A journey's metrics at 100,000 enrollments would read close to a million trace rows
 (``engine.store.sql.journey_metrics`` still does for clinic-filtered cohorts and for the
-part of a range that does not cover whole hours). Instead every write of an
+part of a range that does not cover whole UTC days). Instead every write of an
 enrollment's trace adds to ``journey_tallies`` what changed: its figures after the
 write minus its figures before, both computed from its whole trace here. That makes
 the tallies exact whatever the order entries arrive in, and a retried write (whose
@@ -27,7 +27,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any, NamedTuple, cast
 
@@ -45,16 +45,17 @@ __all__ = [
     "Fact",
     "Key",
     "enrolled",
+    "entry_day",
     "figures",
     "lock_enrollment",
     "retally",
     "tally_recorded",
 ]
 
-#: (step, measure, channel, outcome, reason): one tally row of an entry hour.
+#: (step, measure, channel, outcome, reason): one tally row of an entry day.
 Key = tuple[str, str, str, str, str]
 _WIDTH = 64  # the key columns' width
-_PRIMARY_KEY = ["journey_id", "version", "hour", "step", "measure", "channel", "outcome", "reason"]
+_PRIMARY_KEY = ["journey_id", "version", "day", "step", "measure", "channel", "outcome", "reason"]
 
 
 @dataclass(frozen=True)
@@ -226,20 +227,21 @@ def tally_recorded(db: Sessions, s: Session, enrollment_id: str) -> None:
         _add(db, s, enrollment, dict(figures(enrollment.trace, enrollment.status)))
 
 
-def _hour(at: datetime) -> datetime:
-    return at.replace(minute=0, second=0, microsecond=0)
+def entry_day(at: datetime) -> datetime:
+    """The first instant of the UTC day ``at`` lies in: the tallies' bucket."""
+    return at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _add(db: Sessions, s: Session, row: Enrolled, deltas: dict[Key, int]) -> None:
-    """Upsert the deltas into the enrollment's entry hour, in key order (no deadlocks)."""
+    """Upsert the deltas into the enrollment's entry day, in key order (no deadlocks)."""
     if not deltas:
         return
-    hour = _hour(row.started_at)
+    day = entry_day(row.started_at)
     values = [
         {
             "journey_id": row.journey_id,
             "version": row.version,
-            "hour": hour,
+            "day": day,
             "step": step,
             "measure": measure,
             "channel": channel,

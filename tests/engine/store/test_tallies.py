@@ -1,5 +1,5 @@
 """Journey tallies against the trace: metrics summed from ``journey_tallies`` (whole entry
-hours) and the trace (the rest) equal those read from the trace alone, however the
+days) and the trace (the rest) equal those read from the trace alone, however the
 entries arrive: in chunks, retried, out of order, before the enrollment's row, and
 with the split arms moved when the enrollment ends (SQLite, and PostgreSQL with
 CAREPATH_TEST_DATABASE_URL)."""
@@ -78,7 +78,8 @@ def _write(store: SqlStore, draw: st.DrawFn, journey: str, i: int) -> None:
     chunks += draw(st.lists(st.sampled_from(chunks), max_size=2))  # retried writes
     if draw(st.booleans()):
         chunks.reverse()
-    minutes = draw(st.sampled_from((0, 1, 59, 60, 61, 119, 120, 185, 300)))
+    # Around the UTC midnights the tallies' days turn at (BASE is 09:00 UTC).
+    minutes = draw(st.sampled_from((0, 1, 899, 900, 901, 1439, 2339, 2340, 2341, 3000)))
     record = EnrollmentRecord(
         id=enrollment,
         journey_id=journey,
@@ -116,7 +117,7 @@ def _arms(arms: dict[str, list[ArmCount]]) -> dict[str, dict[str, Any]]:
 
 _EDGES = st.one_of(
     st.none(),
-    st.sampled_from((0, 30, 60, 61, 120, 121, 180, 400)).map(
+    st.sampled_from((0, 30, 899, 900, 901, 960, 2340, 2341, 2400, 3100)).map(
         lambda m: BASE + dt.timedelta(minutes=m)
     ),
 )

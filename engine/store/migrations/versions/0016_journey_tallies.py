@@ -1,4 +1,4 @@
-"""Journey tallies: a journey's trace figures per entry hour, kept as the trace is written.
+"""Journey tallies: a journey's trace figures per entry day, kept as the trace is written.
 
 Revision ID: 0016
 Revises: 0015
@@ -6,7 +6,7 @@ Create Date: 2027-01-26
 
 A journey's metrics read every trace row of the cohort: about three seconds at 100,000
 enrollments on either database (``bench/README.md``, "Reports"). ``journey_tallies``
-holds the same figures summed per journey, version and entry hour, and the store adds
+holds the same figures summed per journey, version and entry day (UTC), and the store adds
 to it in the transaction that writes the trace (``engine.store.sql.tallies``). This
 migration fills it from the trace already stored, with the same function the store
 uses, streaming one enrollment at a time.
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from engine.store.sql.tables import EnrollmentRow, TallyRow, TraceRow
-from engine.store.sql.tallies import Fact, Key, figures
+from engine.store.sql.tallies import Fact, Key, entry_day, figures
 
 revision: str = "0016"
 down_revision: str | Sequence[str] | None = "0015"
@@ -40,7 +40,7 @@ def upgrade() -> None:
         "journey_tallies",
         sa.Column("journey_id", sa.String(128), primary_key=True),
         sa.Column("version", sa.Integer(), primary_key=True),
-        sa.Column("hour", sa.DateTime(timezone=True), primary_key=True),
+        sa.Column("day", sa.DateTime(timezone=True), primary_key=True),
         *(sa.Column(name, sa.String(_WIDTHS.get(name, 64)), primary_key=True) for name in _KEY),
         sa.Column("n", sa.Integer(), nullable=False),
         sa.Column("last_at", sa.DateTime(timezone=True), nullable=True),
@@ -52,17 +52,17 @@ def downgrade() -> None:
     op.drop_table("journey_tallies")
 
 
-Hourly = tuple[str, int, datetime, Key]
+Daily = tuple[str, int, datetime, Key]
 
 
 def _fill(conn: sa.Connection) -> None:
     """Tally every stored enrollment's trace, in batches of rows."""
-    totals: Counter[Hourly] = Counter()
-    latest: dict[Hourly, datetime] = {}
+    totals: Counter[Daily] = Counter()
+    latest: dict[Daily, datetime] = {}
     for (journey, version, started, status), facts in _enrollments(conn):
-        hour = started.replace(minute=0, second=0, microsecond=0)
+        day = entry_day(started)
         for key, n in figures(facts, status).items():
-            at = (journey, version, hour, key)
+            at = (journey, version, day, key)
             totals[at] += n
             if key[1] == "arm":
                 latest[at] = max(latest.get(at, started), started)
@@ -70,12 +70,12 @@ def _fill(conn: sa.Connection) -> None:
         {
             "journey_id": journey,
             "version": version,
-            "hour": hour,
+            "day": day,
             **dict(zip(_KEY, key, strict=True)),
             "n": n,
-            "last_at": latest.get((journey, version, hour, key)),
+            "last_at": latest.get((journey, version, day, key)),
         }
-        for (journey, version, hour, key), n in totals.items()
+        for (journey, version, day, key), n in totals.items()
         if n
     ]
     for i in range(0, len(rows), 1000):

@@ -82,7 +82,7 @@ class TraceRow(Base):
 
 
 class TallyRow(Base):
-    """How many trace facts of one kind the enrollments that entered in one hour have, kept
+    """How many trace facts of one kind the enrollments that entered on one day have, kept
     as the trace is written (``engine.store.sql.tallies``) so that a journey's metrics sum
     a few thousand rows instead of reading every enrollment's trace.
 
@@ -96,7 +96,7 @@ class TallyRow(Base):
 
     journey_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
-    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    day: Mapped[datetime] = mapped_column(primary_key=True)  # the UTC day's first instant
     step: Mapped[str] = mapped_column(String(128), primary_key=True)
     measure: Mapped[str] = mapped_column(String(16), primary_key=True)
     channel: Mapped[str] = mapped_column(String(64), primary_key=True)
