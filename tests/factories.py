@@ -6,10 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from cli.simulation import SimulationResult, simulate
-from engine.contracts.journey import RunOptions
+from engine.contracts.journey import CancelSignal, RunOptions
+from engine.store.sql import SqlStore
 
 SERVICE_MESSAGE = {
     "id": "notice",
@@ -87,3 +89,14 @@ def kinds(result: SimulationResult) -> list[str]:
 def entries(result: SimulationResult, kind: str) -> list[dict[str, Any]]:
     """The trace entries of one kind, as printed."""
     return [e for e in result.as_json()["trace"] if e["kind"] == kind]
+
+
+async def cancel_running(env: WorkflowEnvironment, store: SqlStore) -> None:
+    """End the store's running enrollments through their workflows. Never terminate: a
+    terminated run's pending timer stops the shared test server from skipping time for
+    later tests."""
+    for record in store.list_enrollments(status="running", limit=1000):
+        handle = env.client.get_workflow_handle(record.id)
+        if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+            await handle.signal("cancel", CancelSignal(reason="test finished"))
+            await handle.result()

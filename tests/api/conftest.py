@@ -14,12 +14,10 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from activities.channels.registry import build_adapters
 from api.app import create_app
-from engine.contracts.journey import CancelSignal
 from engine.dispatch.dispatcher import Dispatcher
 from engine.settings import Settings
 from engine.store.sql import SqlStore
@@ -29,6 +27,7 @@ from tests.api.helpers import Api
 # The SQL store's own fixtures: a SQLite file per test, or with
 # CAREPATH_TEST_DATABASE_URL a PostgreSQL schema per module, emptied between tests.
 from tests.engine.store.conftest import postgres_url, sql_url
+from tests.factories import cancel_running
 from worker import build_worker
 
 __all__ = ["api", "postgres_url", "sql_url"]
@@ -60,17 +59,7 @@ async def api(time_env: WorkflowEnvironment, sql_url: str) -> AsyncIterator[Api]
         adapters = build_adapters(sims.channel_settings(timeout_seconds=5))
         async with build_worker(time_env.client, store, adapters, queue):
             yield Api(time_env, store, dispatcher, sims, **clients)
-            await _cancel_leftovers(time_env, store)
+            await cancel_running(time_env, store)
     for client in clients.values():
         await client.aclose()
     store.close()
-
-
-async def _cancel_leftovers(env: WorkflowEnvironment, store: SqlStore) -> None:
-    # Through the workflow itself, never terminate: a terminated run's pending timer
-    # stops the shared test server from skipping time for later tests.
-    for record in store.list_enrollments(status="running", limit=1000):
-        handle = env.client.get_workflow_handle(record.id)
-        if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
-            await handle.signal("cancel", CancelSignal(reason="test finished"))
-            await handle.result()

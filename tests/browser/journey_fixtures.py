@@ -19,20 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from activities.channels.registry import build_adapters
-from api.app import create_app
-from engine.contracts.journey import CancelSignal
-from engine.dispatch.dispatcher import Dispatcher
-from engine.settings import Settings
 from engine.store.sql import SqlStore
-from simulators import ProviderSimulators
-from tests.browser.conftest import PASSWORD, USERS, ConsoleServer, serving
-from tests.db import migrated_database
-from tests.factories import workspace
-from worker import build_worker
+from tests.browser.conftest import USERS, ConsoleServer
+from tests.browser.rig import worker_stack
 
 #: The event that enrolls a customer in ``WATCHED``.
 EVENT = "visit.completed"
@@ -86,45 +77,8 @@ class JourneyRig:
 @asynccontextmanager
 async def journey_rig(env: WorkflowEnvironment, folder: Path) -> AsyncIterator[JourneyRig]:
     """The console with a worker over a fresh database, ``WATCHED`` deployed."""
-    with migrated_database(folder) as url:
-        store = SqlStore(url)
-        for username, (role, clinics, name) in USERS.items():
-            store.create_user(username, PASSWORD, role, clinics, display_name=name)
-        queue = f"journeys-{uuid.uuid4().hex[:8]}"
-        dispatcher = Dispatcher(env.client, store, queue)
-        app = create_app(store, dispatcher, Settings())
-        now = datetime.now(UTC)
-        _, admin = store.create_api_key("journeys-admin", ["admin"], [], at=now)
-        _, ingest = store.create_api_key("journeys-ingest", ["ingest"], [], at=now)
-        try:
-            with ProviderSimulators() as sims:
-                adapters = build_adapters(sims.channel_settings(timeout_seconds=5))
-                async with build_worker(env.client, store, adapters, queue):
-                    with serving(app) as base:
-                        async with httpx.AsyncClient(
-                            base_url=base, headers={"Authorization": f"Bearer {admin}"}
-                        ) as api:
-                            deployed = await api.post(
-                                "/v1/journeys/deploy",
-                                json={"path": str(workspace(folder / "ws", [WATCHED]))},
-                            )
-                            assert deployed.status_code == 200, deployed.text
-                            yield JourneyRig(
-                                ConsoleServer(base, app, store),
-                                env,
-                                api,
-                                {"Authorization": f"Bearer {ingest}"},
-                            )
-                    await _cancel_running(env, store)
-        finally:
-            store.close()
-
-
-async def _cancel_running(env: WorkflowEnvironment, store: SqlStore) -> None:
-    # Through the workflow itself, never terminate (a terminated run's timer would hold
-    # the shared test server's clock).
-    for record in store.list_enrollments(status="running", limit=1000):
-        handle = env.client.get_workflow_handle(record.id)
-        if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
-            await handle.signal("cancel", CancelSignal(reason="test finished"))
-            await handle.result()
+    async with worker_stack(env, folder, USERS, WATCHED, "journeys") as stack:
+        _, ingest = stack.store.create_api_key(
+            "journeys-ingest", ["ingest"], [], at=datetime.now(UTC)
+        )
+        yield JourneyRig(stack.console, env, stack.api, {"Authorization": f"Bearer {ingest}"})

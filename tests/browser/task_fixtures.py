@@ -10,7 +10,6 @@ of each role, and ``zhao.desk``, staff of another clinic (c05).
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -19,22 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from activities.channels.registry import build_adapters
-from api.app import create_app
-from engine.contracts.journey import CancelSignal, EnrollmentResult
-from engine.dispatch.dispatcher import Dispatcher
+from engine.contracts.journey import EnrollmentResult
 from engine.models.users import Role
-from engine.settings import Settings
 from engine.store.records import HandoffTask, Identities
 from engine.store.sql import SqlStore
-from simulators import ProviderSimulators
-from tests.browser.conftest import PASSWORD, USERS, ConsoleServer, serving
-from tests.db import migrated_database
-from tests.factories import workspace
-from worker import build_worker
+from tests.browser.conftest import USERS, ConsoleServer
+from tests.browser.rig import worker_stack
 
 #: The conftest's users, and staff of a clinic none of the tasks belong to.
 TASK_USERS: dict[str, tuple[Role, list[str], str]] = {
@@ -115,38 +106,5 @@ class TaskRig:
 @asynccontextmanager
 async def task_rig(env: WorkflowEnvironment, folder: Path) -> AsyncIterator[TaskRig]:
     """The console with a worker over a fresh database, the call-back journey deployed."""
-    with migrated_database(folder) as url:
-        store = SqlStore(url)
-        for username, (role, clinics, name) in TASK_USERS.items():
-            store.create_user(username, PASSWORD, role, clinics, display_name=name)
-        queue = f"tasks-{uuid.uuid4().hex[:8]}"
-        dispatcher = Dispatcher(env.client, store, queue)
-        app = create_app(store, dispatcher, Settings())
-        _, secret = store.create_api_key("tasks-admin", ["admin"], [], at=datetime.now(UTC))
-        try:
-            with ProviderSimulators() as sims:
-                adapters = build_adapters(sims.channel_settings(timeout_seconds=5))
-                async with build_worker(env.client, store, adapters, queue):
-                    with serving(app) as base:
-                        async with httpx.AsyncClient(
-                            base_url=base, headers={"Authorization": f"Bearer {secret}"}
-                        ) as api:
-                            deployed = await api.post(
-                                "/v1/journeys/deploy",
-                                json={"path": str(workspace(folder / "ws", [CALLBACK]))},
-                            )
-                            assert deployed.status_code == 200, deployed.text
-                            yield TaskRig(ConsoleServer(base, app, store), env, api)
-                    await _cancel_leftovers(env, store)
-        finally:
-            store.close()
-
-
-async def _cancel_leftovers(env: WorkflowEnvironment, store: SqlStore) -> None:
-    # Through the workflow itself, never terminate (a terminated run's timer would hold
-    # the shared test server's clock).
-    for record in store.list_enrollments(status="running", limit=1000):
-        handle = env.client.get_workflow_handle(record.id)
-        if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
-            await handle.signal("cancel", CancelSignal(reason="test finished"))
-            await handle.result()
+    async with worker_stack(env, folder, TASK_USERS, CALLBACK, "tasks") as stack:
+        yield TaskRig(stack.console, env, stack.api)
