@@ -13,6 +13,9 @@ carepath serves them itself at ``/static``, never from a CDN. One router per fea
 - ``customers``: 客户, search and profiles with their actions;
 - ``tasks``: 工作台, the call tasks of the user's clinics (claim, call, record the outcome);
 - ``reports``: 报表, the reports with their charts, tables and CSV, and the funnel builder;
+- ``segments``: 分群, segments with their sizes and members (export for admins);
+- ``channels``: 渠道, channel circuits and quotas with their reset, recent opt-outs and skips;
+- ``workspace``: 工作区, validation, deploys (server folder or uploaded archive) and their history;
 - ``language``: the language switch.
 
 Handlers call the same services the API's routes call, through the API's own
@@ -29,7 +32,18 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import URL
 
-from api.console import auth, customers, dashboard, journeys, language, reports, tasks
+from api.console import (
+    auth,
+    channels,
+    customers,
+    dashboard,
+    journeys,
+    language,
+    reports,
+    segments,
+    tasks,
+    workspace,
+)
 from api.console.errors import CsrfRefused, SignInRequired
 from api.console.templating import load_all, render
 from api.console.throttle import LoginThrottle
@@ -43,6 +57,9 @@ ROUTERS = (
     tasks.router,
     journeys.router,
     reports.router,
+    segments.router,
+    channels.router,
+    workspace.router,
 )
 
 __all__ = ["ROUTERS", "STATIC", "mount"]

@@ -365,7 +365,13 @@ class AuditEntry(BaseModel):
     at: datetime = Field(description="when it happened")
     kind: str = Field(
         description="send, skip, defer, receipt, handoff, exit, goal, consent, "
-        "consent_withdrawn, merge or trigger_skipped (a paused journey's trigger)"
+        "consent_withdrawn, merge, trigger_skipped (a paused journey's trigger), or a "
+        "change made by hand: customer.tagged, customer.untagged, customer.consent, "
+        "customer.enrolled, enrollment.cancelled, task.claimed, task.completed, "
+        "phone.revealed"
+    )
+    actor: str | None = Field(
+        None, description="who made a change by hand: console:<user>, key:<key id>, cli"
     )
     enrollment_id: str | None = Field(None, description="the enrollment it belongs to")
     journey_id: str | None = Field(None, description="that enrollment's journey")

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from engine.contracts.journey import TraceEntry
 from engine.models.attribution import CodeKind, NewTouch, QrCodeRecord, SourceRow
+from engine.models.changes import ChangeAction, ChangeRecord, NewChange, SubjectKind
 from engine.models.events import Cost
 from engine.models.journey import Segment
 from engine.models.reports.acquisition import AcquisitionReport
@@ -279,6 +280,19 @@ class ServiceStore(ActivityStore, Protocol):
     ) -> tuple[str, ConsoleSession]: ...
     def find_session(self, token: str, *, at: datetime | None = None) -> ConsoleSession | None: ...
     def close_session(self, token: str) -> None: ...
+
+    # the change log: who changed what by hand (engine.models.changes)
+    def record_change(self, change: NewChange) -> None: ...
+    def list_changes(
+        self,
+        *,
+        subject_kind: SubjectKind | None = None,
+        subject_id: str | None = None,
+        customer_ids: Sequence[str] | None = None,
+        actions: Sequence[ChangeAction] | None = None,
+        before: int | None = None,
+        limit: int = 50,
+    ) -> list[ChangeRecord]: ...
 
     # platform callbacks (acted on once) and the first touch they bring
     def first_time(self, key: str, at: datetime) -> bool: ...

@@ -2,7 +2,8 @@
 
 Nothing is written for it: every send, skip and receipt is in the enrollments' trace
 (inserted once per sequence number, never updated), consents are a ledger, merges a
-log. The trail puts them in time order, so a clinic can answer "what did you send
+log, and changes made by hand are the change log's lines for the customer (with who
+made them). The trail puts them in time order, so a clinic can answer "what did you send
 this patient, when, why, and what did they agree to" from one place.
 """
 
@@ -14,6 +15,7 @@ from engine.store.records import AuditEntry
 from engine.store.sql.common import SqlPart, follow_id
 from engine.store.sql.outbox import trigger_skip_entries
 from engine.store.sql.tables import (
+    ChangeRow,
     ConsentRow,
     EnrollmentRow,
     GuardianLinkRow,
@@ -96,5 +98,18 @@ class AuditPart(SqlPart):
                     )
                 )
             entries += trigger_skip_entries(s, merged)  # triggers of paused journeys
+            # Changes made by hand (console, API, command line), with who made them.
+            changed = select(ChangeRow).where(ChangeRow.customer_id.in_(merged))
+            for line in s.scalars(changed):
+                entries.append(
+                    AuditEntry(
+                        at=line.at,
+                        kind=line.action,
+                        actor=line.actor,
+                        enrollment_id=line.subject_id if line.subject_kind == "enrollment" else None,
+                        journey_id=line.detail.get("journey_id"),
+                        detail=", ".join(f"{k} {v}" for k, v in sorted(line.detail.items())),
+                    )
+                )
         entries.sort(key=lambda e: e.at)
         return entries[-limit:]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from engine.store.sql.audit import AuditPart
 from engine.store.sql.callbacks import CallbacksPart
 from engine.store.sql.caps import CapsPart
+from engine.store.sql.changes import ChangesPart
 from engine.store.sql.channels import ChannelStatePart
 from engine.store.sql.costs import CostsPart
 from engine.store.sql.customers import CustomersPart
@@ -61,6 +62,7 @@ class SqlStore(
     JourneyMetricsPart,
     ReportsPart,
     UsersPart,
+    ChangesPart,
 ):
     """The persistent store; the schema must be migrated first (``migrate.upgrade``)."""
 

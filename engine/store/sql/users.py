@@ -7,8 +7,9 @@ transaction opens: a hash takes tens of milliseconds, and SQLite has one writer.
 
 Who changed a user is kept on its row: ``created_by``, and ``updated_by`` with
 ``updated_at`` for the last change (disabled, password set); ``by`` names the actor
-("cli", "console:<username>"). A disabled user stays disabled: their password can no
-longer be set, so the row keeps who disabled them.
+("cli", "console:<username>"). Each change is also a line of the change log, written
+in the same transaction (never the password or its hash). A disabled user stays
+disabled: their password can no longer be set, so the row keeps who disabled them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.errors import Conflict, NotFound
+from engine.models.changes import NewChange
 from engine.models.users import (
     ConsoleSession,
     Role,
@@ -31,6 +33,7 @@ from engine.models.users import (
     normalise_username,
 )
 from engine.store.passwords import hash_password, needs_rehash, verify_dummy, verify_password
+from engine.store.sql.changes import append_change
 from engine.store.sql.common import SqlPart
 from engine.store.sql.tables import ConsoleSessionRow, UserRow
 
@@ -58,6 +61,23 @@ def _row(s: Session, username: str) -> UserRow:
     if row is None:
         raise NotFound(f"no console user {name!r}")
     return row
+
+
+def _log(s: Session, row: UserRow, action: str, by: str | None, at: datetime) -> None:
+    detail = {"username": row.username}
+    if action == "user.created":
+        detail |= {"role": row.role, "clinics": list(row.clinics)}
+    append_change(
+        s,
+        NewChange(
+            at=at,
+            actor=by or "unknown",
+            action=action,  # type: ignore[arg-type]  # one of the three user actions
+            subject_kind="user",
+            subject_id=row.id,
+            detail=detail,
+        ),
+    )
 
 
 def _end_sessions(s: Session, user_id: str) -> None:
@@ -99,6 +119,7 @@ class UsersPart(SqlPart):
             with self._db.write() as s, s.begin():
                 s.add(row)
                 s.flush()
+                _log(s, row, "user.created", by, now)
                 return _user(row)
         except IntegrityError:
             raise Conflict(f"a console user named {name!r} exists already") from None
@@ -122,6 +143,7 @@ class UsersPart(SqlPart):
             if row.disabled_at is None:
                 row.disabled_at = row.updated_at = at or datetime.now(UTC)
                 row.updated_by = by
+                _log(s, row, "user.disabled", by, row.updated_at)
             _end_sessions(s, row.id)
             return _user(row)
 
@@ -144,6 +166,7 @@ class UsersPart(SqlPart):
             row.password_hash = new_hash
             row.updated_at = at or datetime.now(UTC)
             row.updated_by = by
+            _log(s, row, "user.password", by, row.updated_at)
             _end_sessions(s, row.id)
 
     def check_password(self, username: str, password: str) -> User | None:

@@ -145,6 +145,6 @@ def test_the_migration_creates_every_table_as_modelled(sql_url: str) -> None:
                 assert indexes >= {i.name for i in table.indexes}, name
             context = MigrationContext.configure(conn, opts={"compare_type": True})
             assert compare_metadata(context, Base.metadata) == []
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0017"
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0018"
     finally:
         engine.dispose()

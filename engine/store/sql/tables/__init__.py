@@ -19,12 +19,14 @@ Importing this package registers every table on :data:`Base.metadata` (what Alem
 - ``costs``: spend from ad platforms per day and dimensions
 - ``outbox``: failed dispatches, pending signals, triggers a paused journey let pass
 - ``users``: console users (password hashes) and their signed-in sessions
+- ``changes``: the change log, who changed what by hand (console, API, command line)
 """
 
 from __future__ import annotations
 
 from engine.store.sql.tables.attribution import QrCodeRow, TouchRow
 from engine.store.sql.tables.base import NAMING, Base
+from engine.store.sql.tables.changes import ChangeRow
 from engine.store.sql.tables.channels import (
     CallbackReceiptRow,
     CircuitRow,
@@ -64,6 +66,7 @@ __all__ = [
     "ApiKeyRow",
     "Base",
     "CallbackReceiptRow",
+    "ChangeRow",
     "CircuitRow",
     "ConfigCircuitRow",
     "ConsentRow",

@@ -1,0 +1,52 @@
+"""The change log.
+
+Revision ID: 0018
+Revises: 0017
+Create Date: 2027-02-09
+
+``changes`` keeps who changed what by hand: a journey paused or resumed, the workspace
+deployed (with what changed), a channel reset, a customer tagged, enrolled or shown to
+staff from the console, a user created or disabled. Rows are only appended. It is read
+newest first by subject (a journey's history), by customer (the audit trail) and by
+action (the deploy history), hence the three indexes ending in ``id``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision: str = "0018"
+down_revision: str | Sequence[str] | None = "0017"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "changes",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(255), nullable=False),
+        sa.Column("action", sa.String(64), nullable=False),
+        sa.Column("subject_kind", sa.String(32), nullable=False),
+        sa.Column("subject_id", sa.String(255), nullable=False),
+        sa.Column("customer_id", sa.String(64), nullable=True),
+        sa.Column(
+            "detail", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_changes"),
+    )
+    op.create_index("ix_changes_subject", "changes", ["subject_kind", "subject_id", "id"])
+    op.create_index("ix_changes_customer", "changes", ["customer_id", "id"])
+    op.create_index("ix_changes_action", "changes", ["action", "id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_changes_action", table_name="changes")
+    op.drop_index("ix_changes_customer", table_name="changes")
+    op.drop_index("ix_changes_subject", table_name="changes")
+    op.drop_table("changes")
