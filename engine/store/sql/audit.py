@@ -106,7 +106,9 @@ class AuditPart(SqlPart):
                         at=line.at,
                         kind=line.action,
                         actor=line.actor,
-                        enrollment_id=line.subject_id if line.subject_kind == "enrollment" else None,
+                        enrollment_id=line.subject_id
+                        if line.subject_kind == "enrollment"
+                        else None,
                         journey_id=line.detail.get("journey_id"),
                         detail=", ".join(f"{k} {v}" for k, v in sorted(line.detail.items())),
                     )
