@@ -30,8 +30,8 @@ def _record(row: ChangeRow) -> ChangeRecord:
         id=row.id,
         at=row.at,
         actor=row.actor,
-        action=row.action,  # type: ignore[arg-type]  # written from a ChangeAction only
-        subject_kind=row.subject_kind,  # type: ignore[arg-type]
+        action=row.action,
+        subject_kind=row.subject_kind,
         subject_id=row.subject_id,
         customer_id=row.customer_id,
         detail=dict(row.detail),

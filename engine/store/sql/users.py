@@ -64,7 +64,7 @@ def _row(s: Session, username: str) -> UserRow:
 
 
 def _log(s: Session, row: UserRow, action: str, by: str | None, at: datetime) -> None:
-    detail = {"username": row.username}
+    detail: dict[str, object] = {"username": row.username}
     if action == "user.created":
         detail |= {"role": row.role, "clinics": list(row.clinics)}
     append_change(
@@ -72,7 +72,7 @@ def _log(s: Session, row: UserRow, action: str, by: str | None, at: datetime) ->
         NewChange(
             at=at,
             actor=by or "unknown",
-            action=action,  # type: ignore[arg-type]  # one of the three user actions
+            action=action,
             subject_kind="user",
             subject_id=row.id,
             detail=detail,
