@@ -14,6 +14,10 @@ the 404 page, as for every page.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -32,12 +36,26 @@ from api.schemas.customers import ConsentCreate, TagUpdate
 from api.schemas.enrollments import CancelRequest, EnrollmentCreate
 from engine.dispatch.dispatcher import Dispatcher
 from engine.errors import CarepathError, JourneyClosed, NotFound, TemplateError
+from engine.models.changes import ChangeAction, NewChange, SubjectKind
 from engine.store.records import Scope
 
 router = APIRouter(include_in_schema=False)
 
-#: An action: the ``done`` code of what it did.
-Action = Callable[[], Awaitable[str]]
+
+@dataclass(frozen=True)
+class Did:
+    """What an action did: the ``done`` code the page shows and, when it changed
+    something, the change log's line for it (``None``: nothing changed)."""
+
+    done: str
+    action: ChangeAction | None = None
+    subject_kind: SubjectKind = "customer"
+    subject_id: str | None = None
+    detail: dict[str, Any] = dataclass_field(default_factory=dict)
+
+
+#: An action: what it did.
+Action = Callable[[], Awaitable[Did]]
 
 
 def dispatcher_of(request: Request) -> Dispatcher:
@@ -55,9 +73,10 @@ async def field(request: Request, name: str) -> str:
 async def act(
     request: Request, console: Console, customer_id: str, scope: Scope, action: Action
 ) -> Response:
-    """Run ``action`` for a customer the user may see, if their scope allows it."""
+    """Run ``action`` for a customer the user may see, if their scope allows it; what
+    it changed goes in the change log with the user as its actor."""
     try:
-        await run_in_threadpool(console.caller.customer, customer_id)
+        seen = await run_in_threadpool(console.caller.customer, customer_id)
     except NotFound:
         return missing_page(request, console, customer_id)
     if not may(console, scope):
@@ -80,8 +99,25 @@ async def act(
     except CarepathError as exc:  # any other refusal the API answers as a problem
         problem = Problem("refused", str(exc))
     else:
-        return RedirectResponse(f"/customers/{customer_id}?done={done}", 303)
+        if done.action is not None:
+            await run_in_threadpool(_log, console, seen, done)
+        return RedirectResponse(f"/customers/{customer_id}?done={done.done}", 303)
     return await profile_page(request, console, customer_id, problem=problem)
+
+
+def _log(console: Console, customer_id: str, did: Did) -> None:
+    assert did.action is not None
+    console.caller.store.record_change(
+        NewChange(
+            at=datetime.now(UTC),
+            actor=f"console:{console.user.username}",
+            action=did.action,
+            subject_kind=did.subject_kind,
+            subject_id=did.subject_id or customer_id,
+            customer_id=customer_id,
+            detail=did.detail,
+        )
+    )
 
 
 @router.post("/customers/{customer_id}/tags")
@@ -108,7 +144,7 @@ async def remove_tag(request: Request, customer_id: str, console: Checked) -> Re
 
 async def _tags(
     request: Request, console: Console, customer_id: str, tag: str, *, remove: bool = False
-) -> str:
+) -> Did:
     body = TagUpdate(remove=[tag]) if remove else TagUpdate(add=[tag])
     result = await change_tags(
         customer_id,
@@ -119,8 +155,10 @@ async def _tags(
         Response(),
     )
     if not result.changes:
-        return "tag_unchanged"
-    return "tag_removed" if remove else "tag_added"
+        return Did("tag_unchanged")
+    if remove:
+        return Did("tag_removed", "customer.untagged", detail={"tag": tag})
+    return Did("tag_added", "customer.tagged", detail={"tag": tag})
 
 
 @router.post("/customers/{customer_id}/consents")
@@ -129,11 +167,12 @@ async def add_consent(request: Request, customer_id: str, console: Checked) -> R
     purpose, channel = await field(request, "purpose"), await field(request, "channel")
     granted = await field(request, "granted")
 
-    async def record() -> str:
+    async def record() -> Did:
         body = ConsentCreate(purpose=purpose, channel=channel or None, granted=granted == "true")
         caller, store = acting(console), store_of(request)
         await record_consent(customer_id, body, caller, store, dispatcher_of(request))
-        return "consent_recorded"
+        detail = {"purpose": body.purpose, "channel": body.channel, "granted": body.granted}
+        return Did("consent_recorded", "customer.consent", detail=detail)
 
     return await act(request, console, customer_id, "admin", record)
 
@@ -143,10 +182,11 @@ async def refuse(request: Request, customer_id: str, console: Checked) -> Respon
     """Record a refusal of automated marketing
     (``POST /v1/customers/{id}/refuse-automated-marketing``: staff may)."""
 
-    async def record() -> str:
+    async def record() -> Did:
         caller, store = acting(console), store_of(request)
         await run_in_threadpool(refuse_automated_marketing, customer_id, caller, store)
-        return "refusal_recorded"
+        detail = {"purpose": "automated_marketing", "granted": False}
+        return Did("refusal_recorded", "customer.consent", detail=detail)
 
     return await act(request, console, customer_id, "staff", record)
 
@@ -156,11 +196,14 @@ async def enroll(request: Request, customer_id: str, console: Checked) -> Respon
     """Enroll in the journey of the form (``POST /v1/journeys/{id}/enrollments``)."""
     journey_id = await field(request, "journey_id")
 
-    async def start() -> str:
+    async def start() -> Did:
         body = EnrollmentCreate(customer=CustomerIdentities(customer_id=customer_id))
         answer = Response()
         result = await enroll_in(journey_id, body, answer, acting(console), dispatcher_of(request))
-        return "already_enrolled" if result.status == "already_active" else "enrolled"
+        if result.status == "already_active":
+            return Did("already_enrolled")
+        detail = {"journey_id": journey_id, "enrollment_id": result.enrollment_id}
+        return Did("enrolled", "customer.enrolled", "enrollment", result.enrollment_id, detail)
 
     return await act(request, console, customer_id, "admin", start)
 
@@ -171,13 +214,16 @@ async def cancel(
 ) -> Response:
     """Cancel one of the customer's enrollments (``POST /v1/enrollments/{id}/cancel``)."""
 
-    async def stop() -> str:
+    async def stop() -> Did:
         caller = acting(console)
         record = await run_in_threadpool(caller.enrollment, enrollment_id)
         if record.customer_id != customer_id:
             raise NotFound(f"no enrollment {enrollment_id!r} of {customer_id!r}")
         reason = CancelRequest(reason=f"cancelled by {caller.source}")
         result = await cancel_enrollment(enrollment_id, caller, dispatcher_of(request), reason)
-        return "cancelled" if result.signalled or result.dispatch_pending else "already_ended"
+        if not (result.signalled or result.dispatch_pending):
+            return Did("already_ended")
+        detail = {"journey_id": record.journey_id, "reason": reason.reason}
+        return Did("cancelled", "enrollment.cancelled", "enrollment", enrollment_id, detail)
 
     return await act(request, console, customer_id, "admin", stop)

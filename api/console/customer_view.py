@@ -35,6 +35,7 @@ from api.schemas.customers import (
 from api.schemas.enrollments import EnrollmentPublic
 from engine.errors import NotFound
 from engine.models.common import ChannelName
+from engine.store.access import clinics_of
 from engine.store.records import (
     AuditEntry,
     Identities,
@@ -117,8 +118,13 @@ class Found:
     phone: str | None
 
 
+#: Most customers a search by name lists.
+NAMED = 20
+
+
 def search(console: Console, store: ServiceStore, text: str) -> list[Found]:
-    """Customers the user may see whose id or phone is ``text`` (one at most per way)."""
+    """Customers the user may see whose id or phone is ``text`` (one at most per way),
+    then those whose name begins with it (at most ``NAMED``, by name)."""
     caller, ids = console.caller, []
     try:
         ids.append(caller.customer(check_customer_id(text)))
@@ -133,6 +139,13 @@ def search(console: Console, store: ServiceStore, text: str) -> list[Found]:
         )
     except (ValueError, NotFound):
         pass
+    for customer_id, _name in store.customers_named(
+        text, clinics=clinics_of(caller.key), limit=NAMED
+    ):
+        try:
+            ids.append(caller.customer(customer_id))
+        except NotFound:  # the one check decides, whatever the query filtered
+            pass
     found: dict[str, Found] = {}
     for customer_id in ids:
         customer = get_customer(customer_id, caller, store)

@@ -37,6 +37,7 @@ from api.routes.handoffs import check_outcome
 from api.schemas.handoffs import HandoffComplete
 from engine.dispatch.dispatcher import Dispatcher
 from engine.errors import Conflict, NotFound
+from engine.models.changes import ChangeAction, NewChange
 from engine.store.records import HandoffTask
 
 router = APIRouter(include_in_schema=False)
@@ -106,9 +107,13 @@ async def claim(request: Request, console: Checked, task_id: str) -> Response:
     def claimed() -> tuple[HandoffTask, str | None]:
         caller.task(task_id)  # 404 outside the user's clinics, as the API
         try:
-            return caller.store.claim_task(task_id, caller.source), None
+            task = caller.store.claim_task(task_id, caller.source)
         except Conflict:  # someone else was first: show them the task as it is now
             return caller.store.get_task(task_id), "claimed_by_other"
+        _log(console, task, "task.claimed", {"journey_id": task.journey_id, "step": task.step})
+        if console.user.role == "staff":  # from now on the card shows the phone in full
+            _log(console, task, "phone.revealed", {"task_id": task.id})
+        return task, None
 
     try:
         task, problem = await run_in_threadpool(claimed)
@@ -148,11 +153,29 @@ async def complete(request: Request, console: Checked, task_id: str) -> Response
         problem = "already_done"
     if problem is not None:
         task = await run_in_threadpool(caller.task, task_id)
+    else:
+        detail = {"journey_id": task.journey_id, "step": task.step, "outcome": body.outcome}
+        await run_in_threadpool(_log, console, task, "task.completed", detail)
     card = await run_in_threadpool(
         lambda: card_of(caller, task, _now(), _timezone(request), problem=problem, pending=pending)
     )
     status = {None: 303, "bad_outcome": 422, "already_done": 409}[problem]
     return _answer(request, console, card, status=status)
+
+
+def _log(console: Console, task: HandoffTask, action: ChangeAction, detail: dict[str, Any]) -> None:
+    """The change log's line for what the user did with the task."""
+    console.caller.store.record_change(
+        NewChange(
+            at=dt.datetime.now(dt.UTC),
+            actor=f"console:{console.user.username}",
+            action=action,
+            subject_kind="task",
+            subject_id=task.id,
+            customer_id=task.customer_id,
+            detail=detail,
+        )
+    )
 
 
 def _dispatcher(request: Request) -> Dispatcher:

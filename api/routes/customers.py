@@ -169,8 +169,8 @@ def audit_trail(
         Literal["json", "csv"], Query(description="json (default) or csv for an export")
     ] = "json",
 ) -> Any:
-    """The customer's audit trail: every send, skip, receipt, handoff, consent and merge,
-    oldest first (the most recent 1,000)."""
+    """The customer's audit trail: every send, skip, receipt, handoff, consent, merge
+    and change made by hand (with who made it), oldest first (the most recent 1,000)."""
     entries = store.audit_trail(customer_id)
     if format == "json":
         return entries

@@ -29,6 +29,7 @@ from engine.models.workspace import JourneyBundle
 from engine.store.activity_store import ActivityStore
 from engine.store.circuits import ConfigCircuit, QuotaWindow
 from engine.store.metrics import Cohort, JourneyCounts
+from engine.store.opt_outs import OptOut
 from engine.store.records import (
     IDENTITY_KINDS,
     ApiKeyRecord,
@@ -100,6 +101,9 @@ class ServiceStore(ActivityStore, Protocol):
         self, identities: Identities, attributes: dict[str, Any], *, at: datetime
     ) -> ResolveResult: ...
     def list_identities(self, customer_id: str) -> list[tuple[str, str, str]]: ...
+    def customers_named(
+        self, prefix: str, *, clinics: Sequence[str] | None = None, limit: int = 20
+    ) -> list[tuple[str, str]]: ...
     def list_merges(self, customer_id: str | None = None) -> list[MergeRecord]: ...
     def customer_clinics(self, customer_ids: Sequence[str]) -> dict[str, str | None]: ...
     def audit_trail(self, customer_id: str, limit: int = 1000) -> list[AuditEntry]: ...
@@ -221,6 +225,20 @@ class ServiceStore(ActivityStore, Protocol):
     def journey_counts(
         self, cohort: Cohort, now: datetime, running_at: Mapping[str, str]
     ) -> JourneyCounts: ...
+    def journey_enrollments(
+        self,
+        journey_id: str,
+        *,
+        status: str | None = None,
+        step: str | None = None,
+        variant: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        clinics: Sequence[str] | None = None,
+        running_at: Mapping[str, str] | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> list[tuple[EnrollmentRecord, str | None]]: ...
 
     # enrollments
     def list_enrollments(
@@ -293,6 +311,12 @@ class ServiceStore(ActivityStore, Protocol):
         before: int | None = None,
         limit: int = 50,
     ) -> list[ChangeRecord]: ...
+
+    # the clinics named anywhere, for filters (engine/store/sql/clinics.py)
+    def known_clinics(self) -> list[str]: ...
+
+    # the latest consent withdrawals across customers (engine/store/sql/opt_outs.py)
+    def recent_opt_outs(self, limit: int = 50) -> list[OptOut]: ...
 
     # platform callbacks (acted on once) and the first touch they bring
     def first_time(self, key: str, at: datetime) -> bool: ...

@@ -5,10 +5,12 @@ clinics only, phones masked, no changes but a refusal), axe and screenshots."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from engine.store.records import Identities
 from tests.browser.conftest import ConsoleServer, new_context, sign_in
 from tests.browser.customer_fixtures import (
     DemoCustomer,
@@ -26,7 +28,7 @@ SECTIONS_ZH = ["身份标识", "属性", "标签", "同意记录", "监护人", 
 
 async def search_for(page: Page, text: str) -> None:
     await page.goto("/customers")
-    await page.get_by_label("手机号或客户 ID").fill(text)
+    await page.get_by_label("手机号、姓名或客户 ID").fill(text)
     async with page.expect_navigation():
         await page.get_by_role("button", name="搜索", exact=True).click()
 
@@ -50,6 +52,31 @@ async def test_search_finds_a_customer_by_phone_and_by_id(
 
     await search_for(page, "13000000000")
     await expect(page.get_by_role("status")).to_contain_text("未找到客户")
+
+
+async def test_search_by_the_beginning_of_a_name_keeps_to_the_users_clinics(
+    page: Page, console: ConsoleServer
+) -> None:
+    surname = f"欧阳{uuid.uuid4().hex[:4]}"
+    at = datetime.now(UTC)
+    mine = console.store.identify(
+        Identities(phone="13911110001"), {"name": f"{surname}明", "clinic_id": "c01"}, at=at
+    ).customer_id
+    theirs = console.store.identify(
+        Identities(phone="13911110002"), {"name": f"{surname}亮", "clinic_id": "c09"}, at=at
+    ).customer_id
+    rows = page.locator("table.data tbody tr")
+    await sign_in(page, "wang.desk")
+    await search_for(page, surname)
+    await expect(rows).to_have_count(1)
+    await expect(rows.first).to_contain_text(mine)
+    await expect(rows.first).to_contain_text("139****0001")  # staff: masked
+    await page.context.clear_cookies()
+    await sign_in(page, "chen.admin")
+    await search_for(page, surname)
+    await expect(rows).to_have_count(2)  # by name: 亮 (U+4EAE) sorts before 明 (U+660E)
+    await expect(rows.nth(0)).to_contain_text(theirs)
+    await expect(rows.nth(1)).to_contain_text(mine)
 
 
 async def test_the_profile_shows_its_sections(
@@ -98,6 +125,16 @@ async def test_a_tag_is_added_and_removed_and_the_api_agrees(
     await expect(item).to_have_count(0)
     profile = await api_get(page, console, f"/customers/{staff_customer.id}")
     assert tag not in {t["tag"] for t in profile["tags"]}
+    trail = await api_get(page, console, f"/customers/{staff_customer.id}/audit")
+    mine = [
+        (e["kind"], e["actor"])
+        for e in trail
+        if e["kind"].startswith("customer.") and f"tag {tag}" == e["detail"]
+    ]
+    assert mine == [
+        ("customer.tagged", "console:chen.admin"),
+        ("customer.untagged", "console:chen.admin"),
+    ]
 
 
 async def test_tags_change_without_javascript(

@@ -81,6 +81,14 @@ async def test_staff_claim_call_and_complete_a_task_on_a_phone(
         assert result.status == "completed"
         record = rig.store.get_enrollment(enrollment_id)
         assert record.status == "completed"
+        # The change log holds the claim, the reveal of the phone and the outcome, by her.
+        lines = rig.store.list_changes(subject_kind="task", subject_id=task.id)
+        assert [(c.action, c.actor) for c in lines] == [
+            ("task.completed", "console:wang.desk"),
+            ("phone.revealed", "console:wang.desk"),
+            ("task.claimed", "console:wang.desk"),
+        ]
+        assert lines[0].detail["outcome"] == "booked" and lines[0].customer_id == customer
         await page.reload()  # done tasks leave the open list
         await expect(page.locator(f"#task-{task.id}")).to_have_count(0)
     finally:

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
 from engine.expressions.clock import utcnow
 from engine.models.workspace import JourneyBundle
-from engine.store.records import JourneyInfo, JourneyVersionInfo
+from engine.store.records import EnrollmentRecord, JourneyInfo, JourneyVersionInfo
 from engine.store.sql.common import SqlPart
-from engine.store.sql.tables import JourneyRow, JourneyVersionRow
+from engine.store.sql.tables import (
+    CustomerRow,
+    EnrollmentRow,
+    JourneyRow,
+    JourneyVersionRow,
+    TraceRow,
+)
 
 
 def bundle_checksum(bundle: JourneyBundle) -> str:
@@ -170,6 +177,70 @@ class JourneysPart(SqlPart):
             if journey is None:
                 raise NotFound(f"no journey {journey_id!r} deployed")
             journey.paused = paused
+
+    def journey_enrollments(
+        self,
+        journey_id: str,
+        *,
+        status: str | None = None,
+        step: str | None = None,
+        variant: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        clinics: Sequence[str] | None = None,
+        running_at: Mapping[str, str] | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> list[tuple[EnrollmentRecord, str | None]]:
+        """The journey's enrollments matching every filter given, most recently started
+        first, each with its current step: where Temporal's visibility says a running
+        one is (``running_at``: enrollment id -> step), else the step of its last stored
+        trace entry (where a finished one ended). ``since``/``until``: started in
+        [since, until); ``clinics``: only customers of those clinics (None: all)."""
+        running = dict(running_at or {})
+        last_seq = (
+            select(func.max(TraceRow.seq))
+            .where(TraceRow.enrollment_id == EnrollmentRow.id, TraceRow.step.is_not(None))
+            .correlate(EnrollmentRow)
+            .scalar_subquery()
+        )
+        last_step = (
+            select(TraceRow.step)
+            .where(TraceRow.enrollment_id == EnrollmentRow.id, TraceRow.seq == last_seq)
+            .correlate(EnrollmentRow)
+            .scalar_subquery()
+        )
+        stmt = select(EnrollmentRow, last_step).where(EnrollmentRow.journey_id == journey_id)
+        if status is not None:
+            stmt = stmt.where(EnrollmentRow.status == status)
+        if variant is not None:
+            stmt = stmt.where(EnrollmentRow.variant == variant)
+        if since is not None:
+            stmt = stmt.where(EnrollmentRow.started_at >= since)
+        if until is not None:
+            stmt = stmt.where(EnrollmentRow.started_at < until)
+        if clinics is not None:
+            # A customer's clinic is its clinic_id attribute (engine.store.access).
+            clinic = CustomerRow.attributes["clinic_id"].as_string()
+            allowed = select(CustomerRow.id).where(clinic.in_(list(clinics)))
+            stmt = stmt.where(EnrollmentRow.customer_id.in_(allowed))
+        if step is not None:
+            here = [e for e, at in running.items() if at == step]
+            stored = and_(last_step == step, EnrollmentRow.id.not_in(list(running)))
+            stmt = stmt.where(or_(EnrollmentRow.id.in_(here), stored))
+        stmt = (
+            stmt.order_by(EnrollmentRow.started_at.desc(), EnrollmentRow.id)
+            .offset(max(offset, 0))
+            .limit(limit)
+        )
+        with self._db.read() as s, s.begin():
+            return [
+                (
+                    EnrollmentRecord.model_validate(row, from_attributes=True),
+                    running.get(row.id, stored_step),
+                )
+                for row, stored_step in s.execute(stmt)
+            ]
 
 
 def _dump(bundle: JourneyBundle, *, exclude_version: bool = False) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from engine.store.sql.callbacks import CallbacksPart
 from engine.store.sql.caps import CapsPart
 from engine.store.sql.changes import ChangesPart
 from engine.store.sql.channels import ChannelStatePart
+from engine.store.sql.clinics import ClinicsPart
 from engine.store.sql.costs import CostsPart
 from engine.store.sql.customers import CustomersPart
 from engine.store.sql.db import Sessions
@@ -29,6 +30,8 @@ from engine.store.sql.ingest import IngestPart
 from engine.store.sql.journey_metrics import JourneyMetricsPart
 from engine.store.sql.journeys import JourneysPart
 from engine.store.sql.keys import ApiKeysPart
+from engine.store.sql.names import NamesPart
+from engine.store.sql.opt_outs import OptOutsPart
 from engine.store.sql.outbox import OutboxPart
 from engine.store.sql.reports.part import ReportsPart
 from engine.store.sql.segments import SegmentsPart
@@ -63,6 +66,9 @@ class SqlStore(
     ReportsPart,
     UsersPart,
     ChangesPart,
+    NamesPart,
+    OptOutsPart,
+    ClinicsPart,
 ):
     """The persistent store; the schema must be migrated first (``migrate.upgrade``)."""
 

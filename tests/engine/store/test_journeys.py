@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from engine.contracts.journey import TraceEntry
 from engine.errors import NotFound
 from engine.models.workspace import JourneyBundle
-from engine.store.records import EnrollmentRecord
+from engine.store.records import EnrollmentRecord, Identities
 from engine.store.sql import SqlStore
 from engine.workspace.loader import load_workspace
 
@@ -142,3 +143,58 @@ def test_step_counts_count_trace_entries_per_step_and_kind(sql_store: SqlStore) 
         "call": {"handoff": 2},
     }
     assert sql_store.step_counts("nobody") == {}
+
+
+def test_a_journeys_enrollments_filter_by_status_step_variant_entry_and_clinic(
+    sql_store: SqlStore,
+) -> None:
+    def customer(phone: str, clinic: str) -> str:
+        found = sql_store.identify(Identities(phone=phone), {"clinic_id": clinic}, at=T0)
+        return found.customer_id
+
+    sz, bj = customer("13800000031", "sz-01"), customer("13800000032", "bj-01")
+    for n, (cid, hours) in enumerate([(sz, 0), (sz, 1), (bj, 2), (sz, 3)], start=1):
+        sql_store.record_enrollment(
+            EnrollmentRecord(
+                id=f"e{n}",
+                journey_id="j",
+                version=1,
+                customer_id=cid,
+                started_at=T0 + timedelta(hours=hours),
+            )
+        )
+    sql_store.record_enrollment(
+        EnrollmentRecord(id="x1", journey_id="other", version=1, customer_id=sz, started_at=T0)
+    )
+    sql_store.append_trace("e1", [TraceEntry(seq=1, at=T0, step="welcome", kind="tag")])
+    sql_store.finish_enrollment(
+        "e1",
+        "completed",
+        "done",
+        None,
+        T0 + timedelta(days=1),
+        [TraceEntry(seq=2, at=T0, step="end", kind="exit", reason="done")],
+    )
+    sql_store.append_trace("e2", [TraceEntry(seq=1, at=T0, step="welcome", kind="tag")])
+    sql_store.finish_enrollment("e2", "exited", "holdout", "holdout", T0 + timedelta(hours=2))
+    sql_store.append_trace("e4", [TraceEntry(seq=1, at=T0, step="welcome", kind="tag")])
+
+    def ids(**filters: Any) -> list[tuple[str, str | None]]:
+        return [(r.id, step) for r, step in sql_store.journey_enrollments("j", **filters)]
+
+    # newest first, each with the step of its last stored entry
+    assert ids() == [("e4", "welcome"), ("e3", None), ("e2", "welcome"), ("e1", "end")]
+    assert ids(status="running") == [("e4", "welcome"), ("e3", None)]
+    assert ids(variant="holdout") == [("e2", "welcome")]
+    assert ids(since=T0 + timedelta(hours=1), until=T0 + timedelta(hours=3)) == [
+        ("e3", None),
+        ("e2", "welcome"),
+    ]
+    assert ids(clinics=["sz-01"]) == [("e4", "welcome"), ("e2", "welcome"), ("e1", "end")]
+    assert ids(clinics=[]) == []
+    # where Temporal says a running enrollment is wins over its last stored entry
+    running = {"e4": "wait", "e3": "welcome"}
+    assert ids(step="welcome", running_at=running) == [("e3", "welcome"), ("e2", "welcome")]
+    assert ids(step="wait", running_at=running) == [("e4", "wait")]
+    assert ids(step="end") == [("e1", "end")]
+    assert ids(offset=1, limit=2) == [("e3", None), ("e2", "welcome")]

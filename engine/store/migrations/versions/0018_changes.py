@@ -1,4 +1,4 @@
-"""The change log.
+"""The change log, and the index of customers' names.
 
 Revision ID: 0018
 Revises: 0017
@@ -9,6 +9,10 @@ deployed (with what changed), a channel reset, a customer tagged, enrolled or sh
 staff from the console, a user created or disabled. Rows are only appended. It is read
 newest first by subject (a journey's history), by customer (the audit trail) and by
 action (the deploy history), hence the three indexes ending in ``id``.
+
+``ix_customers_name`` indexes the ``name`` attribute (``json_extract`` on SQLite,
+``->>`` on PostgreSQL, written as ``engine.store.sql.names`` queries it), so the
+console's search by the beginning of a name reads a range of it.
 """
 
 from __future__ import annotations
@@ -43,9 +47,16 @@ def upgrade() -> None:
     op.create_index("ix_changes_subject", "changes", ["subject_kind", "subject_id", "id"])
     op.create_index("ix_changes_customer", "changes", ["customer_id", "id"])
     op.create_index("ix_changes_action", "changes", ["action", "id"])
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(
+            "CREATE INDEX ix_customers_name ON customers (json_extract(attributes, '$.name'))"
+        )
+    else:
+        op.execute("CREATE INDEX ix_customers_name ON customers ((attributes ->> 'name'))")
 
 
 def downgrade() -> None:
+    op.drop_index("ix_customers_name", table_name="customers")
     op.drop_index("ix_changes_action", table_name="changes")
     op.drop_index("ix_changes_customer", table_name="changes")
     op.drop_index("ix_changes_subject", table_name="changes")
