@@ -45,6 +45,7 @@ from api.console import (
     workspace,
 )
 from api.console.errors import CsrfRefused, SignInRequired
+from api.console.report_cache import ReportCache
 from api.console.templating import load_all, render
 from api.console.throttle import LoginThrottle
 
@@ -69,6 +70,7 @@ def mount(app: FastAPI) -> None:
     """Add the console to ``app``: its routers, ``/static``, and its refusals' pages."""
     load_all()
     app.state.login_throttle = LoginThrottle()
+    app.state.report_cache = ReportCache()
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

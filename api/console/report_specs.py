@@ -16,7 +16,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-Kind = Literal["text", "date", "count", "money", "rate", "seconds"]
+#: ``price`` is money per something (an average order value, a cost per customer):
+#: shown as money, never added up.
+Kind = Literal["text", "date", "count", "money", "price", "rate", "seconds"]
 ChartType = Literal["line", "bar"]
 #: Column kinds a table's total row adds up.
 SUMMED: frozenset[Kind] = frozenset({"count", "money"})
@@ -41,6 +43,9 @@ class Spec:
     grouped: bool = False
     windowed: bool = False
     totals: bool = True
+    #: The total row is the report's own ``total`` (every column, ratios included),
+    #: not a sum of the rows.
+    reported_total: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -69,16 +74,38 @@ SPECS: dict[str, Spec] = {
             ("converted", "count"),
             ("conversion_rate", "rate"),
             ("revenue", "money"),
-            ("average_order_value", "money"),
+            ("average_order_value", "price"),
             ("cost", "money"),
-            ("traffic_cost", "money"),
-            ("cost_per_conversion", "money"),
+            ("traffic_cost", "price"),
+            ("cost_per_conversion", "price"),
             ("roi", "rate"),
         ),
         "bar",
         ("new_customers", "converted"),
         grouped=True,
         windowed=True,
+    ),
+    "kpis": Spec(
+        "kpis",
+        _cols(
+            ("traffic", "count"),
+            ("conversion_rate", "rate"),
+            ("effective_traffic", "count"),
+            ("average_order_value", "price"),
+            ("sales", "money"),
+            ("spread_rate", "rate"),
+            ("active_customers", "count"),
+            ("sharing_customers", "count"),
+            ("cost", "money"),
+            ("traffic_cost", "price"),
+            ("cost_per_conversion", "price"),
+            ("roi", "rate"),
+        ),
+        "bar",
+        ("traffic", "effective_traffic"),
+        grouped=True,
+        windowed=True,
+        reported_total=True,
     ),
     "channels": Spec(
         "channels",
@@ -192,8 +219,14 @@ def chart_value(value: Any) -> float | int | str | None:
     return str(value)
 
 
-def table_of(spec: Spec, rows: Sequence[BaseModel], by: Sequence[str] = ()) -> Table:
-    """The page's table and chart of a report's rows."""
+def table_of(
+    spec: Spec,
+    rows: Sequence[BaseModel],
+    by: Sequence[str] = (),
+    reported: BaseModel | None = None,
+) -> Table:
+    """The page's table and chart of a report's rows; ``reported`` is the report's own
+    total row, used when the spec says so."""
     columns = columns_of(spec, by)
     plain_rows = [plain(row) for row in rows]
     chart = {
@@ -204,5 +237,10 @@ def table_of(spec: Spec, rows: Sequence[BaseModel], by: Sequence[str] = ()) -> T
             for key in spec.series
         ],
     }
-    total = total_of(plain_rows, columns) if spec.totals else None
+    total: dict[str, Any] | None = None
+    if spec.reported_total and reported is not None:
+        figures = plain(reported)
+        total = {c.key: figures[c.key] for c in columns if c.kind not in ("text", "date")}
+    elif spec.totals:
+        total = total_of(plain_rows, columns)
     return Table(columns, plain_rows, total, chart)

@@ -24,11 +24,12 @@ from pydantic import BaseModel
 
 from api.console import report_funnel
 from api.console.kpi_cards import Period, period_of
+from api.console.report_cache import ReportCache
 from api.console.report_filters import clinic_choices
 from api.console.report_specs import NAMES, SPECS, Spec, table_of
 from api.console.session import Console, SignedIn, settings_of, store_of
 from api.console.templating import render
-from api.routes.reports import acquisition, active, channels, clinics, doctors
+from api.routes.reports import acquisition, active, channels, clinics, doctors, kpis
 from api.routes.reports.scope import make_scope
 from engine.models.reports.scope import (
     DEFAULT_WINDOW,
@@ -48,6 +49,7 @@ ToText = Annotated[str | None, Query(alias="to", max_length=32)]
 ClinicText = Annotated[str | None, Query(alias="clinic_id", max_length=128)]
 ByList = Annotated[list[str] | None, Query(alias="by", max_length=16)]
 WindowQuery = Annotated[str | None, Query(alias="window", max_length=16)]
+FreshFlag = Annotated[str | None, Query(alias="fresh", max_length=1)]
 
 Answer = Callable[["Asked", ReportScope, ServiceStore, str], Awaitable[Any]]
 
@@ -74,6 +76,11 @@ async def _acquisition(asked: Asked, scope: ReportScope, store: ServiceStore, fm
     return await acquisition.acquisition(scope, store, by, asked.window, format=cast(Any, fmt))
 
 
+async def _kpis(asked: Asked, scope: ReportScope, store: ServiceStore, fmt: str) -> Any:
+    by = cast(Any, asked.by)
+    return await kpis.kpis(scope, store, by, asked.window, format=cast(Any, fmt))
+
+
 async def _channels(asked: Asked, scope: ReportScope, store: ServiceStore, fmt: str) -> Any:
     return await channels.channels(scope, store, format=cast(Any, fmt))
 
@@ -90,6 +97,7 @@ async def _clinics(asked: Asked, scope: ReportScope, store: ServiceStore, fmt: s
 ANSWERS: dict[str, Answer] = {
     "active": _active,
     "acquisition": _acquisition,
+    "kpis": _kpis,
     "channels": _channels,
     "doctors": _doctors,
     "clinics": _clinics,
@@ -129,6 +137,12 @@ async def scope_of(request: Request, console: Console, asked: Asked) -> ReportSc
     return await make_scope(
         console.caller, store, settings, period.first, period.end, None, asked.clinic
     )
+
+
+def cache_of(request: Request) -> ReportCache:
+    """The app's kept report answers."""
+    cache: ReportCache = request.app.state.report_cache
+    return cache
 
 
 def _spec(name: str) -> Spec:
@@ -178,18 +192,29 @@ async def report_page(
     clinic_id: ClinicText = None,
     by: ByList = None,
     window: WindowQuery = None,
+    fresh: FreshFlag = None,
 ) -> HTMLResponse:
-    """One report: its filters, chart, table and CSV link."""
+    """One report: its filters, chart, table and CSV link. The answer may be one
+    computed for the same scope and filters a moment ago (``report_cache``); the page
+    says when, and ``fresh=1`` computes it again."""
     spec = _spec(name)
     asked = read_filters(request, first, last, clinic_id, by, window)
     scope = await scope_of(request, console, asked)
     problem = asked.problem
     report: BaseModel | None = None
+    as_of: dt.datetime | None = None
     if problem is None:
+        store = store_of(request)
+        key = f"{name}|{scope.model_dump_json()}|{','.join(asked.by)}|{asked.window}"
         try:
-            report = await ANSWERS[name](asked, scope, store_of(request), "json")
+            kept = await cache_of(request).answer(
+                key, lambda: ANSWERS[name](asked, scope, store, "json"), fresh=fresh == "1"
+            )
         except RequestValidationError:
             problem = "bad_window"
+        else:
+            report, as_of = kept.value, kept.at
+
     context: dict[str, Any] = {
         "console": console,
         "name": name,
@@ -201,9 +226,15 @@ async def report_page(
         "clinics": await clinic_choices(request, console, scope, asked.clinic),
         "table": None,
         "provisional": bool(getattr(report, "provisional", False)),
-        "csv_query": request.url.query,
+        "csv_query": request.url.remove_query_params("fresh").query,
+        "as_of": None
+        if as_of is None
+        else as_of.astimezone(ZoneInfo(settings_of(request).compliance.timezone)),
+        "fresh_url": request.url.include_query_params(fresh="1").path
+        + "?"
+        + request.url.include_query_params(fresh="1").query,
     }
     if report is not None:
         rows = cast(list[BaseModel], getattr(report, "rows", []))
-        context["table"] = table_of(spec, rows, asked.by)
+        context["table"] = table_of(spec, rows, asked.by, getattr(report, "total", None))
     return render(request, "report.html", context, status_code=422 if problem else 200)

@@ -15,7 +15,7 @@ from tests.browser.conftest import STAFF_CLINICS, ConsoleServer
 
 Scope = Literal["admin", "staff"]
 #: The report pages with a chart and a table, as ``/reports/<name>``.
-REPORTS = ["active", "acquisition", "channels", "doctors", "clinics"]
+REPORTS = ["active", "acquisition", "kpis", "channels", "doctors", "clinics"]
 
 
 def api_key(console: ConsoleServer, role: Scope) -> str:

@@ -5,6 +5,7 @@ CSV), the staff user's clinic filter, the funnel builder; axe and screenshots.""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -252,3 +253,40 @@ async def test_the_funnels_csv_is_the_apis(page: Page, console: ConsoleServer) -
     assert answer.status == 200
     assert got == await answer.text()
     assert got.count("\n") == 3  # the header and the two steps
+
+
+async def test_a_kept_answer_says_when_it_was_counted_and_can_be_counted_again(
+    page: Page, console: ConsoleServer
+) -> None:
+    await sign_in(page, "chen.admin")
+    await page.goto("/reports/channels")
+    as_of = page.locator(".as-of")
+    await expect(as_of).to_have_text(re.compile(r"^数据更新于 \d\d:\d\d:\d\d$"))
+    first = await as_of.inner_text()
+    totals = await page_totals(page)
+    await page.goto("/reports/channels")  # again within two minutes: the kept answer
+    await expect(as_of).to_have_text(first)
+    await page.get_by_role("link", name="立即重新统计").click()
+    await expect(page).to_have_url(re.compile(r"fresh=1"))
+    assert await page_totals(page) == totals
+    csv = await page.get_by_role("link", name="下载 CSV").get_attribute("href")
+    assert csv is not None and "fresh" not in csv
+
+
+@pytest.mark.parametrize("role", ["admin", "staff"])
+async def test_the_key_figures_total_is_the_apis(
+    page: Page, console: ConsoleServer, role: Scope
+) -> None:
+    await sign_in(page, USERS[role])
+    await page.goto("/reports/kpis?by=channel")
+    assert await chart_drawn(page)
+    params = {**await page_range(page), "by": ["channel"]}
+    answer = await api_get(page, api_key(console, role), "kpis", params)
+    await expect(page.locator("tbody tr")).to_have_count(len(answer["rows"]))
+    totals = await page_totals(page)
+    expected = answer["total"]
+    assert totals["traffic"] == expected["traffic"] > 0
+    assert totals["sales"] == Decimal(str(expected["sales"]))
+    for key in ("conversion_rate", "spread_rate"):
+        if expected[key] is not None:
+            assert totals[key] == Decimal(str(expected[key]))

@@ -12,9 +12,11 @@ from pydantic import ValidationError
 from api.console.report_funnel import body_of, problems_of
 from api.console.report_specs import SPECS, table_of
 from api.routes.reports.funnel import FunnelBody
+from engine.models.reports.acquisition import AcquisitionRow
 from engine.models.reports.active import ActiveDay
 from engine.models.reports.channels import ChannelRow
 from engine.models.reports.doctors import DoctorRow
+from engine.models.reports.kpis import KpiRow
 
 
 def _doctor(doctor: str, bookings: int, revenue: str) -> DoctorRow:
@@ -99,3 +101,55 @@ def test_a_bad_form_names_its_fields() -> None:
     errors = problems_of(list(refused.value.errors()))
     fields = {e["field"] for e in errors}
     assert {"steps", "window", "by", "to"} <= fields
+
+
+def test_amounts_per_something_are_not_added_up() -> None:
+    rows = [
+        AcquisitionRow(
+            channel=channel,
+            new_customers=new,
+            converted=converted,
+            conversion_rate=converted / new,
+            revenue=Decimal(revenue),
+            average_order_value=Decimal(revenue) / converted,
+            cost=Decimal("100"),
+            traffic_cost=Decimal("100") / new,
+            cost_per_conversion=Decimal("100") / converted,
+            roi=float(Decimal(revenue) / 100),
+        )
+        for channel, new, converted, revenue in (("wechat", 10, 2, "400"), ("sms", 20, 5, "500"))
+    ]
+    table = table_of(SPECS["acquisition"], rows, ["channel"])
+    assert table.total == {
+        "new_customers": 30,
+        "converted": 7,
+        "revenue": Decimal("900"),
+        "cost": Decimal("200"),
+    }  # no sum of averages or costs per customer
+
+
+def test_the_kpi_table_totals_with_the_reports_own_total() -> None:
+    def kpi(traffic: int, aov: str | None, spread: float | None) -> KpiRow:
+        return KpiRow.model_validate(
+            {
+                "traffic": traffic,
+                "conversion_rate": None,
+                "effective_traffic": 0,
+                "average_order_value": aov,
+                "sales": "0",
+                "spread_rate": spread,
+                "active_customers": 3,
+                "sharing_customers": 1,
+                "cost": None,
+                "traffic_cost": None,
+                "cost_per_conversion": None,
+                "roi": None,
+            }
+        )
+
+    rows, total = [kpi(5, "120", 0.2), kpi(7, "80", 0.5)], kpi(12, "96", 0.3333)
+    table = table_of(SPECS["kpis"], rows, [], total)
+    assert table.total is not None
+    assert (table.total["traffic"], table.total["average_order_value"]) == (12, Decimal("96"))
+    assert table.total["spread_rate"] == 0.3333  # the report's, not a sum of rates
+    assert "channel" not in table.total
