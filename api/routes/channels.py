@@ -29,6 +29,7 @@ from api.schemas.channels import (
 )
 from engine.errors import NotFound
 from engine.expressions.clock import utcnow
+from engine.models.changes import NewChange
 from engine.store.circuits import ConfigCircuit, QuotaWindow
 from engine.store.service_store import ServiceStore
 
@@ -66,20 +67,53 @@ async def reset(
     its quota window; the next send is the probe, and the same error opens it again.
     404 when the named template never had a circuit on the channel."""
     template = body.template if body is not None else None
-    now = utcnow()
+    return await run_in_threadpool(
+        reset_channel,
+        store,
+        channel,
+        template,
+        by=caller.source,
+        actor=f"key:{caller.key.id}",
+        now=utcnow(),
+    )
 
-    def work() -> tuple[list[ConfigCircuit], bool]:
-        if template is not None and not any(
-            c.channel == channel and c.template == template for c in store.config_circuits()
-        ):
-            raise NotFound(
-                f"no circuit of template {template!r} on {channel}: GET /v1/channels lists them"
-            )
-        window = next((w for w in store.quota_windows() if w.channel == channel), None)
-        quota = template is None and window is not None and window.open_until > now
-        return store.reset_circuits(channel, template, by=caller.source, at=now), quota
 
-    closed, quota = await run_in_threadpool(work)
+def reset_channel(
+    store: ServiceStore,
+    channel: ProviderChannel,
+    template: str | None,
+    *,
+    by: str,
+    actor: str,
+    now: datetime,
+) -> ChannelResetDone:
+    """The reset of ``POST /v1/channels/{channel}/reset`` (the console's too): close the
+    circuits, end an open quota window with a channel reset, and record ``channel.reset``
+    in the change log as ``actor``; ``by`` is what the circuits say closed them.
+    NotFound when the named template never had a circuit on the channel."""
+    if template is not None and not any(
+        c.channel == channel and c.template == template for c in store.config_circuits()
+    ):
+        raise NotFound(
+            f"no circuit of template {template!r} on {channel}: GET /v1/channels lists them"
+        )
+    window = next((w for w in store.quota_windows() if w.channel == channel), None)
+    quota = template is None and window is not None and window.open_until > now
+    closed = store.reset_circuits(channel, template, by=by, at=now)
+    store.record_change(
+        NewChange(
+            at=now,
+            actor=actor,
+            action="channel.reset",
+            subject_kind="channel",
+            subject_id=channel,
+            detail={
+                "template": template,
+                "closed": [c.template or None for c in closed],
+                "quota_reset": quota,
+            },
+        )
+    )
     return ChannelResetDone(
         channel=channel, closed=[_circuit(c) for c in closed], quota_reset=quota
     )
