@@ -8,6 +8,8 @@ app as it was sent. Both refusals are a 413 problem naming the limit.
 
 Provider callbacks (``/callbacks``) get a smaller limit of their own: the platforms
 send short XML or JSON documents, and those paths are reachable without an API key.
+The console's workspace upload (``/workspace/upload``, admins only) gets a larger one:
+its archive may be up to ``ArchiveLimits.archive_bytes`` (5 MB), plus the form around it.
 """
 
 from __future__ import annotations
@@ -15,9 +17,13 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import problem
+from api.workspace_archive import ArchiveLimits
 from engine.settings import ApiSettings
 
 CALLBACKS_PREFIX = "/callbacks"
+UPLOAD_PATH = "/workspace/upload"
+#: Room for the multipart form around an uploaded archive (boundaries, CSRF field).
+FORM_OVERHEAD = 64 * 1024
 
 
 class BodyLimit:
@@ -31,6 +37,9 @@ class BodyLimit:
         """The largest body this path accepts, in bytes."""
         if path == CALLBACKS_PREFIX or path.startswith(CALLBACKS_PREFIX + "/"):
             return self.limits.max_callback_body_bytes
+        if path == UPLOAD_PATH:
+            upload = ArchiveLimits().archive_bytes + FORM_OVERHEAD
+            return max(self.limits.max_body_bytes, upload)
         return self.limits.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -118,8 +118,10 @@ async def up(args: argparse.Namespace, settings: Settings) -> int:
         await dispatcher.sync_segment_schedules()
         key_file, key_created = admin_key(store, var / ADMIN_KEY_FILE)
         console = first_admin(store, var / FIRST_ADMIN_FILE, f"http://127.0.0.1:{args.port}/")
-        # The API's own platform calls (QR codes) go where the workers' do.
-        app = create_app(store, dispatcher, settings.model_copy(update={"channels": channels}))
+        # The API's own platform calls (QR codes) go where the workers' do; the console's
+        # 工作区 validates and deploys the folder deployed here.
+        served = {"channels": channels, "workspace_folder": str(Path(args.workspace).resolve())}
+        app = create_app(store, dispatcher, settings.model_copy(update=served))
         if sims is not None:  # receipts come back the way the platforms send them
             api = f"http://127.0.0.1:{args.port}"
             sims.wechat.configure(callback_url=f"{api}/callbacks/wechat")

@@ -162,6 +162,11 @@ class Settings(BaseSettings):
     channels: ChannelSettings = ChannelSettings()
     compliance: ComplianceSettings = ComplianceSettings()
     api: ApiSettings = ApiSettings()
+    workspace_folder: str = Field(
+        "/workspace",
+        description="the server's workspace folder (journeys/, messages/, segments/) the "
+        "console's 工作区 validates and deploys; ``carepath up`` sets it to its argument",
+    )
 
 
 def development_secrets(settings: Settings) -> list[tuple[str, str]]:
