@@ -12,7 +12,11 @@ admins and operators the pause and resume the API offers.
 - ``/journeys/{id}/steps/{step}``: a step's panel (its page without JavaScript);
 - ``POST /journeys/{id}/pause`` and ``/resume``: what ``POST /v1/journeys/{id}/pause``
   and ``/resume`` do (``dispatcher.set_paused``, then the schedules), for admins and
-  operators; staff are refused (403) and never see the buttons.
+  operators; staff are refused (403) and never see the buttons. Each is a line of the
+  change log (``journey.paused``/``journey.resumed`` by ``console:<username>``), and
+  the journey's page shows its last lines;
+- ``journey_versions``: every deployed version with its YAML and a diff of two;
+- ``journey_enrollments``: the journey's enrollments, filtered, and each one's timeline.
 
 Figures come from ``journey_view`` (the store's ``journey_counts`` as the metrics
 route asks it, staff counting their clinics only). A journey never deployed is a 404.
@@ -21,11 +25,14 @@ route asks it, staff counting their clinics only). A journey never deployed is a
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from api.console import journey_enrollments, journey_versions
+from api.console.customer_page import clock
 from api.console.journey_graph import diagram_of, exits_of, goal_of
 from api.console.journey_view import (
     arm_lines,
@@ -38,11 +45,16 @@ from api.console.session import Checked, Console, SignedIn, store_of
 from api.console.templating import render
 from engine.dispatch.dispatcher import Dispatcher
 from engine.errors import NotFound
+from engine.models.changes import NewChange
 
 router = APIRouter(include_in_schema=False)
+router.include_router(journey_versions.router)
+router.include_router(journey_enrollments.router)
 
 #: How often a journey's page asks for its figures.
 POLL_SECONDS = 5
+#: How many of the journey's last changes its page shows.
+CHANGES_SHOWN = 10
 
 
 def _dispatcher(request: Request) -> Dispatcher:
@@ -95,7 +107,7 @@ async def journey_page(request: Request, console: SignedIn, journey_id: str) -> 
         context = await _context(request, console, journey_id, None)
     except NotFound:
         return _missing(request, console)
-    return render(request, "journey.html", context)
+    return render(request, "journey.html", {**context, **await _changes(request, journey_id)})
 
 
 @router.get("/journeys/{journey_id}/steps/{step}", response_class=HTMLResponse)
@@ -105,8 +117,20 @@ async def step_panel(request: Request, console: SignedIn, journey_id: str, step:
         context = await _context(request, console, journey_id, step)
     except NotFound:
         return _missing(request, console)
-    template = "journey_step.html" if _htmx(request) else "journey.html"
-    return render(request, template, context, headers={"Vary": "HX-Request"})
+    if _htmx(request):
+        return render(request, "journey_step.html", context, headers={"Vary": "HX-Request"})
+    context |= await _changes(request, journey_id)
+    return render(request, "journey.html", context, headers={"Vary": "HX-Request"})
+
+
+async def _changes(request: Request, journey_id: str) -> dict[str, Any]:
+    """The journey's last lines of the change log, for its page."""
+    changes = await asyncio.to_thread(
+        lambda: store_of(request).list_changes(
+            subject_kind="journey", subject_id=journey_id, limit=CHANGES_SHOWN
+        )
+    )
+    return {"changes": changes, "when": clock(request)}
 
 
 @router.get("/journeys/{journey_id}/figures", response_class=HTMLResponse)
@@ -134,10 +158,19 @@ async def _set_paused(
         await asyncio.to_thread(dispatcher.set_paused, journey_id, paused)
     except NotFound:
         return _missing(request, console)
+    change = NewChange(
+        at=datetime.now(UTC),
+        actor=f"console:{console.user.username}",
+        action="journey.paused" if paused else "journey.resumed",
+        subject_kind="journey",
+        subject_id=journey_id,
+    )
+    await asyncio.to_thread(store.record_change, change)
     await dispatcher.sync_schedules([journey_id])
     if _htmx(request):
         info = await asyncio.to_thread(info_of, store, journey_id)
         context = {"console": console, "info": info, "may_steer": True, "changed": True}
+        context |= await _changes(request, journey_id)
         return render(request, "journey_status.html", context)
     return RedirectResponse(f"/journeys/{journey_id}", 303)
 

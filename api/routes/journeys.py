@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.exceptions import RequestValidationError
 
+from api.deploys import deploy_workspace
 from api.deps import Admin, DispatcherDep, StoreDep
 from api.errors import problem_responses
 from api.schemas.journeys import (
@@ -29,6 +31,7 @@ from engine.dispatch.journey_schedules import schedule_id, schedule_of, temporal
 from engine.dispatch.schedule_runs import TickRun
 from engine.dispatch.visibility import running_steps
 from engine.errors import NotFound
+from engine.models.changes import NewChange
 from engine.models.workspace import JourneyBundle
 from engine.store.records import JourneyInfo, StepTally
 from engine.store.service_store import ServiceStore
@@ -43,17 +46,25 @@ def list_journeys(caller: Admin, store: StoreDep) -> list[JourneyPublic]:
 
 
 @router.post("/deploy", response_model=DeployResult, responses=problem_responses(503))
-async def deploy(body: DeployRequest, caller: Admin, dispatcher: DispatcherDep) -> DeployResult:
+async def deploy(
+    body: DeployRequest, caller: Admin, store: StoreDep, dispatcher: DispatcherDep
+) -> DeployResult:
     """Validate a workspace folder on the server and deploy its journeys (or one); the
     Temporal schedules of scheduled journeys follow."""
     try:
-        infos = await asyncio.to_thread(dispatcher.deploy, Path(body.path), body.journey)
+        infos = await deploy_workspace(
+            dispatcher,
+            store,
+            Path(body.path),
+            body.journey,
+            actor=f"key:{caller.key.id}",
+            source="folder",
+            name=body.path,
+        )
     except OSError as exc:  # a path the system cannot open at all (too long, a device...)
         raise RequestValidationError(
             [{"loc": ("body", "path"), "type": "value_error", "msg": f"cannot be read: {exc}"}]
         ) from None
-    await dispatcher.sync_schedules([i.journey_id for i in infos])
-    await dispatcher.sync_segment_schedules()
     return DeployResult(
         deployed=[JourneyVersionPublic.model_validate(i.model_dump()) for i in infos]
     )
@@ -79,6 +90,14 @@ async def pause(
 ) -> JourneyPublic:
     """Stop enrolling (triggers, schedule and API); running enrollments carry on."""
     public = await asyncio.to_thread(_set_paused, store, dispatcher, journey_id, True)
+    change = NewChange(
+        at=datetime.now(UTC),
+        actor=f"key:{caller.key.id}",
+        action="journey.paused",
+        subject_kind="journey",
+        subject_id=journey_id,
+    )
+    await asyncio.to_thread(store.record_change, change)
     await dispatcher.sync_schedules([journey_id])
     return public
 
@@ -91,6 +110,14 @@ async def resume(
 ) -> JourneyPublic:
     """Enroll again on triggers, on schedule and through the API."""
     public = await asyncio.to_thread(_set_paused, store, dispatcher, journey_id, False)
+    change = NewChange(
+        at=datetime.now(UTC),
+        actor=f"key:{caller.key.id}",
+        action="journey.resumed",
+        subject_kind="journey",
+        subject_id=journey_id,
+    )
+    await asyncio.to_thread(store.record_change, change)
     await dispatcher.sync_schedules([journey_id])
     return public
 

@@ -1,13 +1,15 @@
 """旅程 in Chromium: the list shows every deployed journey of the demo; a journey's page
 draws every step of its deployed definition; an event tracked through ``/v1/track``
 moves the diagram's counts without a reload; a step's panel opens on a click; an
-operator pauses and resumes, staff see no such buttons and are refused; axe and
-screenshots at 1280 and 375 px."""
+operator pauses and resumes, staff see no such buttons and are refused; a second
+deploy shows as a version with its diff; the enrollments list filters and opens a
+timeline; axe and screenshots at 1280 and 375 px."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
@@ -15,7 +17,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from tests.browser.conftest import ConsoleServer, new_context, screenshot, sign_in
 from tests.browser.journey_fixtures import WATCHED, JourneyRig, journey_rig
-from tests.browser.test_accessibility import axe_violations
+from tests.browser.test_accessibility import axe_violations, check
+from tests.factories import workspace
 
 pytestmark = pytest.mark.browser
 
@@ -172,5 +175,95 @@ async def test_axe_and_screenshots(browser: Browser, console: ConsoleServer, wid
             wide = await page.evaluate("document.documentElement.scrollWidth")
             assert wide <= width, f"{path} is {wide} px wide at {width} px"
             await screenshot(page, name)
+    finally:
+        await context.close()
+
+
+async def test_versions_show_each_deploy_and_the_diff_of_the_last_two(
+    browser: Browser, rig: JourneyRig, tmp_path: Path
+) -> None:
+    changed = {**WATCHED, "name": "复查邀约（第二版）"}
+    deployed = await rig.api.post(
+        "/v1/journeys/deploy", json={"path": str(workspace(tmp_path / "ws", [changed]))}
+    )
+    assert deployed.status_code == 200, deployed.text
+    context, page = await signed_in(browser, rig.server, "wang.desk")  # staff may read
+    try:
+        await page.goto(f"/journeys/{WATCHED['id']}")
+        await page.get_by_role("link", name="版本与改动").click()
+        await expect(page).to_have_url(re.compile(r"/versions$"))
+        await expect(page.locator("table.versions-table tbody tr")).to_have_count(2)
+        await expect(page.get_by_role("heading", name="版本 1 到版本 2 的改动")).to_be_visible()
+        removed = page.locator("tr.diff-removed")
+        added = page.locator("tr.diff-added")
+        await expect(removed).to_have_count(1)
+        await expect(removed).to_contain_text("-")
+        await expect(removed.locator(".visually-hidden")).to_have_text("删除")
+        await expect(removed).to_contain_text("name: 复查邀约")
+        await expect(added).to_contain_text("name: 复查邀约（第二版）")
+        await expect(added.locator(".visually-hidden")).to_have_text("新增")
+        # the newest version's YAML is open; the first one's opens on a click
+        first = page.locator("details#v-1")
+        await first.locator("summary").click()
+        await expect(first.locator("pre")).to_contain_text("id: recheck")
+        # any two versions, in either order
+        await page.locator("select[name=old]").select_option("2")
+        await page.locator("select[name=new]").select_option("1")
+        await page.get_by_role("button", name="对比").click()
+        await expect(page.get_by_role("heading", name="版本 2 到版本 1 的改动")).to_be_visible()
+        await expect(page.locator("tr.diff-added")).to_contain_text("name: 复查邀约")
+    finally:
+        await context.close()
+
+
+async def _enroll(rig: JourneyRig, phone: str) -> str:
+    """A new enrollment in ``WATCHED``: its id."""
+    assert await rig.track(phone) == [f"{WATCHED['id']}:started"]
+    [newest] = rig.store.list_enrollments(journey_id=WATCHED["id"], limit=1)
+    return newest.id
+
+
+async def test_enrollments_filter_and_open_a_timeline(browser: Browser, rig: JourneyRig) -> None:
+    enrollment = await _enroll(rig, "13900003333")
+    context, page = await signed_in(browser, rig.server, "li.ops")
+    try:
+        await page.goto(f"/journeys/{WATCHED['id']}")
+        await page.get_by_role("link", name="旅程参与", exact=True).click()
+        row = page.locator(f"tr[data-enrollment='{enrollment}']")
+        await expect(row).to_contain_text("进行中")
+        await page.locator("select[name=status]").select_option("completed")
+        await page.get_by_role("button", name="筛选").click()
+        await expect(page).to_have_url(re.compile(r"status=completed"))
+        await expect(row).to_have_count(0)
+        await page.get_by_role("link", name="清除筛选").click()
+        await row.get_by_role("link", name=re.compile("时间线")).click()
+        await expect(page).to_have_url(re.compile(f"/enrollments/{enrollment}$"))
+        trace = page.locator("ol.trace")
+        await expect(trace.locator("li").first).to_contain_text("进入旅程")
+        await expect(trace).to_contain_text("到达步骤 welcome")
+        await expect(trace).to_contain_text("分入")
+        record = rig.store.get_enrollment(enrollment)
+        customer = page.get_by_role("link", name=record.customer_id, exact=True)
+        await expect(customer).to_have_attribute("href", f"/customers/{record.customer_id}")
+    finally:
+        await context.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+async def test_axe_and_screenshots_of_versions_and_enrollments(
+    browser: Browser, rig: JourneyRig, width: int
+) -> None:
+    enrollment = await _enroll(rig, f"1390000{width:04d}")
+    journey_id = WATCHED["id"]
+    context, page = await signed_in(browser, rig.server, "chen.admin", width, bypass_csp=True)
+    try:
+        for path, name in (
+            (f"/journeys/{journey_id}/versions", "journey-versions"),
+            (f"/journeys/{journey_id}/enrollments", "journey-enrollments"),
+            (f"/journeys/{journey_id}/enrollments/{enrollment}", "enrollment"),
+        ):
+            response = await page.goto(path)
+            assert response is not None and response.status == 200, path
+            await check(page, name, width)
     finally:
         await context.close()
