@@ -25,7 +25,6 @@ route asks it, staff counting their clinics only). A journey never deployed is a
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from typing import Any, cast
 
 from fastapi import APIRouter, Request
@@ -43,9 +42,9 @@ from api.console.journey_view import (
 )
 from api.console.session import Checked, Console, SignedIn, store_of
 from api.console.templating import render
+from api.routes.journeys import set_paused
 from engine.dispatch.dispatcher import Dispatcher
 from engine.errors import NotFound
-from engine.models.changes import NewChange
 
 router = APIRouter(include_in_schema=False)
 router.include_router(journey_versions.router)
@@ -153,20 +152,10 @@ async def _set_paused(
         return render(request, "journey_forbidden.html", {"console": console}, status_code=403)
     store, dispatcher = store_of(request), _dispatcher(request)
     try:
-        await asyncio.to_thread(info_of, store, journey_id)
-        # As the API's pause/resume: this process's trigger index sees it at once.
-        await asyncio.to_thread(dispatcher.set_paused, journey_id, paused)
+        actor = f"console:{console.user.username}"
+        await set_paused(store, dispatcher, journey_id, paused, actor=actor)
     except NotFound:
         return _missing(request, console)
-    change = NewChange(
-        at=datetime.now(UTC),
-        actor=f"console:{console.user.username}",
-        action="journey.paused" if paused else "journey.resumed",
-        subject_kind="journey",
-        subject_id=journey_id,
-    )
-    await asyncio.to_thread(store.record_change, change)
-    await dispatcher.sync_schedules([journey_id])
     if _htmx(request):
         info = await asyncio.to_thread(info_of, store, journey_id)
         context = {"console": console, "info": info, "may_steer": True, "changed": True}

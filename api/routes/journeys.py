@@ -89,17 +89,7 @@ async def pause(
     journey_id: str, caller: Admin, store: StoreDep, dispatcher: DispatcherDep
 ) -> JourneyPublic:
     """Stop enrolling (triggers, schedule and API); running enrollments carry on."""
-    public = await asyncio.to_thread(_set_paused, store, dispatcher, journey_id, True)
-    change = NewChange(
-        at=datetime.now(UTC),
-        actor=f"key:{caller.key.id}",
-        action="journey.paused",
-        subject_kind="journey",
-        subject_id=journey_id,
-    )
-    await asyncio.to_thread(store.record_change, change)
-    await dispatcher.sync_schedules([journey_id])
-    return public
+    return await set_paused(store, dispatcher, journey_id, True, actor=f"key:{caller.key.id}")
 
 
 @router.post(
@@ -109,17 +99,7 @@ async def resume(
     journey_id: str, caller: Admin, store: StoreDep, dispatcher: DispatcherDep
 ) -> JourneyPublic:
     """Enroll again on triggers, on schedule and through the API."""
-    public = await asyncio.to_thread(_set_paused, store, dispatcher, journey_id, False)
-    change = NewChange(
-        at=datetime.now(UTC),
-        actor=f"key:{caller.key.id}",
-        action="journey.resumed",
-        subject_kind="journey",
-        subject_id=journey_id,
-    )
-    await asyncio.to_thread(store.record_change, change)
-    await dispatcher.sync_schedules([journey_id])
-    return public
+    return await set_paused(store, dispatcher, journey_id, False, actor=f"key:{caller.key.id}")
 
 
 @router.get("/{journey_id}/steps", response_model=StepCounts, responses=problem_responses(404))
@@ -215,9 +195,27 @@ def _public(info: JourneyInfo) -> JourneyPublic:
     )
 
 
-def _set_paused(
-    store: ServiceStore, dispatcher: Dispatcher, journey_id: str, paused: bool
+async def set_paused(
+    store: ServiceStore, dispatcher: Dispatcher, journey_id: str, paused: bool, *, actor: str
 ) -> JourneyPublic:
-    # This process's trigger index sees it at once; other processes within seconds.
-    dispatcher.set_paused(journey_id, paused)
-    return _public(_info(store, journey_id))
+    """Pause or resume a journey (the API's and the console's): the trigger index, the
+    change log line by ``actor``, then the journey's Temporal schedule. NotFound for a
+    journey never deployed."""
+
+    def steer() -> JourneyPublic:
+        _info(store, journey_id)  # 404 before anything changes
+        # This process's trigger index sees it at once; other processes within seconds.
+        dispatcher.set_paused(journey_id, paused)
+        change = NewChange(
+            at=datetime.now(UTC),
+            actor=actor,
+            action="journey.paused" if paused else "journey.resumed",
+            subject_kind="journey",
+            subject_id=journey_id,
+        )
+        store.record_change(change)
+        return _public(_info(store, journey_id))
+
+    public = await asyncio.to_thread(steer)
+    await dispatcher.sync_schedules([journey_id])
+    return public
