@@ -54,8 +54,13 @@ def _pages(customer: str, phone: str, clinic: str) -> list[Page]:
     days = f"from={start}&to={end}"  # the console's "to" is the last day, the API's the end
     api = f"from={start}&to={ANCHOR}"
     return [
-        Page("看板 (dashboard)", f"/?{days}", f"/v1/reports/kpis?{api}"),
+        # The page answers with its filters; htmx then loads each part on its own.
+        Page("看板 (dashboard)", f"/?{days}"),
         Page("看板, one clinic", f"/?{days}&clinic_id={clinic}"),
+        Page("看板 key figures", f"/dashboard/kpis?{days}", f"/v1/reports/kpis?{api}"),
+        Page("看板 trends", f"/dashboard/trends?{days}", f"/v1/reports/active?{api}"),
+        Page("看板 top sources", f"/dashboard/sources?{days}", f"/v1/reports/acquisition?{api}"),
+        Page("看板 needs attention", "/dashboard/attention", "/v1/handoffs"),
         Page("旅程 (journeys)", "/journeys", "/v1/journeys"),
         Page("journey diagram", f"/journeys/{JOURNEY}", f"/v1/journeys/{JOURNEY}/metrics"),
         Page("journey figures (poll)", f"/journeys/{JOURNEY}/figures"),

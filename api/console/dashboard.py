@@ -1,42 +1,130 @@
-"""看板, the dashboard at ``/``: the seed KPIs of a date range and a clinic, each beside
-its change against the previous range of equal length.
+"""看板, the dashboard at ``/``: for a date range and a clinic, the seed KPIs beside their
+change against the previous range of equal length, the trends per day (new customers,
+conversions, active customers), the top sources; and what needs attention now (open
+channel circuits, overdue call tasks, parked outbox rows, experiments with a result).
 
-The figures are the total row of the report ``GET /v1/reports/kpis`` answers, asked
-the same way (``make_scope`` with the user's ``Caller``, ``store.kpi_report`` with the
-default window), so staff users count only their clinics, by the same check as staff
-keys. The filter form works without JavaScript (a GET of the whole page); with htmx it
-swaps only the cards (``HX-Request``) and keeps the URL in step.
+The page itself answers at once: the filters, with the clinics from
+``store.known_clinics`` (no report), and one placeholder per part that htmx fills on
+load (``hx-trigger="load"``) from its own route, ``/dashboard/{kpis,trends,sources,
+attention}``, so each report is asked, and measured, on its own. Without JavaScript
+the page offers a link to itself with ``full=1``, which draws every part in the page;
+the filter form sends ``full=1`` then too (a hidden field inside ``<noscript>``). With
+htmx the form swaps the placeholders only (``HX-Request``) and keeps the URL in step.
+
+The figures are the reports' own (``dashboard_figures``), asked the way the ``/v1``
+routes ask them, through the user's ``Caller``: staff users count only their clinics,
+by the same check as staff keys.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
-from api.console.kpi_cards import Period, cards, period_of
+from api.console import dashboard_attention as attention
+from api.console import dashboard_figures as figures
+from api.console.kpi_cards import Period, PeriodProblem, cards, period_of
 from api.console.session import Console, SignedIn, settings_of, store_of
 from api.console.templating import render
-from api.routes.reports.scope import by_fields, make_scope
-from engine.models.reports.kpis import KpiRow
-from engine.models.reports.scope import DEFAULT_WINDOW, MAX_DAYS, NONE, ReportScope
+from engine.dispatch.dispatcher import Dispatcher
+from engine.models.reports.scope import DEFAULT_WINDOW, MAX_DAYS
 
 router = APIRouter(include_in_schema=False)
 
 FromText = Annotated[str | None, Query(alias="from", max_length=32)]
 ToText = Annotated[str | None, Query(alias="to", max_length=32)]
 ClinicText = Annotated[str | None, Query(alias="clinic_id", max_length=128)]
+FullText = Annotated[str | None, Query(alias="full", max_length=8)]
+#: The parts htmx loads, each from ``/dashboard/<part>``, in the page's order, and
+#: the template of each.
+PARTS = {
+    "kpis": "dashboard_cards.html",
+    "trends": "dashboard_trends.html",
+    "sources": "dashboard_sources.html",
+    "attention": "dashboard_attention.html",
+}
+HEADERS = {"Vary": "HX-Request"}
 
 
 def is_partial(request: Request) -> bool:
-    """Whether htmx asked for the cards only (not a history restore, which needs the
-    whole page)."""
+    """Whether htmx asked for a part of the page (not a history restore, which needs
+    the whole page)."""
     headers = request.headers
     return headers.get("hx-request") == "true" and "hx-history-restore-request" not in headers
+
+
+def _filters(
+    request: Request, first: str | None, last: str | None, clinic_id: str | None
+) -> dict[str, Any]:
+    """The filters as read, for every template of the page."""
+    today = dt.datetime.now(ZoneInfo(settings_of(request).compliance.timezone)).date()
+    period, problem = period_of(first, last, today)
+    clinic = clinic_id or None
+    asked = {"from": period.first.isoformat(), "to": period.last.isoformat()}
+    if clinic is not None:
+        asked["clinic_id"] = clinic
+    return {
+        "period": period,
+        "previous": period.previous(),
+        "problem": problem,
+        "first_text": first if problem else period.first.isoformat(),
+        "last_text": last if problem else period.last.isoformat(),
+        "clinic_id": clinic,
+        "query": urlencode(asked),
+        "window_days": DEFAULT_WINDOW.days,
+        "max_days": MAX_DAYS,
+    }
+
+
+async def _kpis(request: Request, console: Console, asked: dict[str, Any]) -> dict[str, Any]:
+    """The cards: this period's KPI totals against the previous period's."""
+    store, settings = store_of(request), settings_of(request)
+    period, clinic = cast(Period, asked["period"]), cast(str | None, asked["clinic_id"])
+    scope, earlier = await asyncio.gather(
+        figures.scope_of(console.caller, store, settings, period, clinic),
+        figures.scope_of(console.caller, store, settings, period.previous(), clinic),
+    )
+    (current, provisional), (before, _) = await asyncio.gather(
+        figures.kpi_total(store, scope), figures.kpi_total(store, earlier)
+    )
+    return {"cards": cards(current, before), "provisional": provisional}
+
+
+async def _trends(request: Request, console: Console, asked: dict[str, Any]) -> dict[str, Any]:
+    store, settings = store_of(request), settings_of(request)
+    period, clinic = cast(Period, asked["period"]), cast(str | None, asked["clinic_id"])
+    scope = await figures.scope_of(console.caller, store, settings, period, clinic)
+    return {"trends": await figures.trends(store, scope), "trend_keys": figures.TREND_KEYS}
+
+
+async def _sources(request: Request, console: Console, asked: dict[str, Any]) -> dict[str, Any]:
+    store, settings = store_of(request), settings_of(request)
+    period, clinic = cast(Period, asked["period"]), cast(str | None, asked["clinic_id"])
+    scope = await figures.scope_of(console.caller, store, settings, period, clinic)
+    return {"sources": await figures.top_sources(store, scope)}
+
+
+async def _attention(request: Request, console: Console) -> dict[str, Any]:
+    """What needs attention now, as this user's role may see it."""
+    store, caller = store_of(request), console.caller
+    dispatcher = cast(Dispatcher, request.app.state.dispatcher)
+    now = dt.datetime.now(dt.UTC)
+    operations = attention.sees_operations(console.user.role)
+    channels = await run_in_threadpool(attention.channel_alerts, store, now) if operations else None
+    parked = await run_in_threadpool(attention.parked_rows, store, now) if operations else None
+    overdue = await run_in_threadpool(attention.overdue_tasks, caller, now)
+    found = await attention.findings(caller, store, dispatcher)
+    return {
+        "attention": attention.Attention(channels, overdue, parked, found),
+        "shown": attention.SHOWN,
+    }
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -46,67 +134,65 @@ async def dashboard(
     first: FromText = None,
     last: ToText = None,
     clinic_id: ClinicText = None,
+    full: FullText = None,
 ) -> HTMLResponse:
-    """The dashboard page, or (for htmx) its cards."""
-    settings = settings_of(request)
-    today = dt.datetime.now(ZoneInfo(settings.compliance.timezone)).date()
-    period, problem = period_of(first, last, today)
-    clinic = clinic_id or None
-    context: dict[str, Any] = {
-        "console": console,
-        "period": period,
-        "previous": period.previous(),
-        "problem": problem,
-        "first_text": first if problem else period.first.isoformat(),
-        "last_text": last if problem else period.last.isoformat(),
-        "clinic_id": clinic,
-        "window_days": DEFAULT_WINDOW.days,
-        "max_days": MAX_DAYS,
-    }
-    scope = await _scope(request, console, period, clinic)
-    if problem is None:
-        earlier = await _scope(request, console, period.previous(), clinic)
-        (current, provisional), (before, _) = await asyncio.gather(
-            _total(request, scope), _total(request, earlier)
+    """The dashboard page with its parts to load, or (for htmx) the parts alone; with
+    ``full=1`` (no JavaScript) every part drawn in the page."""
+    asked = _filters(request, first, last, clinic_id)
+    context: dict[str, Any] = {"console": console, "full": bool(full), **asked}
+    problem = cast(PeriodProblem | None, asked["problem"])
+    if full and problem is None:
+        kpis, trends, sources, now = await asyncio.gather(
+            _kpis(request, console, asked),
+            _trends(request, console, asked),
+            _sources(request, console, asked),
+            _attention(request, console),
         )
-        context.update(cards=cards(current, before), provisional=provisional)
+        context.update(kpis, **trends, **sources, **now)
     partial = is_partial(request)
     if not partial:
-        context["clinics"] = await _clinic_choices(request, console, scope, clinic)
+        context["clinics"] = await _clinic_choices(request, console, asked["clinic_id"])
     return render(
         request,
-        "dashboard_cards.html" if partial else "dashboard.html",
+        "dashboard_parts.html" if partial else "dashboard.html",
         context,
         status_code=422 if problem else 200,
-        headers={"Vary": "HX-Request"},
+        headers=HEADERS,
     )
 
 
-async def _scope(
-    request: Request, console: Console, period: Period, clinic: str | None
-) -> ReportScope:
-    """The report scope of ``period`` and ``clinic``, narrowed to the user's clinics."""
-    store, settings = store_of(request), settings_of(request)
-    return await make_scope(console.caller, store, settings, period.first, period.end, None, clinic)
+@router.get("/dashboard/{part}", response_class=HTMLResponse)
+async def dashboard_part(
+    request: Request,
+    console: SignedIn,
+    part: str,
+    first: FromText = None,
+    last: ToText = None,
+    clinic_id: ClinicText = None,
+) -> HTMLResponse:
+    """One part of the dashboard, as htmx loads it into its placeholder."""
+    if part not in PARTS:
+        raise HTTPException(404)
+    asked = _filters(request, first, last, clinic_id)
+    context: dict[str, Any] = {"console": console, **asked}
+    if part == "attention":
+        context.update(await _attention(request, console))
+    elif asked["problem"] is not None:
+        return render(request, "dashboard_problem.html", context, status_code=422)
+    elif part == "kpis":
+        context.update(await _kpis(request, console, asked))
+    elif part == "trends":
+        context.update(await _trends(request, console, asked))
+    else:
+        context.update(await _sources(request, console, asked))
+    return render(request, PARTS[part], context)
 
 
-async def _total(request: Request, scope: ReportScope) -> tuple[KpiRow, bool]:
-    """The KPI report's total row for ``scope``, and whether it is provisional."""
-    store = store_of(request)
-    report = await asyncio.to_thread(store.kpi_report, scope, by_fields(None), DEFAULT_WINDOW)
-    return report.total, report.provisional
-
-
-async def _clinic_choices(
-    request: Request, console: Console, scope: ReportScope, chosen: str | None
-) -> list[str]:
+async def _clinic_choices(request: Request, console: Console, chosen: str | None) -> list[str]:
     """The clinics the filter offers: a staff user's own; for users who see every
-    clinic, those with customers in the range (the clinics report's rows) and the one
-    chosen."""
+    clinic, the clinics the store knows of, and the one chosen."""
     mine = console.caller.clinics
     if mine is not None:
         return list(mine)
-    everyone = scope.model_copy(update={"clinics": None})
-    report = await asyncio.to_thread(store_of(request).clinics_report, everyone)
-    found = [row.clinic_id for row in report.rows if row.clinic_id != NONE]
+    found = await run_in_threadpool(store_of(request).known_clinics)
     return found if chosen is None or chosen in found else sorted([*found, chosen])

@@ -1,6 +1,7 @@
 """看板 in Chromium, on the demo chain: the seed KPIs as cards, the same numbers the
-API's ``GET /v1/reports/kpis`` answers, the filters with htmx and without JavaScript,
-and the English switch."""
+API's ``GET /v1/reports/kpis`` answers, the trends drawn and the top sources listed
+(each part loaded by htmx on its own), the filters with htmx and without JavaScript,
+axe at both widths, and the English switch."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.browser.conftest import STAFF_CLINICS, ConsoleServer, new_context, sign_in
+from tests.browser.test_accessibility import WIDTHS, check, open_page
 
 pytestmark = pytest.mark.browser
 
@@ -115,7 +117,11 @@ async def test_the_filters_work_without_javascript(
     page = await context.new_page()
     try:
         await sign_in(page, "chen.admin")
+        # Without JavaScript the parts cannot load themselves: a link draws them all.
+        await expect(page.locator(".card")).to_have_count(0)
+        await page.get_by_role("link", name="在本页显示全部数据（无需 JavaScript）").click()
         last_30 = await traffic(page)
+        await expect(page.locator(".trend-days tbody tr")).to_have_count(30)
         today = dt.date.fromisoformat(await page.locator("#to").input_value())
         first = (today - dt.timedelta(days=89)).isoformat()
         await page.locator("#from").fill(first)
@@ -125,6 +131,7 @@ async def test_the_filters_work_without_javascript(
         assert f"from={first}" in page.url and "clinic_id=c01" in page.url
         await expect(page.locator("#kpis-title")).to_contain_text(first)
         await expect(page.locator("#clinic_id")).to_have_value("c01")
+        assert "full=1" in page.url  # the form keeps drawing every part
         assert await traffic(page) != last_30
     finally:
         await context.close()
@@ -166,3 +173,46 @@ async def test_an_english_browser_gets_english_pages(
         await expect(page.get_by_role("heading", level=1)).to_have_text("Sign in to carepath")
     finally:
         await context.close()
+
+
+async def test_the_trends_are_drawn_and_the_top_sources_listed(
+    page: Page, console: ConsoleServer
+) -> None:
+    await sign_in(page, "chen.admin")
+
+    charts = page.locator('.trend-chart[data-drawn="true"]')
+    await expect(charts).to_have_count(3)
+    await expect(page.locator(".trend-chart canvas")).to_have_count(3)
+    days = page.locator(".trend-days tbody tr")
+    await expect(days).to_have_count(30)
+    summary = page.locator('[data-trend="new_customers"] .trend-summary')
+    await expect(summary).to_contain_text(re.compile(r"期间合计 [\d,]+"))
+    # The new customers of the days add up to the cards' traffic (both the reports').
+    cells = await page.locator(".trend-days tbody tr td:nth-child(2)").all_text_contents()
+    assert sum(int(c.replace(",", "")) for c in cells) == await traffic(page) > 0
+
+    sources = page.locator("#sources tbody tr")
+    await expect(sources.first).to_be_visible()
+    assert 1 <= await sources.count() <= 5
+    listed = [
+        int(n.replace(",", ""))
+        for n in await page.locator('#sources [data-figure="new_customers"]').all_inner_texts()
+    ]
+    assert listed == sorted(listed, reverse=True) and listed[0] > 0
+    await expect(page.locator("#attention-title")).to_be_visible()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+async def test_the_whole_dashboard_passes_axe(
+    browser: Browser, console: ConsoleServer, width: int
+) -> None:
+    page = await open_page(browser, console, width)
+    try:
+        await sign_in(page, "chen.admin")
+        await expect(page.locator('.trend-chart[data-drawn="true"]')).to_have_count(3)
+        await expect(page.locator("#sources tbody tr").first).to_be_visible()
+        await expect(page.locator("#attention .loading")).to_have_count(0)
+        await page.locator(".trend-days summary").click()  # the table open, checked too
+        await check(page, "dashboard-admin", width)
+    finally:
+        await page.context.close()
