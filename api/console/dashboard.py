@@ -31,6 +31,7 @@ from fastapi.responses import HTMLResponse
 from api.console import dashboard_attention as attention
 from api.console import dashboard_figures as figures
 from api.console.kpi_cards import Period, PeriodProblem, cards, period_of
+from api.console.report_cache import cache_of
 from api.console.session import Console, SignedIn, settings_of, store_of
 from api.console.templating import render
 from engine.dispatch.dispatcher import Dispatcher
@@ -42,6 +43,7 @@ FromText = Annotated[str | None, Query(alias="from", max_length=32)]
 ToText = Annotated[str | None, Query(alias="to", max_length=32)]
 ClinicText = Annotated[str | None, Query(alias="clinic_id", max_length=128)]
 FullText = Annotated[str | None, Query(alias="full", max_length=8)]
+FreshFlag = Annotated[str | None, Query(alias="fresh", max_length=1)]
 #: The parts htmx loads, each from ``/dashboard/<part>``, in the page's order, and
 #: the template of each.
 PARTS = {
@@ -61,16 +63,25 @@ def is_partial(request: Request) -> bool:
 
 
 def _filters(
-    request: Request, first: str | None, last: str | None, clinic_id: str | None
+    request: Request,
+    first: str | None,
+    last: str | None,
+    clinic_id: str | None,
+    fresh: str | None = None,
 ) -> dict[str, Any]:
-    """The filters as read, for every template of the page."""
+    """The filters as read, for every template of the page; ``fresh``: count the
+    figures again rather than show those kept (``report_cache``)."""
     today = dt.datetime.now(ZoneInfo(settings_of(request).compliance.timezone)).date()
     period, problem = period_of(first, last, today)
     clinic = clinic_id or None
     asked = {"from": period.first.isoformat(), "to": period.last.isoformat()}
     if clinic is not None:
         asked["clinic_id"] = clinic
+    timezone = ZoneInfo(settings_of(request).compliance.timezone)
     return {
+        "fresh": fresh == "1",
+        "part_query": urlencode(asked | ({"fresh": "1"} if fresh == "1" else {})),
+        "timezone": timezone,
         "period": period,
         "previous": period.previous(),
         "problem": problem,
@@ -91,24 +102,49 @@ async def _kpis(request: Request, console: Console, asked: dict[str, Any]) -> di
         figures.scope_of(console.caller, store, settings, period, clinic),
         figures.scope_of(console.caller, store, settings, period.previous(), clinic),
     )
-    (current, provisional), (before, _) = await asyncio.gather(
-        figures.kpi_total(store, scope), figures.kpi_total(store, earlier)
-    )
-    return {"cards": cards(current, before), "provisional": provisional}
+    key = f"dashboard-kpis|{scope.model_dump_json()}|{earlier.model_dump_json()}"
+
+    async def count() -> tuple[tuple[Any, bool], tuple[Any, bool]]:
+        return await asyncio.gather(
+            figures.kpi_total(store, scope), figures.kpi_total(store, earlier)
+        )
+
+    kept = await cache_of(request).answer(key, count, fresh=asked["fresh"])
+    (current, provisional), (before, _) = kept.value
+    return {
+        "cards": cards(current, before),
+        "provisional": provisional,
+        "as_of": _local(asked, kept.at),
+    }
 
 
 async def _trends(request: Request, console: Console, asked: dict[str, Any]) -> dict[str, Any]:
     store, settings = store_of(request), settings_of(request)
     period, clinic = cast(Period, asked["period"]), cast(str | None, asked["clinic_id"])
     scope = await figures.scope_of(console.caller, store, settings, period, clinic)
-    return {"trends": await figures.trends(store, scope), "trend_keys": figures.TREND_KEYS}
+    kept = await cache_of(request).answer(
+        f"dashboard-trends|{scope.model_dump_json()}",
+        lambda: figures.trends(store, scope),
+        fresh=asked["fresh"],
+    )
+    return {"trends": kept.value, "trend_keys": figures.TREND_KEYS, "as_of": _local(asked, kept.at)}
 
 
 async def _sources(request: Request, console: Console, asked: dict[str, Any]) -> dict[str, Any]:
     store, settings = store_of(request), settings_of(request)
     period, clinic = cast(Period, asked["period"]), cast(str | None, asked["clinic_id"])
     scope = await figures.scope_of(console.caller, store, settings, period, clinic)
-    return {"sources": await figures.top_sources(store, scope)}
+    kept = await cache_of(request).answer(
+        f"dashboard-sources|{scope.model_dump_json()}",
+        lambda: figures.top_sources(store, scope),
+        fresh=asked["fresh"],
+    )
+    return {"sources": kept.value, "as_of": _local(asked, kept.at)}
+
+
+def _local(asked: dict[str, Any], at: dt.datetime) -> dt.datetime:
+    """When kept figures were counted, in the chain's time."""
+    return at.astimezone(cast(ZoneInfo, asked["timezone"]))
 
 
 async def _attention(request: Request, console: Console) -> dict[str, Any]:
@@ -135,10 +171,11 @@ async def dashboard(
     last: ToText = None,
     clinic_id: ClinicText = None,
     full: FullText = None,
+    fresh: FreshFlag = None,
 ) -> HTMLResponse:
     """The dashboard page with its parts to load, or (for htmx) the parts alone; with
     ``full=1`` (no JavaScript) every part drawn in the page."""
-    asked = _filters(request, first, last, clinic_id)
+    asked = _filters(request, first, last, clinic_id, fresh)
     context: dict[str, Any] = {"console": console, "full": bool(full), **asked}
     problem = cast(PeriodProblem | None, asked["problem"])
     if full and problem is None:
@@ -148,7 +185,9 @@ async def dashboard(
             _sources(request, console, asked),
             _attention(request, console),
         )
-        context.update(kpis, **trends, **sources, **now)
+        # Each part's "as of" is its own; the page shows the earliest.
+        context.update(kpis | trends | sources | now)
+        context["as_of"] = min(kpis["as_of"], trends["as_of"], sources["as_of"])
     partial = is_partial(request)
     if not partial:
         context["clinics"] = await _clinic_choices(request, console, asked["clinic_id"])
@@ -169,11 +208,12 @@ async def dashboard_part(
     first: FromText = None,
     last: ToText = None,
     clinic_id: ClinicText = None,
+    fresh: FreshFlag = None,
 ) -> HTMLResponse:
     """One part of the dashboard, as htmx loads it into its placeholder."""
     if part not in PARTS:
         raise HTTPException(404)
-    asked = _filters(request, first, last, clinic_id)
+    asked = _filters(request, first, last, clinic_id, fresh)
     context: dict[str, Any] = {"console": console, **asked}
     if part == "attention":
         context.update(await _attention(request, console))

@@ -24,7 +24,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-__all__ = ["SIZE", "TTL", "Kept", "ReportCache"]
+from starlette.requests import Request
+
+__all__ = ["SIZE", "TTL", "Kept", "ReportCache", "cache_of"]
 
 #: How long an answer is served again.
 TTL = timedelta(minutes=2)
@@ -84,3 +86,9 @@ class ReportCache:
             return kept
         finally:
             del self._running[key]
+
+
+def cache_of(request: Request) -> ReportCache:
+    """The app's kept report answers (made by ``api.console.mount``)."""
+    cache: ReportCache = request.app.state.report_cache
+    return cache

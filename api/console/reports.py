@@ -24,7 +24,7 @@ from pydantic import BaseModel
 
 from api.console import report_funnel
 from api.console.kpi_cards import Period, period_of
-from api.console.report_cache import ReportCache
+from api.console.report_cache import cache_of
 from api.console.report_filters import clinic_choices
 from api.console.report_specs import NAMES, SPECS, Spec, table_of
 from api.console.session import Console, SignedIn, settings_of, store_of
@@ -137,12 +137,6 @@ async def scope_of(request: Request, console: Console, asked: Asked) -> ReportSc
     return await make_scope(
         console.caller, store, settings, period.first, period.end, None, asked.clinic
     )
-
-
-def cache_of(request: Request) -> ReportCache:
-    """The app's kept report answers."""
-    cache: ReportCache = request.app.state.report_cache
-    return cache
 
 
 def _spec(name: str) -> Spec:

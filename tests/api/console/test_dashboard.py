@@ -22,7 +22,8 @@ from engine.dispatch.dispatcher import Dispatcher
 from engine.models.users import Role
 from engine.settings import Settings
 from engine.store.circuits import ConfigCircuit
-from engine.store.records import HandoffTask
+from engine.models.attribution import NewTouch
+from engine.store.records import HandoffTask, Identities
 from engine.store.sql import SqlStore
 from tests.db import migrated_database
 
@@ -280,3 +281,30 @@ async def test_an_open_circuit_and_an_overdue_task_need_attention(site: Site) ->
     site.store.complete_task(task_id, "reached")
     after = await _part(site, "admin", "attention", first, last)
     assert f'href="/tasks/{task_id}"' not in after
+
+
+async def test_kept_figures_are_shown_until_counted_again(site: Site) -> None:
+    first, last = _range(await _page(site, "admin"))
+    before = await _part(site, "admin", "kpis", first, last)
+    as_of = re.search(r'<p class="as-of muted">(.*?) · <a href="/\?(.*?)">', before)
+    assert as_of and "fresh=1" in as_of[2]
+    traffic = _count(_card(before, "traffic"))
+    # A new customer whose first touch is today joins the range's traffic.
+    found = site.store.identify(
+        Identities(phone=f"139{uuid.uuid4().int % 10**8:08d}"),
+        {"clinic_id": "c01"},
+        at=dt.datetime.now(dt.UTC),
+    )
+    site.store.record_touch(
+        found.customer_id,
+        NewTouch(at=dt.datetime.now(dt.UTC), kind="utm_visit", fields={"utm_source": "baidu"}),
+    )
+    kept = await _part(site, "admin", "kpis", first, last)
+    assert _count(_card(kept, "traffic")) == traffic  # the kept answer
+    assert as_of[1] in kept
+    answer = await site.clients["admin"].get(
+        "/dashboard/kpis",
+        params={"from": first.isoformat(), "to": last.isoformat(), "fresh": "1"},
+        headers={"HX-Request": "true"},
+    )
+    assert _count(_card(answer.text, "traffic")) == traffic + 1
