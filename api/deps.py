@@ -18,7 +18,7 @@ and ``docs/security.md``).
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, cast
@@ -141,6 +141,10 @@ class Caller:
     def customer(self, customer_id: str) -> str:
         """``customer_id``, if the caller may see that customer; 404 otherwise."""
         return access.visible_customer(self.store, self.key, customer_id)
+
+    def customers(self, customer_ids: Sequence[str]) -> list[str]:
+        """Those of ``customer_ids`` the caller may see, in order (``customer``'s check)."""
+        return access.visible_customers(self.store, self.key, customer_ids)
 
     def task(self, task_id: str) -> HandoffTask:
         """The handoff task, if the caller may see it; 404 otherwise."""

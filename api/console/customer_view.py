@@ -139,18 +139,18 @@ def search(console: Console, store: ServiceStore, text: str) -> list[Found]:
         )
     except (ValueError, NotFound):
         pass
-    for customer_id, _name in store.customers_named(
-        text, clinics=clinics_of(caller.key), limit=NAMED
-    ):
-        try:
-            ids.append(caller.customer(customer_id))
-        except NotFound:  # the one check decides, whatever the query filtered
-            pass
     found: dict[str, Found] = {}
     for customer_id in ids:
         customer = get_customer(customer_id, caller, store)
         if customer.id not in found:
             found[customer.id] = _found(customer, full_phones(console))
+    named = store.customers_named(text, clinics=clinics_of(caller.key), limit=NAMED)
+    # The one check decides, whatever the query filtered; one read for all of them.
+    visible = caller.customers([customer_id for customer_id, _ in named])
+    for brief in store.customer_briefs(visible):
+        if brief.id not in found:
+            phone = phone_shown(brief.phone, full_phones(console)) if brief.phone else None
+            found[brief.id] = Found(brief.id, brief.name, brief.clinic, phone)
     return list(found.values())
 
 

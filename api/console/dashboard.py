@@ -32,6 +32,7 @@ from api.console import dashboard_attention as attention
 from api.console import dashboard_figures as figures
 from api.console.kpi_cards import Period, PeriodProblem, cards, period_of
 from api.console.report_cache import cache_of
+from api.console.report_filters import clinic_choices
 from api.console.session import Console, SignedIn, settings_of, store_of
 from api.console.templating import render
 from engine.dispatch.dispatcher import Dispatcher
@@ -190,7 +191,7 @@ async def dashboard(
         context["as_of"] = min(kpis["as_of"], trends["as_of"], sources["as_of"])
     partial = is_partial(request)
     if not partial:
-        context["clinics"] = await _clinic_choices(request, console, asked["clinic_id"])
+        context["clinics"] = await clinic_choices(request, console, asked["clinic_id"])
     return render(
         request,
         "dashboard_parts.html" if partial else "dashboard.html",
@@ -226,13 +227,3 @@ async def dashboard_part(
     else:
         context.update(await _sources(request, console, asked))
     return render(request, PARTS[part], context)
-
-
-async def _clinic_choices(request: Request, console: Console, chosen: str | None) -> list[str]:
-    """The clinics the filter offers: a staff user's own; for users who see every
-    clinic, the clinics the store knows of, and the one chosen."""
-    mine = console.caller.clinics
-    if mine is not None:
-        return list(mine)
-    found = await run_in_threadpool(store_of(request).known_clinics)
-    return found if chosen is None or chosen in found else sorted([*found, chosen])

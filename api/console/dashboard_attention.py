@@ -27,6 +27,7 @@ from api.deps import Caller
 from engine.dispatch.dispatcher import Dispatcher
 from engine.dispatch.sweeps import SWEEP_AFTER
 from engine.errors import NotFound
+from engine.models.steps import SplitStep
 from engine.models.users import Role
 from engine.store.circuits import ConfigCircuit, QuotaWindow
 from engine.store.records import HandoffTask, OutboxItem
@@ -102,6 +103,9 @@ async def findings(caller: Caller, store: ServiceStore, dispatcher: Dispatcher) 
     found: list[Finding] = []
     for info in store.list_journeys():
         try:
+            bundle = store.current_bundle(info.journey_id)
+            if not any(isinstance(step, SplitStep) for step in bundle.journey.steps):
+                continue  # no experiment to read: its figures are not worth counting
             _, _, figures = await journey_figures(caller, store, dispatcher, info.journey_id)
         except NotFound:  # undeployed meanwhile
             continue

@@ -4,10 +4,11 @@ clinics), the default conversion window, the default grouping.
 
 - the KPI cards: the total row of ``store.kpi_report`` (``GET /v1/reports/kpis``) of the
   range and of the range before it;
-- the trends, per day of the range: new customers and those of them who converted (the
-  acquisition report of that one day, ``GET /v1/reports/acquisition?from=D&to=D+1``,
-  its groups added up) and active customers (the DAU of ``store.active_report``,
-  ``GET /v1/reports/active``);
+- the trends, per day of the range: new customers and those of them who converted
+  (``store.acquisition_days``, one statement for the range that gives each day what
+  the acquisition report of that one day, ``GET /v1/reports/acquisition?from=D&to=D+1``,
+  gives with its groups added up) and active customers (the DAU of
+  ``store.active_report``, ``GET /v1/reports/active``);
 - the top sources: the first rows of the acquisition report of the range by channel.
 
 These are the reports' own numbers: nothing here counts anything itself.
@@ -23,7 +24,7 @@ from typing import Literal
 from api.console.kpi_cards import Period
 from api.deps import Caller
 from api.routes.reports.scope import by_fields, make_scope
-from engine.models.reports.acquisition import AcquisitionReport, AcquisitionRow
+from engine.models.reports.acquisition import AcquisitionRow
 from engine.models.reports.kpis import KpiRow
 from engine.models.reports.scope import DEFAULT_WINDOW, ReportScope
 from engine.settings import Settings
@@ -87,34 +88,23 @@ class Trends:
         return best if best is not None and getattr(best, key) > 0 else None
 
 
-def one_day(scope: ReportScope, day: dt.date) -> ReportScope:
-    """The scope of local ``day`` alone (as ``make_scope`` makes it for from=D&to=D+1)."""
-    return scope.model_copy(update={"start": day, "end": day + dt.timedelta(days=1)})
-
-
-def daily_acquisition(store: ServiceStore, scope: ReportScope) -> list[AcquisitionReport]:
-    """The acquisition report of each day of ``scope``, in order (reads the store)."""
-    by = by_fields(None)
-    return [store.acquisition_report(one_day(scope, d), by, DEFAULT_WINDOW) for d in scope.days()]
-
-
 async def trends(store: ServiceStore, scope: ReportScope) -> Trends:
     """New customers, conversions and active customers per day of ``scope``."""
-    daily, active = await asyncio.gather(
-        asyncio.to_thread(daily_acquisition, store, scope),
+    acquired, active = await asyncio.gather(
+        asyncio.to_thread(store.acquisition_days, scope, DEFAULT_WINDOW),
         asyncio.to_thread(store.active_report, scope),
     )
     dau = {row.date: row.dau for row in active.rows}
     days = [
         TrendDay(
-            day=day,
-            new_customers=sum(r.new_customers for r in report.rows),
-            converted=sum(r.converted for r in report.rows),
-            active=dau.get(day, 0),
+            day=row.date,
+            new_customers=row.new_customers,
+            converted=row.converted,
+            active=dau.get(row.date, 0),
         )
-        for day, report in zip(scope.days(), daily, strict=True)
+        for row in acquired.rows
     ]
-    return Trends(days, any(report.provisional for report in daily))
+    return Trends(days, acquired.provisional)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,6 @@ from api.console.report_filters import clinic_choices
 from api.console.session import Checked, Console, SignedIn, settings_of, store_of
 from api.console.templating import render
 from api.routes.reports.funnel import FunnelBody, funnel
-from api.routes.reports.scope import make_scope
 from engine.models.reports.funnel import MAX_STEPS, FunnelReport
 from engine.models.reports.scope import DEFAULT_WINDOW, NONE
 from engine.workspace.events import deployed_roles
@@ -121,11 +120,8 @@ def chart_of(report: FunnelReport) -> dict[str, Any]:
 
 
 async def _clinics(request: Request, console: Console, chosen: str | None) -> list[str]:
-    """The clinic filter's choices, as on the other report pages (the last 30 days)."""
-    period, _ = period_of(None, None, _today(request))
-    store, settings = store_of(request), settings_of(request)
-    scope = await make_scope(console.caller, store, settings, period.first, period.end, None, None)
-    return await clinic_choices(request, console, scope, chosen)
+    """The clinic filter's choices, as on the other report pages."""
+    return await clinic_choices(request, console, chosen)
 
 
 async def _page(

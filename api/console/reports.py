@@ -217,7 +217,7 @@ async def report_page(
         "problem": problem,
         "max_days": MAX_DAYS,
         "fields": FIRST_TOUCH_FIELDS,
-        "clinics": await clinic_choices(request, console, scope, asked.clinic),
+        "clinics": await clinic_choices(request, console, asked.clinic),
         "table": None,
         "provisional": bool(getattr(report, "provisional", False)),
         "csv_query": request.url.remove_query_params("fresh").query,

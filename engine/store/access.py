@@ -16,6 +16,8 @@ These are plain functions over the key and the store, not tied to HTTP: the API'
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from engine.errors import NotFound
 from engine.models.users import User
 from engine.store.records import ApiKeyRecord, EnrollmentRecord, HandoffTask, MergeRecord
@@ -60,6 +62,15 @@ def visible_customer(store: ServiceStore, key: ApiKeyRecord, customer_id: str) -
     if customer_id not in clinics or not may_see_clinic(key, clinics[customer_id]):
         raise NotFound(f"no customer {customer_id!r}")
     return customer_id
+
+
+def visible_customers(
+    store: ServiceStore, key: ApiKeyRecord, customer_ids: Sequence[str]
+) -> list[str]:
+    """Those of ``customer_ids`` the key may see, in their order (the check of
+    ``visible_customer``, for many at once)."""
+    clinics = store.customer_clinics(customer_ids)
+    return [c for c in customer_ids if c in clinics and may_see_clinic(key, clinics[c])]
 
 
 def visible_task(store: ServiceStore, key: ApiKeyRecord, task_id: str) -> HandoffTask:

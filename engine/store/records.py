@@ -359,6 +359,15 @@ class ApiKeyRecord(BaseModel):
         return self.revoked_at is None and (self.expires_at is None or at < self.expires_at)
 
 
+class CustomerBrief(BaseModel):
+    """What a list of customers shows of one: its name, clinic and first phone."""
+
+    id: str
+    name: str | None = None
+    clinic: str | None = None
+    phone: str | None = None
+
+
 class AuditEntry(BaseModel):
     """One line of a customer's audit trail."""
 

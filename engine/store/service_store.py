@@ -17,6 +17,7 @@ from engine.models.changes import ChangeAction, ChangeRecord, NewChange, Subject
 from engine.models.events import Cost
 from engine.models.journey import Segment
 from engine.models.reports.acquisition import AcquisitionReport
+from engine.models.reports.acquisition_days import AcquisitionDays
 from engine.models.reports.active import ActiveReport
 from engine.models.reports.channels import ChannelsReport
 from engine.models.reports.clinics import ClinicsReport
@@ -36,6 +37,7 @@ from engine.store.records import (
     AuditEntry,
     ConsentChange,
     CostsWritten,
+    CustomerBrief,
     EnrollmentRecord,
     GuardianLink,
     HandoffTask,
@@ -104,6 +106,7 @@ class ServiceStore(ActivityStore, Protocol):
     def customers_named(
         self, prefix: str, *, clinics: Sequence[str] | None = None, limit: int = 20
     ) -> list[tuple[str, str]]: ...
+    def customer_briefs(self, customer_ids: Sequence[str]) -> list[CustomerBrief]: ...
     def list_merges(self, customer_id: str | None = None) -> list[MergeRecord]: ...
     def customer_clinics(self, customer_ids: Sequence[str]) -> dict[str, str | None]: ...
     def audit_trail(self, customer_id: str, limit: int = 1000) -> list[AuditEntry]: ...
@@ -343,6 +346,7 @@ class ServiceStore(ActivityStore, Protocol):
     def acquisition_report(
         self, scope: ReportScope, by: Sequence[FirstTouchField], window: timedelta
     ) -> AcquisitionReport: ...
+    def acquisition_days(self, scope: ReportScope, window: timedelta) -> AcquisitionDays: ...
     def kpi_report(
         self, scope: ReportScope, by: Sequence[FirstTouchField], window: timedelta
     ) -> KpiReport: ...

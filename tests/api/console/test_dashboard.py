@@ -19,10 +19,10 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from cli.demo import DemoOptions, load_demo
 from engine.dispatch.dispatcher import Dispatcher
+from engine.models.attribution import NewTouch
 from engine.models.users import Role
 from engine.settings import Settings
 from engine.store.circuits import ConfigCircuit
-from engine.models.attribution import NewTouch
 from engine.store.records import HandoffTask, Identities
 from engine.store.sql import SqlStore
 from tests.db import migrated_database

@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import create_engine, text
 
-from engine.store.records import Identities
+from engine.errors import NotFound
+from engine.store.access import visible_customer, visible_customers
+from engine.store.records import ApiKeyRecord, Identities
 from engine.store.sql import SqlStore
 
 pytestmark = pytest.mark.db
@@ -71,3 +73,30 @@ def test_the_search_reads_the_name_index(sql_url: str) -> None:
                 assert "ix_customers_name" in " ".join(str(row[0]) for row in plan)
     finally:
         engine.dispose()
+
+
+def test_briefs_give_name_clinic_and_first_phone_in_the_order_asked(sql_store: SqlStore) -> None:
+    a = _customer(sql_store, "13800000021", "赵一", "c03")
+    b = sql_store.identify(Identities(wechat_openid="o-2"), {"name": "钱二"}, at=T0).customer_id
+    briefs = sql_store.customer_briefs([b, "c-unknown", a, b])
+    assert [(x.id, x.name, x.clinic, x.phone) for x in briefs] == [
+        (b, "钱二", None, None),
+        (a, "赵一", "c03", "+8613800000021"),
+    ]
+    assert sql_store.customer_briefs([]) == []
+
+
+def test_visible_customers_is_the_one_check_for_many(sql_store: SqlStore) -> None:
+    mine = _customer(sql_store, "13800000031", "孙三", "c01")
+    theirs = _customer(sql_store, "13800000032", "李四", "c02")
+    staff = ApiKeyRecord(id="k-1", name="desk", scopes=["staff"], clinics=["c01"], created_at=T0)
+    admin = ApiKeyRecord(id="k-2", name="ops", scopes=["admin"], clinics=[], created_at=T0)
+    asked = [theirs, mine, "c-unknown"]
+    assert visible_customers(sql_store, staff, asked) == [mine]
+    assert visible_customers(sql_store, admin, asked) == [theirs, mine]
+    for customer in (mine, theirs):  # the same answer as one at a time
+        try:
+            one = [visible_customer(sql_store, staff, customer)]
+        except NotFound:
+            one = []
+        assert one == visible_customers(sql_store, staff, [customer])

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from engine.models.reports.acquisition import AcquisitionReport
+from engine.models.reports.acquisition_days import AcquisitionDays
 from engine.models.reports.active import ActiveReport
 from engine.models.reports.channels import ChannelsReport
 from engine.models.reports.clinics import ClinicsReport
@@ -15,6 +16,7 @@ from engine.models.reports.kpis import KpiReport
 from engine.models.reports.scope import FirstTouchField, ReportScope
 from engine.store.sql.common import SqlPart
 from engine.store.sql.reports.acquisition import acquisition_report
+from engine.store.sql.reports.acquisition_days import acquisition_days
 from engine.store.sql.reports.active import active_report
 from engine.store.sql.reports.channels import channels_report
 from engine.store.sql.reports.clinics import clinics_report
@@ -35,6 +37,11 @@ class ReportsPart(SqlPart):
         """New customers by first-touch fields, what they converted to, and their cost."""
         with self._analytic_read() as s:
             return acquisition_report(s, scope, by, window)
+
+    def acquisition_days(self, scope: ReportScope, window: dt.timedelta) -> AcquisitionDays:
+        """New customers and those of them who converted, per local day of first touch."""
+        with self._analytic_read() as s:
+            return acquisition_days(s, scope, window)
 
     def kpi_report(
         self, scope: ReportScope, by: Sequence[FirstTouchField], window: dt.timedelta
