@@ -8,7 +8,9 @@ keeps them as the trace is written), and from GROUP BYs over the ``trace`` rows 
 rest: a clinic-filtered cohort, and the part of a day at either end of a range that
 does not fall on whole UTC days. Trace fields without a column (channel, outcome,
 variant) are read from the JSON payload, which SQLite and PostgreSQL both extract. No
-enrollment is loaded into Python.
+enrollment is loaded into Python. A clinic filter finds its customers through
+``ix_customers_clinic`` (``customer_clinic``), and a filtered cohort with no enrollment
+reads no trace at all: most journeys, for a clinic's staff.
 """
 
 from __future__ import annotations
@@ -16,14 +18,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, case, distinct, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    case,
+    distinct,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from engine.store.metrics import Cohort, JourneyCounts, StatusCount
 from engine.store.sql.common import SqlPart
 from engine.store.sql.journey_figures import Figures
 from engine.store.sql.journey_tallied import add_tallied
-from engine.store.sql.sends import skip_reason, trace_text, tried_before
+from engine.store.sql.sends import NOT_TRIED, skip_reason, trace_text, tried_before
 from engine.store.sql.tables import CustomerRow, EnrollmentRow, TaskRow, TraceRow
 from engine.store.sql.tallies import entry_day
 
@@ -49,10 +65,31 @@ def _cohort_filters(cohort: Cohort) -> list[ColumnElement[bool]]:
     if cohort.clinics is not None:
         # A customer's clinic is its clinic_id attribute (engine.store.access); merged
         # customers' enrollments move to the survivor, whose attribute decides.
-        clinic = CustomerRow.attributes["clinic_id"].as_string()
-        allowed = select(CustomerRow.id).where(clinic.in_(list(cohort.clinics)))
+        allowed = select(CustomerRow.id).where(customer_clinic().in_(list(cohort.clinics)))
         found.append(EnrollmentRow.customer_id.in_(allowed))
     return found
+
+
+class customer_clinic(FunctionElement[str]):  # noqa: N801 - an SQL function, named as one
+    """A customer's ``clinic_id`` attribute as text: what ``attributes["clinic_id"]
+    .as_string()`` gives, written with its path inline, exactly as ``ix_customers_clinic``
+    (migration ``0018``) indexes it, so the clinic filter reads that index (an index on
+    an expression serves only a query that writes the same expression, and a bound path
+    is not the same)."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(customer_clinic, "sqlite")
+def _clinic_sqlite(element: customer_clinic, compiler: SQLCompiler, **kw: object) -> str:
+    doc = compiler.process(CustomerRow.attributes.expression, **kw)
+    return f"CAST(JSON_EXTRACT({doc}, '$.\"clinic_id\"') AS VARCHAR)"
+
+
+@compiles(customer_clinic)
+def _clinic(element: customer_clinic, compiler: SQLCompiler, **kw: object) -> str:
+    return f"({compiler.process(CustomerRow.attributes.expression, **kw)} ->> 'clinic_id')"
 
 
 class JourneyMetricsPart(SqlPart):
@@ -65,14 +102,19 @@ class JourneyMetricsPart(SqlPart):
         figures = Figures()
         with self._analytic_read() as s:
             statuses = _statuses(s, cohort)
-            for step in _waiting(s, cohort, running_at):
+            # No enrollment in the cohort: nothing of it in the trace or among the tasks
+            # of its enrollments (a staff user's clinics in most journeys). The tallies
+            # are still read: they count entries whose enrollment row is not stored yet.
+            found = bool(statuses) or not _filtered(cohort)
+            for step in _waiting(s, cohort, running_at) if found else []:
                 figures.at(step).waiting_now += 1
             for part in _parts(cohort):
-                if isinstance(part, Cohort):
-                    _add_traced(s, cohort_ids(part), figures)
-                else:
+                if not isinstance(part, Cohort):
                     add_tallied(s, cohort.journey_id, cohort.version, part, figures)
-            _handoffs(s, cohort, now, figures)
+                elif statuses:
+                    _add_traced(s, cohort_ids(part), figures)
+            if found:
+                _handoffs(s, cohort, now, figures)
         return JourneyCounts(statuses=statuses, steps=figures.steps, arms=figures.arms())
 
 
@@ -99,10 +141,15 @@ def _parts(cohort: Cohort) -> list[Cohort | Days]:
 DAY, _TICK = timedelta(days=1), timedelta(microseconds=1)
 
 
+def _filtered(cohort: Cohort) -> bool:
+    """Whether the cohort is less than every enrollment of the journey."""
+    whole = cohort.model_dump(include={"version", "since", "until", "clinics"})
+    return any(v is not None for v in whole.values())
+
+
 def _waiting(s: Session, cohort: Cohort, running_at: Mapping[str, str]) -> list[str]:
     """The current steps of the running enrollments that belong to the cohort."""
-    whole = cohort.model_dump(include={"version", "since", "until", "clinics"})
-    if not any(v is not None for v in whole.values()):
+    if not _filtered(cohort):
         return list(running_at.values())  # every enrollment of the journey
     return [running_at[e] for e in _of_cohort(s, cohort, list(running_at))]
 
@@ -139,11 +186,23 @@ def _statuses(s: Session, cohort: Cohort) -> list[StatusCount]:
 
 
 def _sends(s: Session, mine: Select[str], figures: Figures) -> None:
-    """Attempts and receipts per step and channel; skips by reason; fallbacks."""
+    """Attempts and receipts per step and channel; skips by reason; fallbacks, counted
+    in the same read of the cohort's trace."""
     channel, outcome, detail = _text("channel"), _text("outcome"), _text("detail")
-    reason = skip_reason(outcome, detail)
+    # The reason only where it is counted (Figures.send: skipped or deferred attempts):
+    # the detail of every other row is then neither extracted nor matched.
+    skipped = and_(TraceRow.kind == "attempt", outcome.in_(NOT_TRIED))
+    reason = case((skipped, skip_reason(outcome, detail)), else_=literal(""))
     stmt = (
-        select(TraceRow.step, TraceRow.kind, channel, outcome, reason, func.count())
+        select(
+            TraceRow.step,
+            TraceRow.kind,
+            channel,
+            outcome,
+            reason,
+            func.count(),
+            func.sum(_fallback(channel, outcome)),
+        )
         .where(
             TraceRow.enrollment_id.in_(mine),
             TraceRow.kind.in_(("attempt", "receipt")),
@@ -151,26 +210,17 @@ def _sends(s: Session, mine: Select[str], figures: Figures) -> None:
         )
         .group_by(TraceRow.step, TraceRow.kind, channel, outcome, reason)
     )
-    for step, kind, chan, result, why, n in s.execute(stmt):
+    for step, kind, chan, result, why, n, fell in s.execute(stmt):
         figures.send(step or "", kind, chan or "", result or "", why, n)
-    for step, n in s.execute(_fallbacks(mine)):
-        figures.at(step or "").fallbacks += n
+        figures.at(step or "").fallbacks += int(fell or 0)
 
 
-def _fallbacks(mine: Select[str]) -> Select[str | None, int]:
-    """Deliveries (attempts or receipts) preceded, in the same visit of the step, by an
-    attempt on another channel: a later channel delivered after an earlier one did not."""
-    before = tried_before(TraceRow.enrollment_id, TraceRow.step, _text("channel"), TraceRow.seq)
-    return (
-        select(TraceRow.step, func.count())
-        .where(
-            TraceRow.enrollment_id.in_(mine),
-            TraceRow.kind.in_(("attempt", "receipt")),
-            _text("outcome") == "delivered",
-            before,
-        )
-        .group_by(TraceRow.step)
-    )
+def _fallback(channel: ColumnElement[str], outcome: ColumnElement[str]) -> ColumnElement[int]:
+    """1 for a delivery (an attempt or receipt) preceded, in the same visit of the step,
+    by an attempt on another channel: a later channel delivered after an earlier one did
+    not; 0 otherwise (the earlier attempts are looked up for deliveries only)."""
+    before = tried_before(TraceRow.enrollment_id, TraceRow.step, channel, TraceRow.seq)
+    return case((outcome == "delivered", case((before, 1), else_=0)), else_=0)
 
 
 def _handoffs(s: Session, cohort: Cohort, now: datetime, figures: Figures) -> None:
@@ -201,8 +251,7 @@ def _handoffs(s: Session, cohort: Cohort, now: datetime, figures: Figures) -> No
 
 def _of_tasks(cohort: Cohort) -> list[ColumnElement[bool]]:
     """Tasks of the cohort's enrollments (every one of the journey: no filter)."""
-    whole = cohort.model_dump(include={"version", "since", "until", "clinics"})
-    if not any(v is not None for v in whole.values()):
+    if not _filtered(cohort):
         return []
     return [TaskRow.enrollment_id.in_(cohort_ids(cohort))]
 
