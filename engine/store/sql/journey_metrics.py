@@ -21,7 +21,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import (
     ColumnElement,
     Select,
-    String,
     and_,
     case,
     distinct,
@@ -30,12 +29,10 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 from engine.store.metrics import Cohort, JourneyCounts, StatusCount
+from engine.store.sql.attributes import customer_clinic
 from engine.store.sql.common import SqlPart
 from engine.store.sql.journey_figures import Figures
 from engine.store.sql.journey_tallied import add_tallied
@@ -68,28 +65,6 @@ def _cohort_filters(cohort: Cohort) -> list[ColumnElement[bool]]:
         allowed = select(CustomerRow.id).where(customer_clinic().in_(list(cohort.clinics)))
         found.append(EnrollmentRow.customer_id.in_(allowed))
     return found
-
-
-class customer_clinic(FunctionElement[str]):  # noqa: N801 - an SQL function, named as one
-    """A customer's ``clinic_id`` attribute as text: what ``attributes["clinic_id"]
-    .as_string()`` gives, written with its path inline, exactly as ``ix_customers_clinic``
-    (migration ``0018``) indexes it, so the clinic filter reads that index (an index on
-    an expression serves only a query that writes the same expression, and a bound path
-    is not the same)."""
-
-    type = String()
-    inherit_cache = True
-
-
-@compiles(customer_clinic, "sqlite")
-def _clinic_sqlite(element: customer_clinic, compiler: SQLCompiler, **kw: object) -> str:
-    doc = compiler.process(CustomerRow.attributes.expression, **kw)
-    return f"CAST(JSON_EXTRACT({doc}, '$.\"clinic_id\"') AS VARCHAR)"
-
-
-@compiles(customer_clinic)
-def _clinic(element: customer_clinic, compiler: SQLCompiler, **kw: object) -> str:
-    return f"({compiler.process(CustomerRow.attributes.expression, **kw)} ->> 'clinic_id')"
 
 
 class JourneyMetricsPart(SqlPart):

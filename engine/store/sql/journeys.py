@@ -15,6 +15,7 @@ from engine.errors import NotFound
 from engine.expressions.clock import utcnow
 from engine.models.workspace import JourneyBundle
 from engine.store.records import EnrollmentRecord, JourneyInfo, JourneyVersionInfo
+from engine.store.sql.attributes import customer_clinic
 from engine.store.sql.common import SqlPart
 from engine.store.sql.tables import (
     CustomerRow,
@@ -221,8 +222,7 @@ class JourneysPart(SqlPart):
             stmt = stmt.where(EnrollmentRow.started_at < until)
         if clinics is not None:
             # A customer's clinic is its clinic_id attribute (engine.store.access).
-            clinic = CustomerRow.attributes["clinic_id"].as_string()
-            allowed = select(CustomerRow.id).where(clinic.in_(list(clinics)))
+            allowed = select(CustomerRow.id).where(customer_clinic().in_(list(clinics)))
             stmt = stmt.where(EnrollmentRow.customer_id.in_(allowed))
         if step is not None:
             here = [e for e, at in running.items() if at == step]

@@ -18,6 +18,8 @@ console's search by the beginning of a name reads a range of it.
 ``engine.store.sql.journey_metrics.customer_clinic`` queries it (SQLAlchemy's
 ``as_string()`` with its path inline), so a staff user's journey figures read their
 clinics' customers from it instead of every customer.
+
+``ix_handoff_tasks_journey_id_step``: a journey's handoff figures read its own tasks.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ def upgrade() -> None:
     op.create_index("ix_changes_subject", "changes", ["subject_kind", "subject_id", "id"])
     op.create_index("ix_changes_customer", "changes", ["customer_id", "id"])
     op.create_index("ix_changes_action", "changes", ["action", "id"])
+    # A journey's handoff figures read its tasks, not the table (journey_metrics).
+    op.create_index("ix_handoff_tasks_journey_id_step", "handoff_tasks", ["journey_id", "step"])
     if op.get_bind().dialect.name == "sqlite":
         op.execute(
             "CREATE INDEX ix_customers_name ON customers (json_extract(attributes, '$.name'))"
@@ -68,6 +72,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_handoff_tasks_journey_id_step", table_name="handoff_tasks")
     op.drop_index("ix_customers_name", table_name="customers")
     op.drop_index("ix_changes_action", table_name="changes")
     op.drop_index("ix_changes_customer", table_name="changes")

@@ -111,6 +111,7 @@ class TaskRow(Base):
     __table_args__ = (
         Index("ix_handoff_tasks_queue_status", "queue", "status"),
         Index("ix_handoff_tasks_clinic_status", "clinic", "status"),
+        Index("ix_handoff_tasks_journey_id_step", "journey_id", "step"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
