@@ -13,6 +13,7 @@ from typing import get_args
 
 from fastapi.concurrency import run_in_threadpool
 
+from api.console.report_cache import ReportCache
 from api.deps import Caller
 from api.routes.channels import list_channels
 from api.routes.reports.channels import channels as channels_report
@@ -80,20 +81,30 @@ class ChannelsBoard:
     skips: list[SkipLine]
     first_day: dt.date
     last_day: dt.date
+    #: when the skips were counted (the channels report's answer is kept a while)
+    skips_at: dt.datetime
 
 
-async def board(caller: Caller, settings: Settings, today: dt.date) -> ChannelsBoard:
-    """The page's data for ``today`` (a local day of the chain)."""
+async def board(
+    caller: Caller, settings: Settings, today: dt.date, cache: ReportCache
+) -> ChannelsBoard:
+    """The page's data for ``today`` (a local day of the chain); the skips are the
+    channels report's, kept a while like the report pages' (``report_cache``)."""
     store = caller.store
     page = await list_channels(caller, store)
     first = today - dt.timedelta(days=SKIP_DAYS - 1)
     scope = await make_scope(
         caller, store, settings, first, today + dt.timedelta(days=1), None, None
     )
-    report = await channels_report(scope, store, format="json")
+    kept = await cache.answer(
+        f"channels|{scope.model_dump_json()}",
+        lambda: channels_report(scope, store, format="json"),
+    )
+    report = kept.value
     assert isinstance(report, ChannelsReport)
     resets = await run_in_threadpool(
         lambda: store.list_changes(actions=["channel.reset"], limit=RESETS_SHOWN)
     )
     opt_outs = await run_in_threadpool(store.recent_opt_outs, OPT_OUTS_SHOWN)
-    return ChannelsBoard(page.channels, resets, opt_outs, skip_lines(report), first, today)
+    skips = skip_lines(report)
+    return ChannelsBoard(page.channels, resets, opt_outs, skips, first, today, kept.at)

@@ -29,6 +29,7 @@ from pydantic import ValidationError
 
 from api.console.channel_view import CHANNELS, board, has_open, may_view
 from api.console.customer_page import clock
+from api.console.report_cache import cache_of
 from api.console.session import Checked, Console, SignedIn, settings_of
 from api.console.templating import render
 from api.routes.channels import reset_channel
@@ -87,7 +88,7 @@ async def _page(
 ) -> HTMLResponse:
     settings = settings_of(request)
     today = dt.datetime.now(ZoneInfo(settings.compliance.timezone)).date()
-    found = await board(console.caller, settings, today)
+    found = await board(console.caller, settings, today, cache_of(request))
     context = {
         "console": console,
         "board": found,

@@ -157,7 +157,13 @@ async def _attention(request: Request, console: Console) -> dict[str, Any]:
     channels = await run_in_threadpool(attention.channel_alerts, store, now) if operations else None
     parked = await run_in_threadpool(attention.parked_rows, store, now) if operations else None
     overdue = await run_in_threadpool(attention.overdue_tasks, caller, now)
-    found = await attention.findings(caller, store, dispatcher)
+    # Experiment results move slowly and cost a journey's figures each: kept a while,
+    # like the reports (circuits, tasks and the outbox are read now).
+    kept = await cache_of(request).answer(
+        f"dashboard-findings|{caller.clinics}",
+        lambda: attention.findings(caller, store, dispatcher),
+    )
+    found = kept.value
     return {
         "attention": attention.Attention(channels, overdue, parked, found),
         "shown": attention.SHOWN,
