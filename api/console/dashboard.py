@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, cast
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -36,7 +37,7 @@ from api.console.report_filters import clinic_choices
 from api.console.session import Console, SignedIn, settings_of, store_of
 from api.console.templating import render
 from engine.dispatch.dispatcher import Dispatcher
-from engine.models.reports.scope import DEFAULT_WINDOW, MAX_DAYS
+from engine.models.reports.scope import DEFAULT_WINDOW, MAX_DAYS, ReportScope
 
 router = APIRouter(include_in_schema=False)
 
@@ -103,44 +104,54 @@ async def _kpis(request: Request, console: Console, asked: dict[str, Any]) -> di
         figures.scope_of(console.caller, store, settings, period, clinic),
         figures.scope_of(console.caller, store, settings, period.previous(), clinic),
     )
-    key = f"dashboard-kpis|{scope.model_dump_json()}|{earlier.model_dump_json()}"
 
     async def count() -> tuple[tuple[Any, bool], tuple[Any, bool]]:
         return await asyncio.gather(
             figures.kpi_total(store, scope), figures.kpi_total(store, earlier)
         )
 
-    kept = await cache_of(request).answer(key, count, fresh=asked["fresh"])
-    (current, provisional), (before, _) = kept.value
-    return {
-        "cards": cards(current, before),
-        "provisional": provisional,
-        "as_of": _local(asked, kept.at),
-    }
+    key = f"dashboard-kpis|{scope.model_dump_json()}|{earlier.model_dump_json()}"
+    ((current, provisional), (before, _)), as_of = await _kept(request, asked, key, count)
+    return {"cards": cards(current, before), "provisional": provisional, "as_of": as_of}
 
 
 async def _trends(request: Request, console: Console, asked: dict[str, Any]) -> dict[str, Any]:
-    store, settings = store_of(request), settings_of(request)
-    period, clinic = cast(Period, asked["period"]), cast(str | None, asked["clinic_id"])
-    scope = await figures.scope_of(console.caller, store, settings, period, clinic)
-    kept = await cache_of(request).answer(
+    store, scope = store_of(request), await _scope(request, console, asked)
+    trends, as_of = await _kept(
+        request,
+        asked,
         f"dashboard-trends|{scope.model_dump_json()}",
         lambda: figures.trends(store, scope),
-        fresh=asked["fresh"],
     )
-    return {"trends": kept.value, "trend_keys": figures.TREND_KEYS, "as_of": _local(asked, kept.at)}
+    return {"trends": trends, "trend_keys": figures.TREND_KEYS, "as_of": as_of}
 
 
 async def _sources(request: Request, console: Console, asked: dict[str, Any]) -> dict[str, Any]:
-    store, settings = store_of(request), settings_of(request)
-    period, clinic = cast(Period, asked["period"]), cast(str | None, asked["clinic_id"])
-    scope = await figures.scope_of(console.caller, store, settings, period, clinic)
-    kept = await cache_of(request).answer(
+    store, scope = store_of(request), await _scope(request, console, asked)
+    sources, as_of = await _kept(
+        request,
+        asked,
         f"dashboard-sources|{scope.model_dump_json()}",
         lambda: figures.top_sources(store, scope),
-        fresh=asked["fresh"],
     )
-    return {"sources": kept.value, "as_of": _local(asked, kept.at)}
+    return {"sources": sources, "as_of": as_of}
+
+
+async def _scope(request: Request, console: Console, asked: dict[str, Any]) -> ReportScope:
+    """The report scope of the asked period and clinic, for this user."""
+    period, clinic = cast(Period, asked["period"]), cast(str | None, asked["clinic_id"])
+    return await figures.scope_of(
+        console.caller, store_of(request), settings_of(request), period, clinic
+    )
+
+
+async def _kept(
+    request: Request, asked: dict[str, Any], key: str, count: Callable[[], Awaitable[Any]]
+) -> tuple[Any, dt.datetime]:
+    """The kept answer for ``key`` (counted now when old or asked ``fresh``), and when
+    it was counted, in the chain's time."""
+    kept = await cache_of(request).answer(key, count, fresh=asked["fresh"])
+    return kept.value, _local(asked, kept.at)
 
 
 def _local(asked: dict[str, Any], at: dt.datetime) -> dt.datetime:
