@@ -211,9 +211,16 @@ def _handoffs(s: Session, cohort: Cohort, now: datetime, figures: Figures) -> No
             func.sum(case((overdue, 1), else_=0)),
             func.sum(case((escalated, 1), else_=0)),
         )
-        .where(TaskRow.journey_id == cohort.journey_id, *_of_tasks(cohort))
+        .where(TaskRow.journey_id == cohort.journey_id)
         .group_by(TaskRow.step, TaskRow.status, TaskRow.outcome)
     )
+    if _filtered(cohort):
+        # Each task's enrollment by its key: testing every task against the set of the
+        # cohort's ids (IN) read the whole cohort first, twice as slow on a version
+        # of 100,000 enrollments.
+        stmt = stmt.join(EnrollmentRow, EnrollmentRow.id == TaskRow.enrollment_id).where(
+            *_cohort_filters(cohort)
+        )
     for step, status, outcome, n, late, up in s.execute(stmt):
         tasks = figures.at(step).handoffs
         tasks.created += n
@@ -222,13 +229,6 @@ def _handoffs(s: Session, cohort: Cohort, now: datetime, figures: Figures) -> No
         if status == "done":
             key = outcome or "(none)"
             tasks.done[key] = tasks.done.get(key, 0) + n
-
-
-def _of_tasks(cohort: Cohort) -> list[ColumnElement[bool]]:
-    """Tasks of the cohort's enrollments (every one of the journey: no filter)."""
-    if not _filtered(cohort):
-        return []
-    return [TaskRow.enrollment_id.in_(cohort_ids(cohort))]
 
 
 def _arms(s: Session, mine: Select[str], figures: Figures) -> None:

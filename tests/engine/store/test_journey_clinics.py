@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, func, select, text, update
 
 from engine.contracts.journey import TraceEntry
 from engine.store.metrics import Cohort, StatusCount
-from engine.store.records import EnrollmentRecord
+from engine.store.records import EnrollmentRecord, HandoffTask
 from engine.store.sql import SqlStore
 from engine.store.sql.journey_figures import Figures
 from engine.store.sql.journey_metrics import _add_traced, cohort_ids
-from engine.store.sql.tables import CustomerRow, EnrollmentRow
+from engine.store.sql.tables import CustomerRow, EnrollmentRow, TaskRow
 
 pytestmark = pytest.mark.db
 
@@ -168,3 +168,65 @@ def test_the_clinic_filter_reads_the_clinic_index(sql_store: SqlStore) -> None:
             conn.execute(text("SET enable_seqscan = off"))
             plan = " ".join(str(row[0]) for row in conn.execute(text(f"EXPLAIN {sql}")))
     assert "ix_customers_clinic" in plan
+
+
+def test_handoff_figures_count_the_tasks_of_the_cohort_only(sql_store: SqlStore) -> None:
+    """Tasks of other versions, other clinics and earlier entrants are left out of a
+    filtered cohort's handoffs; the whole journey counts them all."""
+    sz, bj = _customer(sql_store, "sz-01"), _customer(sql_store, "bj-01")
+    due = NOW - dt.timedelta(hours=1)  # overdue while open
+    cases = [  # (enrollment, version, customer, started, status, outcome)
+        ("v1-sz", 1, sz, T0, "open", None),
+        ("v1-bj", 1, bj, T0, "done", "booked"),
+        ("v2-sz", 2, sz, T0 + dt.timedelta(hours=30), "escalated", None),
+        ("v2-bj", 2, bj, T0 + dt.timedelta(hours=30), "done", "no_answer"),
+    ]
+    for enrollment, version, customer, started, status, outcome in cases:
+        sql_store.record_enrollment(
+            EnrollmentRecord(
+                id=enrollment,
+                journey_id="j",
+                version=version,
+                customer_id=customer,
+                started_at=started,
+            )
+        )
+        task = sql_store.create_task(
+            HandoffTask(
+                id=f"t-{enrollment}",
+                enrollment_id=enrollment,
+                customer_id=customer,
+                journey_id="j",
+                step="call",
+                queue="q",
+                created_at=started,
+                due_at=due,
+            )
+        )
+        if status != "open":
+            with sql_store._db.write() as s, s.begin():
+                s.execute(
+                    update(TaskRow)
+                    .where(TaskRow.id == task.id)
+                    .values(status=status, outcome=outcome)
+                )
+
+    def handoffs(cohort: Cohort) -> tuple[int, int, int, dict[str, int]]:
+        found = sql_store.journey_counts(cohort, NOW, {}).steps.get("call")
+        if found is None:
+            return 0, 0, 0, {}
+        h = found.handoffs
+        return h.created, h.overdue_now, h.escalated, dict(h.done)
+
+    assert handoffs(Cohort(journey_id="j")) == (4, 2, 1, {"booked": 1, "no_answer": 1})
+    assert handoffs(Cohort(journey_id="j", version=1)) == (2, 1, 0, {"booked": 1})
+    assert handoffs(Cohort(journey_id="j", version=2)) == (2, 1, 1, {"no_answer": 1})
+    assert handoffs(Cohort(journey_id="j", clinics=("sz-01",))) == (2, 2, 1, {})
+    since = T0 + dt.timedelta(hours=20)
+    assert handoffs(Cohort(journey_id="j", since=since, clinics=("bj-01",))) == (
+        1,
+        0,
+        0,
+        {"no_answer": 1},
+    )
+    assert handoffs(Cohort(journey_id="j", version=3)) == (0, 0, 0, {})
