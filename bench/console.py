@@ -155,7 +155,7 @@ async def _time(client: httpx.AsyncClient, path: str, headers: dict[str, str]) -
     return elapsed
 
 
-async def _measure(url: str, rounds: int) -> None:
+async def _measure(url: str, rounds: int, only: list[str] | None = None) -> None:
     store = SqlStore(url)
     env = await start_test_server()
     try:
@@ -173,6 +173,8 @@ async def _measure(url: str, rounds: int) -> None:
         async with httpx.AsyncClient(transport=transport, base_url="https://bench") as client:
             print(f"{'page':<34} {'who':<6} {'p50':>8} {'p95':>8} {'api p50':>8} {'ratio':>6}")
             for page in _pages(customer, phone, clinic, surname, enrollment):
+                if only and not any(part in page.name for part in only):
+                    continue
                 for who, (token, api_key) in tokens.items():
                     if page.admin_only and who != "admin":
                         continue
@@ -223,7 +225,7 @@ def main(args: argparse.Namespace) -> None:
     url = args.use or kept_population(
         args.customers, args.seed, args.enrollments, args.database_url, False
     )
-    asyncio.run(_measure(url, args.rounds))
+    asyncio.run(_measure(url, args.rounds, args.only))
     print(f"{machine()} at the end")
 
 
@@ -235,6 +237,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--enrollments", type=int, default=100_000)
     parser.add_argument("--database-url", default=None, help="PostgreSQL (a kept schema)")
     parser.add_argument("--use", default=None, help="any migrated database with demo data")
+    parser.add_argument(
+        "--only",
+        type=lambda s: s.split(","),
+        default=None,
+        help="pages whose name contains one of these (comma-separated), e.g. journey",
+    )
     return parser
 
 

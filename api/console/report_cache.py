@@ -55,6 +55,15 @@ class ReportCache:
         self._kept: OrderedDict[str, Kept] = OrderedDict()
         self._running: dict[str, asyncio.Future[Kept]] = {}
 
+    def peek(self, key: str) -> Kept | None:
+        """The kept answer for ``key`` while it is recent; None when there is none (a
+        page then asks for it on its own, ``answer``)."""
+        kept = self._kept.get(key)
+        if kept is None or self._clock() - kept.at >= self._ttl:
+            return None
+        self._kept.move_to_end(key)
+        return kept
+
     async def answer(
         self, key: str, compute: Callable[[], Awaitable[Any]], *, fresh: bool = False
     ) -> Kept:

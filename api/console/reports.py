@@ -24,13 +24,13 @@ from pydantic import BaseModel
 
 from api.console import report_funnel
 from api.console.kpi_cards import Period, period_of
-from api.console.report_cache import cache_of
+from api.console.report_cache import Kept, cache_of
 from api.console.report_filters import clinic_choices
 from api.console.report_specs import NAMES, SPECS, Spec, table_of
 from api.console.session import Console, SignedIn, settings_of, store_of
 from api.console.templating import render
 from api.routes.reports import acquisition, active, channels, clinics, doctors, kpis
-from api.routes.reports.scope import make_scope
+from api.routes.reports.scope import make_scope, window_of
 from engine.models.reports.scope import (
     DEFAULT_WINDOW,
     FIRST_TOUCH_FIELDS,
@@ -50,6 +50,7 @@ ClinicText = Annotated[str | None, Query(alias="clinic_id", max_length=128)]
 ByList = Annotated[list[str] | None, Query(alias="by", max_length=16)]
 WindowQuery = Annotated[str | None, Query(alias="window", max_length=16)]
 FreshFlag = Annotated[str | None, Query(alias="fresh", max_length=1)]
+FullText = Annotated[str | None, Query(alias="full", max_length=1)]
 
 Answer = Callable[["Asked", ReportScope, ServiceStore, str], Awaitable[Any]]
 
@@ -119,6 +120,11 @@ def read_filters(
     fields = [f for f in dict.fromkeys(by or ["channel"]) if f in FIRST_TOUCH_FIELDS]
     if by and len(fields) != len(set(by)):
         problem = problem or "bad_by"
+    if window is not None and problem is None:
+        try:
+            window_of(window)  # the API's own check, before anything is counted
+        except RequestValidationError:
+            problem = "bad_window"
     return Asked(
         period=period,
         clinic=clinic_id or None,
@@ -187,48 +193,119 @@ async def report_page(
     by: ByList = None,
     window: WindowQuery = None,
     fresh: FreshFlag = None,
+    full: FullText = None,
 ) -> HTMLResponse:
-    """One report: its filters, chart, table and CSV link. The answer may be one
-    computed for the same scope and filters a moment ago (``report_cache``); the page
-    says when, and ``fresh=1`` computes it again."""
+    """One report: its filters, chart, table and CSV link. An answer computed for the
+    same scope and filters a moment ago (``report_cache``) is drawn in the page, which
+    says when; otherwise the page answers at once with its filters and htmx asks for
+    the figures (``/reports/<name>/figures``), so nobody looks at a blank screen while
+    a chain's events are counted. ``full=1`` (no JavaScript) counts them in the page;
+    ``fresh=1`` counts again."""
     spec = _spec(name)
     asked = read_filters(request, first, last, clinic_id, by, window)
     scope = await scope_of(request, console, asked)
-    problem = asked.problem
-    report: BaseModel | None = None
-    as_of: dt.datetime | None = None
+    kept: Kept | None = None
+    pending, problem = False, asked.problem
     if problem is None:
-        store = store_of(request)
-        key = f"{name}|{scope.model_dump_json()}|{','.join(asked.by)}|{asked.window}"
+        key = _key(name, scope, asked)
+        kept = None if fresh == "1" else cache_of(request).peek(key)
+        if kept is None and full:
+            try:
+                kept = await _answer(request, name, asked, scope, fresh == "1")
+            except RequestValidationError:
+                problem = "bad_window"
+        pending = kept is None and problem is None
+    context = await _context(request, console, name, spec, asked, kept)
+    context |= {"pending": pending, "problem": problem}
+    context["figures_url"] = _figures_url(request, name)
+    return render(request, "report.html", context, status_code=422 if problem else 200)
+
+
+@router.get("/reports/{name}/figures", response_class=HTMLResponse)
+async def report_figures(
+    request: Request,
+    console: SignedIn,
+    name: str,
+    first: FromText = None,
+    last: ToText = None,
+    clinic_id: ClinicText = None,
+    by: ByList = None,
+    window: WindowQuery = None,
+    fresh: FreshFlag = None,
+) -> HTMLResponse:
+    """A report page's figures (the chart, the table, CSV and refresh links), for
+    htmx to place in the page; the kept answer unless ``fresh=1``."""
+    spec = _spec(name)
+    asked = read_filters(request, first, last, clinic_id, by, window)
+    scope = await scope_of(request, console, asked)
+    kept, problem = None, asked.problem
+    if problem is None:
         try:
-            kept = await cache_of(request).answer(
-                key, lambda: ANSWERS[name](asked, scope, store, "json"), fresh=fresh == "1"
-            )
+            kept = await _answer(request, name, asked, scope, fresh == "1")
         except RequestValidationError:
             problem = "bad_window"
-        else:
-            report, as_of = kept.value, kept.at
+    context = await _context(request, console, name, spec, asked, kept, choices=False)
+    context["problem"] = problem
+    # 200 with the explanation: htmx places no 4xx answer in the page.
+    return render(request, "report_figures.html", context)
 
+
+def _key(name: str, scope: ReportScope, asked: Asked) -> str:
+    """What a kept answer is kept by: the report, the scope as made for the user (so a
+    staff user's answer is never another's) and the report's own filters."""
+    return f"{name}|{scope.model_dump_json()}|{','.join(asked.by)}|{asked.window}"
+
+
+async def _answer(
+    request: Request, name: str, asked: Asked, scope: ReportScope, fresh: bool
+) -> Kept:
+    store = store_of(request)
+    return await cache_of(request).answer(
+        _key(name, scope, asked),
+        lambda: ANSWERS[name](asked, scope, store, "json"),
+        fresh=fresh,
+    )
+
+
+def _figures_url(request: Request, name: str) -> str:
+    """Where htmx asks for the page's figures: the same filters, without ``full``."""
+    query = request.url.remove_query_params("full").query
+    return f"/reports/{name}/figures" + (f"?{query}" if query else "")
+
+
+async def _context(
+    request: Request,
+    console: Console,
+    name: str,
+    spec: Spec,
+    asked: Asked,
+    kept: Kept | None,
+    *,
+    choices: bool = True,
+) -> dict[str, Any]:
+    """What ``report.html`` and ``report_figures.html`` draw."""
+    report = cast(BaseModel | None, None if kept is None else kept.value)
+    zone = ZoneInfo(settings_of(request).compliance.timezone)
+    page = request.url.remove_query_params(["fresh", "full"])
+    page_path = page.path.removesuffix("/figures")
+    refresh = page.include_query_params(fresh="1")
     context: dict[str, Any] = {
         "console": console,
         "name": name,
         "spec": spec,
         "asked": asked,
-        "problem": problem,
+        "problem": asked.problem,
         "max_days": MAX_DAYS,
         "fields": FIRST_TOUCH_FIELDS,
-        "clinics": await clinic_choices(request, console, asked.clinic),
+        "clinics": await clinic_choices(request, console, asked.clinic) if choices else [],
         "table": None,
         "provisional": bool(getattr(report, "provisional", False)),
-        "csv_query": request.url.remove_query_params("fresh").query,
-        "as_of": None
-        if as_of is None
-        else as_of.astimezone(ZoneInfo(settings_of(request).compliance.timezone)),
-        "fresh_url": request.url.include_query_params(fresh="1").path
-        + "?"
-        + request.url.include_query_params(fresh="1").query,
+        "csv_query": page.query,
+        "as_of": None if kept is None else kept.at.astimezone(zone),
+        "fresh_url": f"{page_path}?{refresh.query}",
+        "full_url": f"{page_path}?{page.include_query_params(full='1').query}",
     }
     if report is not None:
         rows = cast(list[BaseModel], getattr(report, "rows", []))
         context["table"] = table_of(spec, rows, asked.by, getattr(report, "total", None))
-    return render(request, "report.html", context, status_code=422 if problem else 200)
+    return context

@@ -53,7 +53,9 @@ def api_sum(rows: list[dict[str, Any]], key: str) -> Decimal:
 
 
 async def page_totals(page: Page) -> dict[str, Decimal]:
-    """The total row of the page's table, by column (the raw figure behind each cell)."""
+    """The total row of the page's table, by column (the raw figure behind each cell),
+    once the figures are in the page."""
+    await figures_in(page)
     cells = page.locator("tfoot [data-total]")
     out: dict[str, Decimal] = {}
     for i in range(await cells.count()):
@@ -63,6 +65,11 @@ async def page_totals(page: Page) -> dict[str, Decimal]:
         if key and value not in (None, "None"):
             out[key] = Decimal(str(value))
     return out
+
+
+async def figures_in(page: Page) -> None:
+    """Wait until the page's figures are there (drawn in the page, or placed by htmx)."""
+    await page.locator("#figures:not([aria-busy])").wait_for()
 
 
 async def chart_drawn(page: Page) -> bool:

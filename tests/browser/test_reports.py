@@ -290,3 +290,48 @@ async def test_the_key_figures_total_is_the_apis(
     for key in ("conversion_rate", "spread_rate"):
         if expected[key] is not None:
             assert totals[key] == Decimal(str(expected[key]))
+
+
+async def test_a_page_answers_before_its_figures_and_they_follow(
+    page: Page, console: ConsoleServer
+) -> None:
+    """A report not counted a moment ago: the page comes with its filters and a
+    "counting" line at once, and htmx puts the figures in its place."""
+    await sign_in(page, "chen.admin")
+    asked = "/reports/doctors?from=2026-01-01&to=2026-01-31&clinic_id=c01"
+    shell = await page.request.get(asked)
+    body = await shell.text()
+    assert shell.status == 200 and "统计中…" in body and "<table" not in body
+    assert 'hx-get="/reports/doctors/figures?' in body
+    await page.goto(asked)
+    await expect(page.locator("#figures table.report-table")).to_have_count(1)
+    await expect(page.locator("#figures[aria-busy]")).to_have_count(0)
+    await expect(page.locator(".as-of")).to_have_text(re.compile(r"^数据更新于"))
+
+
+async def test_without_javascript_the_figures_are_counted_in_the_page(
+    browser: Browser, console: ConsoleServer
+) -> None:
+    context = await new_context(browser, console, java_script_enabled=False)
+    page = await context.new_page()
+    try:
+        await sign_in(page, "chen.admin")
+        await page.goto("/reports/clinics?from=2026-02-01&to=2026-02-28")
+        await expect(page.locator("table.report-table")).to_have_count(0)
+        await page.get_by_role("link", name="在本页显示数据（无需 JavaScript）").click()
+        await expect(page).to_have_url(re.compile(r"full=1"))
+        await expect(page.locator("table.report-table")).to_have_count(1)
+        # The filter form keeps counting in the page.
+        await page.get_by_role("button", name="查询").click()
+        await expect(page).to_have_url(re.compile(r"full=1"))
+        await expect(page.locator("table.report-table")).to_have_count(1)
+    finally:
+        await context.close()
+
+
+async def test_a_bad_window_is_refused_before_anything_is_counted(page: Page) -> None:
+    await sign_in(page, "chen.admin")
+    answer = await page.request.get("/reports/kpis?window=0h")
+    assert answer.status == 422
+    body = await answer.text()
+    assert "转化窗口" in body and "hx-get" not in body

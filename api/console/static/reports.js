@@ -49,7 +49,8 @@
   function draw() {
     var block = document.getElementById("chart-data");
     var box = document.getElementById("chart");
-    if (!block || !box || typeof window.echarts === "undefined") {
+    if (!block || !box || typeof window.echarts === "undefined" ||
+        box.getAttribute("data-drawn") === "true") {
       return;
     }
     var data = JSON.parse(block.textContent);
@@ -59,6 +60,8 @@
     window.addEventListener("resize", function () { chart.resize(); });
   }
 
+  // The figures may arrive after the page (htmx places them): draw them then too.
+  document.addEventListener("htmx:load", draw);
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", draw);
   } else {

@@ -95,3 +95,16 @@ async def test_the_least_recently_used_answer_goes_first() -> None:
     await cache.answer("c", compute)
     assert (await cache.answer("a", compute)).value == 1
     assert (await cache.answer("b", compute)).value == 4  # b was dropped
+
+
+async def test_peek_gives_only_a_recent_answer_and_never_computes() -> None:
+    clock, compute = Clock(), Counted()
+    cache = ReportCache(ttl=timedelta(minutes=2), clock=clock)
+    assert cache.peek("k") is None
+    await cache.answer("k", compute)
+    clock.now = T0 + timedelta(seconds=119)
+    kept = cache.peek("k")
+    assert kept is not None and (kept.value, kept.at) == (1, T0)
+    clock.now = T0 + timedelta(minutes=2)
+    assert cache.peek("k") is None
+    assert compute.calls == 1
