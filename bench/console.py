@@ -13,8 +13,10 @@ page's time over the API's is what the page itself adds). Printed per page: p50 
 p95 of the page, p50 of its yardstick, and the ratio of the medians; the target is a
 p95 of 300 ms.
 
-Pages drawn from a report keep its answer for two minutes (``api.console.report_cache``):
-each of them is measured twice, "counted" (every round asks ``fresh=1``, so the report
+A report page answers with its filters, and htmx then asks for its figures
+(``/reports/<name>/figures``), which count the report: both are measured. Parts drawn
+from a report keep its answer for two minutes (``api.console.report_cache``): each of
+them is measured twice, "counted" (every round asks ``fresh=1``, so the report
 is computed every time, what the first visitor of a scope waits) and "kept" (what
 everyone after them waits). Pages only admins and operators see are measured for the
 admin only.
@@ -94,12 +96,7 @@ def _pages(customer: str, phone: str, clinic: str, name: str, enrollment: str) -
         Page("渠道 (channels)", "/channels", "/v1/channels", admin_only=True),
         Page("工作区 (workspace)", "/workspace", admin_only=True),
         *(
-            Page(
-                f"报表 {report}",
-                f"/reports/{report}?{days}{extra}",
-                f"/v1/reports/{report}?{api}{extra}",
-                True,
-            )
+            page
             for report, extra in (
                 ("active", ""),
                 ("acquisition", "&by=utm_source"),
@@ -107,6 +104,17 @@ def _pages(customer: str, phone: str, clinic: str, name: str, enrollment: str) -
                 ("channels", ""),
                 ("doctors", ""),
                 ("clinics", ""),
+            )
+            for page in (
+                # The page answers with its filters (and the figures when they are kept);
+                # htmx then asks for the figures, which count the report.
+                Page(f"报表 {report}", f"/reports/{report}?{days}{extra}"),
+                Page(
+                    f"报表 {report} figures",
+                    f"/reports/{report}/figures?{days}{extra}",
+                    f"/v1/reports/{report}?{api}{extra}",
+                    True,
+                ),
             )
         ),
     ]

@@ -222,11 +222,16 @@ def _touch_row(t: Touch) -> dict[str, Any]:
     }
 
 
-def scope(days: int = 10, clinics: tuple[str, ...] | None = None, **kw: Any) -> ReportScope:
+def scope(
+    days: int = 10,
+    clinics: tuple[str, ...] | None = None,
+    timezone: str = "Asia/Shanghai",
+    **kw: Any,
+) -> ReportScope:
     return ReportScope(
         start=START,
         end=START + dt.timedelta(days=days),
-        timezone="Asia/Shanghai",
+        timezone=timezone,
         clinics=clinics,
         roles=ROLES,
         **kw,

@@ -23,6 +23,8 @@ from tests.engine.store.reports.population import (
 )
 
 pytestmark = pytest.mark.db
+
+ZONES = ("Asia/Shanghai", "UTC", "America/Havana")
 __all__ = ["database"]
 
 
@@ -57,10 +59,16 @@ def oracle(population: Population, scope: ReportScope) -> list[ActiveDay]:
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(population=populations(), clinics=st.sampled_from([None, ("c1",), ()]))
+@given(
+    population=populations(),
+    clinics=st.sampled_from([None, ("c1",), ()]),
+    timezone=st.sampled_from(ZONES),
+)
 def test_matches_the_definition(
-    database: Engine, population: Population, clinics: tuple[str, ...] | None
+    database: Engine, population: Population, clinics: tuple[str, ...] | None, timezone: str
 ) -> None:
-    asked = scope(days=10, clinics=clinics)
+    """In the populations' zone, in UTC, and in America/Havana, whose 2026-03-08 begins
+    at 01:00 (the days are found among local midnights on SQLite)."""
+    asked = scope(days=10, clinics=clinics, timezone=timezone)
     with loaded(database, population) as s:
         assert active_report(s, asked).rows == oracle(population, asked)
