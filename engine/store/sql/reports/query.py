@@ -20,6 +20,7 @@ report to group by.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -56,6 +57,8 @@ from engine.store.sql.tables import CustomerRow, EventRow, TouchRow
 Dialect = Literal["sqlite", "postgresql"]
 
 _EPOCH = dt.date(1970, 1, 1)
+#: Property keys JSON writes as themselves (no escapes, whatever the encoder's options).
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.\-]+")
 _DAY_US = 86_400_000_000
 
 
@@ -215,9 +218,16 @@ def is_activity(column: SQLColumnExpression[str], scope: ReportScope) -> ColumnE
 
 
 def prop_text(doc: SQLColumnExpression[Any], key: str, dialect: str) -> ColumnElement[str]:
-    """A JSON property as text (numbers too); NULL when absent or JSON null."""
+    """A JSON property as text (numbers too); NULL when absent or JSON null.
+
+    On SQLite the document is parsed only when its text holds the key in quotes: a
+    plain key (letters, digits, ``_ . -``) is written as itself in the stored JSON, so
+    without it the property is absent; most events lack most properties, and parsing
+    was half of what reading one property cost (``bench/README.md``, doctors)."""
     if dialect == "sqlite":
         value: ColumnElement[str] = cast(func.json_extract(doc, f'$."{key}"'), Text)
+        if _PLAIN_KEY.fullmatch(key):
+            return case((func.instr(doc, f'"{key}"') > 0, value))
         return value
     text: ColumnElement[str] = doc.op("->>")(literal(key))
     return text
