@@ -70,6 +70,10 @@ def ensure_sqlite_folder(url: str) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
+#: How much of a SQLite database is read through a memory map.
+MMAP_BYTES = 1 << 30
+
+
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # Take BEGIN over from the sqlite3 module (it would only emit it before the first
     # write, so reads before it would not be part of the transaction).
@@ -80,6 +84,10 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
         "synchronous=NORMAL",
         f"busy_timeout={BUSY_TIMEOUT_MS}",
         "foreign_keys=ON",
+        # Reads through a memory map instead of a read() and a copy per page: the reports
+        # scan hundreds of megabytes of index (10-30 % off each at 100,000 customers,
+        # bench/README.md). Address space only; the pages are the OS cache's.
+        f"mmap_size={MMAP_BYTES}",
     ):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
