@@ -230,3 +230,48 @@ def test_handoff_figures_count_the_tasks_of_the_cohort_only(sql_store: SqlStore)
         {"no_answer": 1},
     )
     assert handoffs(Cohort(journey_id="j", version=3)) == (0, 0, 0, {})
+
+
+def test_a_version_every_enrollment_has_reads_like_the_whole_journey(
+    sql_store: SqlStore,
+) -> None:
+    """A journey deployed once: its current version's figures are the journey's (read
+    without the version filter); once another version has an enrollment, the filter
+    counts again."""
+    customers = [_customer(sql_store, "sz-01") for _ in range(3)]
+    for i, customer in enumerate(customers):
+        sql_store.record_enrollment(
+            EnrollmentRecord(
+                id=f"e{i}", journey_id="j", version=1, customer_id=customer, started_at=T0
+            )
+        )
+        sql_store.create_task(
+            HandoffTask(
+                id=f"t{i}",
+                enrollment_id=f"e{i}",
+                customer_id=customer,
+                journey_id="j",
+                step="call",
+                queue="q",
+                created_at=T0,
+                due_at=T0,
+            )
+        )
+    running = {"e0": "call", "e1": "call"}
+    whole = sql_store.journey_counts(Cohort(journey_id="j"), NOW, running)
+    first = sql_store.journey_counts(Cohort(journey_id="j", version=1), NOW, running)
+    assert first == whole
+    assert first.steps["call"].handoffs.created == 3 and first.steps["call"].waiting_now == 2
+
+    sql_store.record_enrollment(
+        EnrollmentRecord(
+            id="e9", journey_id="j", version=2, customer_id=customers[0], started_at=NOW
+        )
+    )
+    running["e9"] = "call"
+    again = sql_store.journey_counts(Cohort(journey_id="j", version=1), NOW, running)
+    assert again.steps["call"].waiting_now == 2
+    assert sum(c.count for c in again.statuses) == 3
+    second = sql_store.journey_counts(Cohort(journey_id="j", version=2), NOW, running)
+    assert second.steps["call"].waiting_now == 1
+    assert sum(c.count for c in second.statuses) == 1

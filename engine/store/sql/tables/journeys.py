@@ -54,6 +54,15 @@ class EnrollmentRow(Base):
         Index("ix_enrollments_customer_id_status", "customer_id", "status"),
         Index("ix_enrollments_journey_id_status", "journey_id", "status"),
         Index("ix_enrollments_journey_id_customer_id_key", "journey_id", "customer_id", "key"),
+        # A journey's figures count statuses per version and entry time from it (0019).
+        Index(
+            "ix_enrollments_journey_cohort",
+            "journey_id",
+            "version",
+            "status",
+            "exit_reason",
+            "started_at",
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(255), primary_key=True)
