@@ -122,7 +122,7 @@ DAY, _TICK = timedelta(days=1), timedelta(microseconds=1)
 
 def _loosened(s: Session, cohort: Cohort) -> Cohort:
     """The cohort without its version when every enrollment of the journey has that
-    version (and there is one): two probes of ``ix_enrollments_journey_cohort``."""
+    version (and there is one): two probes of ``ix_enrollments_journey_id_version``."""
     if cohort.version is None:
         return cohort
     journey = EnrollmentRow.journey_id == cohort.journey_id

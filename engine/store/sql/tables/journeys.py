@@ -52,17 +52,17 @@ class EnrollmentRow(Base):
     __tablename__ = "enrollments"
     __table_args__ = (
         Index("ix_enrollments_customer_id_status", "customer_id", "status"),
-        Index("ix_enrollments_journey_id_status", "journey_id", "status"),
         Index("ix_enrollments_journey_id_customer_id_key", "journey_id", "customer_id", "key"),
         # A journey's figures count statuses per version and entry time from it (0019).
         Index(
             "ix_enrollments_journey_cohort",
             "journey_id",
-            "version",
             "status",
             "exit_reason",
+            "version",
             "started_at",
         ),
+        Index("ix_enrollments_journey_id_version", "journey_id", "version"),
     )
 
     id: Mapped[str] = mapped_column(String(255), primary_key=True)
@@ -121,6 +121,7 @@ class TaskRow(Base):
         Index("ix_handoff_tasks_queue_status", "queue", "status"),
         Index("ix_handoff_tasks_clinic_status", "clinic", "status"),
         Index("ix_handoff_tasks_journey_id_step", "journey_id", "step"),
+        Index("ix_handoff_tasks_enrollment_id", "enrollment_id"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
