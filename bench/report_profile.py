@@ -49,7 +49,7 @@ def _recorded(engine: Engine, run: Any) -> list[Statement]:
     finally:
         event.remove(engine, "before_cursor_execute", before)
         event.remove(engine, "after_cursor_execute", after)
-    return [s for s in found if not s[1].lstrip().upper().startswith(("BEGIN", "PRAGMA"))]
+    return [s for s in found if not s[1].lstrip().upper().startswith(("BEGIN", "PRAGMA", "SET"))]
 
 
 def _plan(engine: Engine, statement: str, parameters: Any, analyze: bool) -> list[str]:
