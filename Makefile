@@ -44,12 +44,17 @@ simulate: $(STAMP) ## every example scenario through `carepath simulate`
 	@set -e; for s in $(WORKSPACE)/scenarios/*.yaml; do \
 	  echo "== $$s"; $(VENV)/bin/carepath simulate "$$s"; echo; done
 
-test: $(STAMP) $(ASSETS) ## the whole suite; with CAREPATH_TEST_POSTGRES_URL set, the database tests again on PostgreSQL
-	$(PY) -m pytest -q
-	@if [ -n "$$CAREPATH_TEST_POSTGRES_URL" ]; then \
-	  echo "== PostgreSQL leg: $$CAREPATH_TEST_POSTGRES_URL"; \
-	  CAREPATH_TEST_DATABASE_URL="$$CAREPATH_TEST_POSTGRES_URL" $(PY) -m pytest -q -m db; \
-	fi
+test: $(STAMP) $(ASSETS) ## the whole suite; with CAREPATH_TEST_POSTGRES_URL set, the database tests again on PostgreSQL, beside it
+	@if [ -z "$$CAREPATH_TEST_POSTGRES_URL" ]; then exec $(PY) -m pytest -q; fi; \
+	leg=$$(mktemp -d); \
+	echo "== PostgreSQL leg beside the suite: $$CAREPATH_TEST_POSTGRES_URL (its report follows the suite's)"; \
+	( CAREPATH_TEST_DATABASE_URL="$$CAREPATH_TEST_POSTGRES_URL" $(PY) -m pytest -q -m db \
+	    -p no:cacheprovider --basetemp="$$leg/tmp" > "$$leg/log" 2>&1; echo $$? > "$$leg/rc" ) & \
+	$(PY) -m pytest -q; suite=$$?; \
+	wait; \
+	echo "== PostgreSQL leg: $$CAREPATH_TEST_POSTGRES_URL"; cat "$$leg/log"; \
+	postgres=$$(cat "$$leg/rc"); rm -rf "$$leg"; \
+	[ $$suite -eq 0 ] && [ $$postgres -eq 0 ]
 
 histories: $(STAMP) ## re-record the example scenarios' workflow histories for the replay test
 	$(PY) -m tests.workflows.record_histories
