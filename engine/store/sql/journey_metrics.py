@@ -174,7 +174,9 @@ def _statuses(s: Session, cohort: Cohort) -> list[StatusCount]:
         .where(EnrollmentRow.journey_id == cohort.journey_id, *_cohort_filters(cohort))
         .group_by(EnrollmentRow.status, EnrollmentRow.exit_reason)
     )
-    return [StatusCount(status=st, reason=why, count=n) for st, why, n in s.execute(stmt)]
+    # In a fixed order: the database's depends on its plan (an index, or a hash).
+    found = [StatusCount(status=st, reason=why, count=n) for st, why, n in s.execute(stmt)]
+    return sorted(found, key=lambda c: (c.status, c.reason or ""))
 
 
 def _sends(s: Session, mine: Select[str], figures: Figures) -> None:
