@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from temporalio.client import WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from cli.simulation import SimulationResult, simulate
@@ -98,5 +99,11 @@ async def cancel_running(env: WorkflowEnvironment, store: SqlStore) -> None:
     for record in store.list_enrollments(status="running", limit=1000):
         handle = env.client.get_workflow_handle(record.id)
         if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
-            await handle.signal("cancel", CancelSignal(reason="test finished"))
+            try:
+                await handle.signal("cancel", CancelSignal(reason="test finished"))
+            except RPCError as error:
+                # It completed between the describe and the signal: nothing to end.
+                if error.status != RPCStatusCode.NOT_FOUND:
+                    raise
+                continue
             await handle.result()
