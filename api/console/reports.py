@@ -210,10 +210,7 @@ async def report_page(
         key = _key(name, scope, asked)
         kept = None if fresh == "1" else cache_of(request).peek(key)
         if kept is None and full:
-            try:
-                kept = await _answer(request, name, asked, scope, fresh == "1")
-            except RequestValidationError:
-                problem = "bad_window"
+            kept, problem = await _counted(request, name, asked, scope, fresh == "1")
         pending = kept is None and problem is None
     context = await _context(request, console, name, spec, asked, kept)
     context |= {"pending": pending, "problem": problem}
@@ -240,10 +237,7 @@ async def report_figures(
     scope = await scope_of(request, console, asked)
     kept, problem = None, asked.problem
     if problem is None:
-        try:
-            kept = await _answer(request, name, asked, scope, fresh == "1")
-        except RequestValidationError:
-            problem = "bad_window"
+        kept, problem = await _counted(request, name, asked, scope, fresh == "1")
     context = await _context(request, console, name, spec, asked, kept, choices=False)
     context["problem"] = problem
     # 200 with the explanation: htmx places no 4xx answer in the page.
@@ -265,6 +259,16 @@ async def _answer(
         lambda: ANSWERS[name](asked, scope, store, "json"),
         fresh=fresh,
     )
+
+
+async def _counted(
+    request: Request, name: str, asked: Asked, scope: ReportScope, fresh: bool
+) -> tuple[Kept | None, str | None]:
+    """The answer (kept or counted now), or the problem that stopped the count."""
+    try:
+        return await _answer(request, name, asked, scope, fresh), None
+    except RequestValidationError:
+        return None, "bad_window"
 
 
 def _figures_url(request: Request, name: str) -> str:
