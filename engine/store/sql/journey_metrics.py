@@ -91,7 +91,9 @@ class JourneyMetricsPart(SqlPart):
                 if not isinstance(part, Cohort):
                     add_tallied(s, cohort.journey_id, cohort.version, part, figures)
                 elif statuses:
-                    _add_traced(s, cohort_ids(_loosened(s, part)), figures)
+                    # The loosening is the journey's and version's: the same for every part.
+                    loose = part.model_copy(update={"version": rows.version})
+                    _add_traced(s, cohort_ids(loose), figures)
             if found:
                 _handoffs(s, rows, now, figures)
         return JourneyCounts(statuses=statuses, steps=figures.steps, arms=figures.arms())
