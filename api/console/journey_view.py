@@ -124,8 +124,8 @@ async def _waiting_now(
     users who see every clinic, those of their clinics' customers for staff."""
     if running is None or not running or caller.clinics is None:
         return None if running is None else len(running)
-    mine = await _counts(caller, store, bundle, None, None, running)
-    return mine.waiting_now
+    cohort = Cohort(journey_id=bundle.journey.id, clinics=clinics_for(caller.clinics, None))
+    return len(await asyncio.to_thread(store.waiting_steps, cohort, running))
 
 
 @dataclass(frozen=True)

@@ -228,6 +228,7 @@ class ServiceStore(ActivityStore, Protocol):
     def journey_counts(
         self, cohort: Cohort, now: datetime, running_at: Mapping[str, str]
     ) -> JourneyCounts: ...
+    def waiting_steps(self, cohort: Cohort, running_at: Mapping[str, str]) -> list[str]: ...
     def journey_enrollments(
         self,
         journey_id: str,

@@ -21,7 +21,10 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from engine.store.sql.tables import CustomerRow
 
-__all__ = ["customer_clinic", "customer_name"]
+__all__ = ["CLINIC", "customer_clinic", "customer_name"]
+
+#: The attribute naming a customer's clinic.
+CLINIC = "clinic_id"
 
 
 def _doc(compiler: SQLCompiler, **kw: object) -> str:

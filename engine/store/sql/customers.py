@@ -22,6 +22,8 @@ from engine.store.records import (
     MergeRecord,
     TagChange,
 )
+from engine.store.sql.attributes import CLINIC
+from engine.store.sql.clinic_tallies import follow_clinic
 from engine.store.sql.common import SqlPart, follow, follow_id
 from engine.store.sql.retries import not_held
 from engine.store.sql.segments import reevaluate
@@ -111,6 +113,7 @@ class CustomersPart(SqlPart):
             row.source = dict(customer.source)
             row.wecom_owner_userid = customer.identities.get("wecom_owner_userid")
             s.flush()
+            follow_clinic(s, row.id)
             for kind, value in customer.identities.items():
                 if kind in IDENTITY_KINDS and kind != "customer_id":
                     stmt = self._db.insert(IdentityRow).values(
@@ -239,6 +242,8 @@ class CustomersPart(SqlPart):
             if changed:
                 row.attributes = {**row.attributes, **values}
                 s.flush()  # the segments below read the attributes with a query
+                if CLINIC in changed:
+                    follow_clinic(s, row.id)
                 reevaluate(s, segments, row.id, Touch(attributes=changed), utcnow())
             return changed
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from engine.contracts.journey import EnrollmentStatusName, TraceEntry
 from engine.errors import NotFound
 from engine.store.records import EnrollmentRecord, StepTally
+from engine.store.sql.clinic_tallies import clinic_of
 from engine.store.sql.common import SqlPart
 from engine.store.sql.db import Sessions
 from engine.store.sql.tables import DeliveryRow, EnrollmentRow, TaskRow, TraceRow
@@ -28,7 +29,8 @@ class EnrollmentsPart(SqlPart):
         """Store the enrollment once; a repeat (a retried start) changes nothing."""
         with self._db.write() as s, s.begin():
             lock_enrollment(self._db, s, record.id)
-            if self._db.insert_ignore(s, EnrollmentRow, [record.model_dump()]):
+            row = {**record.model_dump(), "clinic": clinic_of(s, record.customer_id)}
+            if self._db.insert_ignore(s, EnrollmentRow, [row]):
                 tally_recorded(self._db, s, record.id)
 
     def get_enrollment(self, enrollment_id: str) -> EnrollmentRecord:

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 from engine.errors import NotFound, StoreRetry
 from engine.models.segment_index import EVERYTHING, Touch
 from engine.store.records import Identities, IdentityKind, MergeRecord, ResolveResult
+from engine.store.sql.attributes import CLINIC
+from engine.store.sql.clinic_tallies import follow_clinic
 from engine.store.sql.common import SqlPart, follow, follow_id
 from engine.store.sql.segments import merge_memberships, reevaluate
 from engine.store.sql.tables import (
@@ -87,6 +89,8 @@ class IdentityPart(SqlPart):
                 row = follow(s, result.customer_id)
                 row.attributes = {**row.attributes, **attributes}
                 s.flush()  # the segments below read the attributes with a query
+                if CLINIC in attributes:
+                    follow_clinic(s, row.id)
             if segments:
                 touch = (
                     EVERYTHING
@@ -246,6 +250,7 @@ def _merge(
     survivor.wecom_owner_userid = survivor.wecom_owner_userid or other.wecom_owner_userid
     other.merged_into = survivor.id
     s.flush()
+    follow_clinic(s, survivor.id)  # the other's enrollments, and perhaps its clinic
     # Keep every merged id one hop from its survivor.
     s.execute(
         update(CustomerRow)

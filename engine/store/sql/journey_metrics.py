@@ -4,9 +4,10 @@ Statuses are a GROUP BY over ``enrollments`` (the cohort: journey, version, entr
 range, clinics), handoffs over ``handoff_tasks``. The trace's figures (reached steps,
 send attempts and receipts, fallbacks, the arm each split drew) come from
 ``journey_tallies`` for the whole entry days (UTC) of the range (``engine.store.sql.tallies``
-keeps them as the trace is written), and from GROUP BYs over the ``trace`` rows of the
-rest: a clinic-filtered cohort, and the part of a day at either end of a range that
-does not fall on whole UTC days. Trace fields without a column (channel, outcome,
+keeps them as the trace is written), or ``journey_clinic_tallies`` for a clinic-filtered
+cohort (``engine.store.sql.clinic_tallies``), and from GROUP BYs over the ``trace`` rows
+of the rest: the part of a day at either end of a range that does not fall on whole UTC
+days, and clinics the tallies do not keep apart. Trace fields without a column (channel, outcome,
 variant) are read from the JSON payload, which SQLite and PostgreSQL both extract. No
 enrollment is loaded into Python. A clinic filter finds its customers through
 ``ix_customers_clinic`` (``customer_clinic``), and a filtered cohort with no enrollment
@@ -33,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from engine.store.metrics import Cohort, JourneyCounts, StatusCount
 from engine.store.sql.attributes import customer_clinic
+from engine.store.sql.clinic_tallies import kept_exactly
 from engine.store.sql.common import SqlPart
 from engine.store.sql.journey_figures import Figures
 from engine.store.sql.journey_tallied import add_tallied
@@ -89,7 +91,11 @@ class JourneyMetricsPart(SqlPart):
                 figures.at(step).waiting_now += 1
             for part in _parts(cohort):
                 if not isinstance(part, Cohort):
-                    add_tallied(s, cohort.journey_id, cohort.version, part, figures)
+                    # A clinic's tallies hold recorded enrollments only: none without them.
+                    if cohort.clinics is None or statuses:
+                        add_tallied(
+                            s, cohort.journey_id, cohort.version, part, figures, cohort.clinics
+                        )
                 elif statuses:
                     # The loosening is the journey's and version's: the same for every part.
                     loose = part.model_copy(update={"version": rows.version})
@@ -98,18 +104,27 @@ class JourneyMetricsPart(SqlPart):
                 _handoffs(s, rows, now, figures)
         return JourneyCounts(statuses=statuses, steps=figures.steps, arms=figures.arms())
 
+    def waiting_steps(self, cohort: Cohort, running_at: Mapping[str, str]) -> list[str]:
+        """The current steps of the cohort's running enrollments (``running_at``, as for
+        :meth:`journey_counts`), without the rest of its figures."""
+        with self._analytic_read() as s:
+            return _waiting(s, cohort, running_at)
+
 
 Days = tuple[datetime | None, datetime | None]
 
 
 def _parts(cohort: Cohort) -> list[Cohort | Days]:
-    """Where each part of the cohort's figures comes from: the tallies for the whole
-    UTC entry days of its range, the trace for a clinic filter and for the part of a
-    day at either end (a day in Asia/Shanghai starts at 16:00 UTC)."""
+    """Where each part of the cohort's figures comes from: the tallies (per clinic for
+    a clinic filter) for the whole UTC entry days of its range, the trace for the part
+    of a day at either end (a day in Asia/Shanghai starts at 16:00 UTC) and for clinics
+    the tallies do not keep apart (``kept_exactly``)."""
     since, until = cohort.since, cohort.until
     first = None if since is None else entry_day(since + (DAY - _TICK))
     last = None if until is None else entry_day(until)
-    if cohort.clinics is not None or (first is not None and last is not None and first >= last):
+    if cohort.clinics is not None and not kept_exactly(cohort.clinics):
+        return [cohort]
+    if first is not None and last is not None and first >= last:
         return [cohort]
     parts: list[Cohort | Days] = [(first, last)]
     if since is not None and first is not None and since < first:

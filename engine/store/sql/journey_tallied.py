@@ -1,4 +1,5 @@
-"""A journey's trace figures for whole entry days, summed from ``journey_tallies``."""
+"""A journey's trace figures for whole entry days, summed from ``journey_tallies``, or
+from ``journey_clinic_tallies`` for some clinics."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from engine.store.sql.journey_figures import Figures
-from engine.store.sql.tables import TallyRow
+from engine.store.sql.tables import ClinicTallyRow, TallyRow
 
 
 def add_tallied(
@@ -17,24 +18,25 @@ def add_tallied(
     version: int | None,
     days: tuple[datetime | None, datetime | None],
     figures: Figures,
+    clinics: tuple[str, ...] | None = None,
 ) -> None:
     """Add the figures of the enrollments that entered in ``days`` (whole UTC days, the
-    end excluded; None: unbounded) to ``figures``."""
+    end excluded; None: unbounded), of customers of ``clinics`` if given, to ``figures``."""
     since, until = days
-    where: list[ColumnElement[bool]] = [TallyRow.journey_id == journey_id]
+    row: type[TallyRow] | type[ClinicTallyRow] = TallyRow if clinics is None else ClinicTallyRow
+    where: list[ColumnElement[bool]] = [row.journey_id == journey_id]
     if version is not None:
-        where.append(TallyRow.version == version)
+        where.append(row.version == version)
+    if clinics is not None:
+        where.append(ClinicTallyRow.clinic.in_(clinics))
     if since is not None:
-        where.append(TallyRow.day >= since)
+        where.append(row.day >= since)
     if until is not None:
-        where.append(TallyRow.day < until)
-    total = func.sum(TallyRow.n)
-    keys = (TallyRow.step, TallyRow.measure, TallyRow.channel, TallyRow.outcome, TallyRow.reason)
+        where.append(row.day < until)
+    total = func.sum(row.n)
+    keys = (row.step, row.measure, row.channel, row.outcome, row.reason)
     stmt = (
-        select(*keys, total, func.max(TallyRow.last_at))
-        .where(*where)
-        .group_by(*keys)
-        .having(total != 0)
+        select(*keys, total, func.max(row.last_at)).where(*where).group_by(*keys).having(total != 0)
     )
     for step, measure, channel, outcome, reason, n, last in s.execute(stmt):
         if measure == "reached":

@@ -1,9 +1,10 @@
 """Journey tallies: the trace's figures kept per entry day as the trace is written.
 
 A journey's metrics at 100,000 enrollments would read close to a million trace rows
-(``engine.store.sql.journey_metrics`` still does for clinic-filtered cohorts and for the
-part of a range that does not cover whole UTC days). Instead every write of an
-enrollment's trace adds to ``journey_tallies`` what changed: its figures after the
+(``engine.store.sql.journey_metrics`` still does for the part of a range that does not
+cover whole UTC days). Instead every write of an enrollment's trace adds to
+``journey_tallies``, and to ``journey_clinic_tallies`` under the enrollment's clinic
+(``engine.store.sql.clinic_tallies``), what changed: its figures after the
 write minus its figures before, both computed from its whole trace here. That makes
 the tallies exact whatever the order entries arrive in, and a retried write (whose
 entries are already stored) adds nothing. ``finish_enrollment`` moves the enrollment's
@@ -38,13 +39,16 @@ from sqlalchemy.orm import Session
 from engine.contracts.journey import TraceEntry
 from engine.store.sql.db import Sessions
 from engine.store.sql.sends import NOT_TRIED, OTHER, QUIET_HOURS, SKIP_REASONS
-from engine.store.sql.tables import EnrollmentRow, TallyRow, TraceRow
+from engine.store.sql.tables import ClinicTallyRow, EnrollmentRow, TallyRow, TraceRow
 
 __all__ = [
     "Enrolled",
     "Fact",
+    "KEY_WIDTH",
     "Key",
+    "add_figures",
     "enrolled",
+    "enrolled_rows",
     "entry_day",
     "figures",
     "lock_enrollment",
@@ -54,7 +58,7 @@ __all__ = [
 
 #: (step, measure, channel, outcome, reason): one tally row of an entry day.
 Key = tuple[str, str, str, str, str]
-_WIDTH = 64  # the key columns' width
+KEY_WIDTH = 64  # the key columns' width
 _PRIMARY_KEY = ["journey_id", "version", "day", "step", "measure", "channel", "outcome", "reason"]
 
 
@@ -103,7 +107,7 @@ def skip_reason(outcome: str | None, detail: str | None) -> str:
 
 
 def _key(step: str, measure: str, channel: str = "", outcome: str = "", reason: str = "") -> Key:
-    return (step, measure, channel[:_WIDTH], outcome[:_WIDTH], reason[:_WIDTH])
+    return (step, measure, channel[:KEY_WIDTH], outcome[:KEY_WIDTH], reason[:KEY_WIDTH])
 
 
 def figures(facts: Iterable[Fact], status: str) -> Counter[Key]:
@@ -158,6 +162,7 @@ class Enrolled(NamedTuple):
     started_at: datetime
     status: str
     trace: tuple[Fact, ...] = ()
+    clinic: str = ""  # where its figures are kept per clinic (``EnrollmentRow.clinic``)
 
 
 _ENROLLMENTS = cast(Table, EnrollmentRow.__table__)
@@ -170,6 +175,7 @@ _ENROLLED = (
         _ENROLLMENTS.c.version,
         _ENROLLMENTS.c.started_at,
         _ENROLLMENTS.c.status,
+        _ENROLLMENTS.c.clinic,
         _TRACE.c.seq,
         _TRACE.c.step,
         _TRACE.c.kind,
@@ -194,6 +200,12 @@ def enrolled(db: Sessions, s: Session, enrollment_id: str) -> Enrolled | None:
     return _enrolled(rows)
 
 
+def enrolled_rows(s: Session, ids: Iterable[str]) -> list[Enrolled]:
+    """These recorded enrollments with their stored traces (locked by the caller)."""
+    found = (_enrolled(s.connection().execute(_ENROLLED, {"id": i}).all()) for i in ids)
+    return [e for e in found if e is not None]
+
+
 def _enrolled(rows: Sequence[Row[*tuple[Any, ...]]]) -> Enrolled | None:
     if not rows:
         return None
@@ -202,7 +214,13 @@ def _enrolled(rows: Sequence[Row[*tuple[Any, ...]]]) -> Enrolled | None:
         Fact.of(r.seq, r.step, r.kind, r.payload or {}) for r in rows if r.seq is not None
     )
     return Enrolled(
-        first.id, first.journey_id, first.version, first.started_at, first.status, trace
+        first.id,
+        first.journey_id,
+        first.version,
+        first.started_at,
+        first.status,
+        trace,
+        first.clinic,
     )
 
 
@@ -233,14 +251,26 @@ def entry_day(at: datetime) -> datetime:
 
 
 def _add(db: Sessions, s: Session, row: Enrolled, deltas: dict[Key, int]) -> None:
-    """Upsert the deltas into the enrollment's entry day, in key order (no deadlocks)."""
+    """Upsert the deltas into the enrollment's entry day, for the journey and for its
+    clinic, in key order (no deadlocks)."""
+    add_figures(db.dialect, s, row, deltas, None)
+    add_figures(db.dialect, s, row, deltas, row.clinic)
+
+
+def add_figures(
+    dialect: str, s: Session, row: Enrolled, deltas: dict[Key, int], clinic: str | None
+) -> None:
+    """Upsert the deltas into ``journey_tallies`` (``clinic`` None) or into the clinic's
+    ``journey_clinic_tallies``."""
     if not deltas:
         return
     day = entry_day(row.started_at)
+    where = {} if clinic is None else {"clinic": clinic}
     values = [
         {
             "journey_id": row.journey_id,
             "version": row.version,
+            **where,
             "day": day,
             "step": step,
             "measure": measure,
@@ -252,17 +282,18 @@ def _add(db: Sessions, s: Session, row: Enrolled, deltas: dict[Key, int]) -> Non
         }
         for (step, measure, channel, outcome, reason), n in sorted(deltas.items())
     ]
-    s.connection().execute(_upsert(db.dialect), values)
+    s.connection().execute(_upsert(dialect, clinic is not None), values)
 
 
 @cache
-def _upsert(dialect: str) -> Insert:
-    """One statement per dialect, executed with many rows (compiled once)."""
-    table = cast(Table, TallyRow.__table__)
+def _upsert(dialect: str, per_clinic: bool) -> Insert:
+    """One statement per dialect and table, executed with many rows (compiled once)."""
+    table = cast(Table, (ClinicTallyRow if per_clinic else TallyRow).__table__)
     stmt = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
     latest = func.greatest if dialect == "postgresql" else func.max
+    keys = _PRIMARY_KEY[:2] + ["clinic"] + _PRIMARY_KEY[2:] if per_clinic else _PRIMARY_KEY
     return stmt.on_conflict_do_update(
-        index_elements=_PRIMARY_KEY,
+        index_elements=keys,
         set_={
             "n": table.c.n + stmt.excluded.n,
             "last_at": func.coalesce(

@@ -152,6 +152,8 @@ def test_a_clinic_without_enrollments_in_the_journey_counts_nothing(sql_store: S
     assert everyone.steps["remind"].reached == 2
     sz_only = sql_store.journey_counts(Cohort(journey_id="j", clinics=("sz-01",)), NOW, running)
     assert (sz_only.steps["wait"].waiting_now, sz_only.steps["remind"].reached) == (1, 1)
+    assert sql_store.waiting_steps(Cohort(journey_id="j", clinics=("sz-01",)), running) == ["wait"]
+    assert sorted(sql_store.waiting_steps(Cohort(journey_id="j"), running)) == ["wait", "wait"]
     elsewhere = sql_store.journey_counts(Cohort(journey_id="j", clinics=("gz-01",)), NOW, running)
     assert (elsewhere.statuses, elsewhere.steps, elsewhere.arms) == ([], {}, {})
 

@@ -11,7 +11,7 @@ Importing this package registers every table on :data:`Base.metadata` (what Alem
 
 - ``customers``: customers, identities, events, tags, consents, merges, guardian links
 - ``journeys``: journeys and their versions, workspace documents, enrollments, trace,
-  handoff tasks
+  their tallies (whole and per clinic), handoff tasks
 - ``channels``: deliveries, circuits, subscribe balances, frequency slots, callbacks
 - ``credentials``: API keys, platform access tokens
 - ``segments``: segments, members, the enter/exit outbox
@@ -48,6 +48,7 @@ from engine.store.sql.tables.customers import (
     TagRow,
 )
 from engine.store.sql.tables.journeys import (
+    ClinicTallyRow,
     EnrollmentRow,
     JourneyRow,
     JourneyVersionRow,
@@ -68,6 +69,7 @@ __all__ = [
     "CallbackReceiptRow",
     "ChangeRow",
     "CircuitRow",
+    "ClinicTallyRow",
     "ConfigCircuitRow",
     "ConsentRow",
     "ConsoleSessionRow",

@@ -1,6 +1,7 @@
 """Deployed journeys and workspace documents, enrollments, their trace and the handoff
 tasks they create. Enrollments, trace and tasks do not reference ``customers``, so
-the workflow side never waits on profile data.
+the workflow side never waits on profile data; recording an enrollment reads its
+customer's clinic once (``engine.store.sql.clinic_tallies``).
 """
 
 from __future__ import annotations
@@ -75,6 +76,9 @@ class EnrollmentRow(Base):
     variant: Mapped[str | None] = mapped_column(String(64))
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+    #: The clinic its figures are kept under in ``journey_clinic_tallies``: its customer's
+    #: ``clinic_id`` as text (``customer_clinic()``), ``""`` for none (0020).
+    clinic: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
 
 class TraceRow(Base):
@@ -105,6 +109,27 @@ class TallyRow(Base):
 
     journey_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[datetime] = mapped_column(primary_key=True)  # the UTC day's first instant
+    step: Mapped[str] = mapped_column(String(128), primary_key=True)
+    measure: Mapped[str] = mapped_column(String(16), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(64), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(64), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+    last_at: Mapped[datetime | None]
+
+
+class ClinicTallyRow(Base):
+    """``journey_tallies`` per clinic: the same figures of the enrollments whose customer
+    is of ``clinic`` (``EnrollmentRow.clinic``), kept as the trace is written and moved
+    when a customer's clinic changes (``engine.store.sql.clinic_tallies``), so that a
+    clinic's staff read a journey's figures as an admin does (0020)."""
+
+    __tablename__ = "journey_clinic_tallies"
+
+    journey_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    clinic: Mapped[str] = mapped_column(String(64), primary_key=True)
     day: Mapped[datetime] = mapped_column(primary_key=True)  # the UTC day's first instant
     step: Mapped[str] = mapped_column(String(128), primary_key=True)
     measure: Mapped[str] = mapped_column(String(16), primary_key=True)
