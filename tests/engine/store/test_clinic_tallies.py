@@ -7,7 +7,10 @@ an identify, a whole profile, a merge) between, before and after their trace is 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -238,3 +241,68 @@ def test_the_migration_tallies_each_clinic_s_trace(
                 _assert_as_traced(store, cohort, exact=True)
         finally:
             store.close()
+
+
+def test_moves_and_trace_writes_at_once_keep_the_clinics_exact(sql_store: SqlStore) -> None:
+    """Trace writes, new enrollments and clinic changes of one customer from four
+    threads: every clinic's figures are still its trace's (PostgreSQL takes turns on
+    the rows; SQLite has one writer)."""
+    people = Population(sql_store, f"j-{uuid.uuid4().hex[:10]}")
+    people.customer("sz-01")
+    cid = people._id(0)
+    errors: list[BaseException] = []
+
+    def guarded(work: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                work()
+            except BaseException as e:  # noqa: BLE001 - reported by the test below
+                errors.append(e)
+
+        return run
+
+    def enroll(n: int) -> None:
+        for k in range(6):
+            enrollment = f"{people.journey}:{n}-{k}"
+            record = EnrollmentRecord(
+                id=enrollment,
+                journey_id=people.journey,
+                version=1,
+                customer_id=cid,
+                started_at=T0 + dt.timedelta(minutes=k),
+            )
+            sql_store.record_enrollment(record)
+            for seq in range(1, 8, 2):
+                at = T0 + dt.timedelta(minutes=seq)
+                sql_store.append_trace(
+                    enrollment,
+                    [
+                        TraceEntry(seq=seq, at=at, step=f"s{seq}", kind="send"),
+                        TraceEntry(
+                            seq=seq + 1,
+                            at=at,
+                            step=f"s{seq}",
+                            kind="attempt",
+                            channel="sms",
+                            outcome="delivered",
+                        ),
+                    ],
+                )
+
+    def move() -> None:
+        for k in range(12):
+            sql_store.set_attributes(cid, {"clinic_id": ("bj-01", "sz-01")[k % 2]})
+
+    threads = [
+        threading.Thread(target=guarded(w))
+        for w in (partial(enroll, 0), partial(enroll, 1), partial(enroll, 2), move)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    for clinic in ("sz-01", "bj-01"):
+        _assert_as_traced(sql_store, Cohort(journey_id=people.journey, clinics=(clinic,)), False)
+    whole = sql_store.journey_counts(Cohort(journey_id=people.journey, clinics=("sz-01",)), NOW, {})
+    assert whole.steps["s1"].reached == 18  # it ends in sz-01 with all 18 enrollments
