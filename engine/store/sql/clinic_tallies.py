@@ -25,16 +25,19 @@ A clinic whose key is not kept exactly (``""`` for customers without one, or an 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine.store.sql.attributes import customer_clinic
+from engine.store.sql.attributes import CLINIC, customer_clinic
 from engine.store.sql.tables import CustomerRow, EnrollmentRow
 from engine.store.sql.tallies import KEY_WIDTH, add_figures, enrolled_rows, figures
 
-__all__ = ["clinic_key", "clinic_of", "follow_clinic", "kept_exactly"]
+__all__ = ["clinic_key", "clinic_moved", "clinic_of", "follow_clinic", "kept_exactly"]
+
+_MISSING = object()
 
 
 def clinic_key(clinic: str | None) -> str:
@@ -46,6 +49,13 @@ def kept_exactly(clinics: Iterable[str]) -> bool:
     """Whether the tallies of these clinics are theirs alone: not the key of customers
     without a clinic, and shorter than a truncated key (whose prefix it could be)."""
     return all(0 < len(c) < KEY_WIDTH for c in clinics)
+
+
+def clinic_moved(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
+    """Whether attributes written over ``before`` may have changed the clinic: its value
+    is not the same JSON (``7`` and ``7.0`` are equal in Python, not as text)."""
+    old, new = before.get(CLINIC, _MISSING), after.get(CLINIC, _MISSING)
+    return type(old) is not type(new) or old != new
 
 
 def _dialect(s: Session) -> str:

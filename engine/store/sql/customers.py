@@ -22,8 +22,7 @@ from engine.store.records import (
     MergeRecord,
     TagChange,
 )
-from engine.store.sql.attributes import CLINIC
-from engine.store.sql.clinic_tallies import follow_clinic
+from engine.store.sql.clinic_tallies import clinic_moved, follow_clinic
 from engine.store.sql.common import SqlPart, follow, follow_id
 from engine.store.sql.retries import not_held
 from engine.store.sql.segments import reevaluate
@@ -107,13 +106,14 @@ class CustomersPart(SqlPart):
             if row is None:
                 row = CustomerRow(id=customer.id, created_at=now)
                 s.add(row)
-            row.attributes = dict(customer.attributes)
+            before, row.attributes = row.attributes or {}, dict(customer.attributes)
             row.follows_wechat = customer.follows_wechat
             row.timezone = customer.timezone
             row.source = dict(customer.source)
             row.wecom_owner_userid = customer.identities.get("wecom_owner_userid")
             s.flush()
-            follow_clinic(s, row.id)
+            if clinic_moved(before, row.attributes):
+                follow_clinic(s, row.id)
             for kind, value in customer.identities.items():
                 if kind in IDENTITY_KINDS and kind != "customer_id":
                     stmt = self._db.insert(IdentityRow).values(
@@ -240,9 +240,9 @@ class CustomersPart(SqlPart):
             row = follow(s, customer_id, lock=True)
             changed = [k for k, v in values.items() if row.attributes.get(k) != v]
             if changed:
-                row.attributes = {**row.attributes, **values}
+                before, row.attributes = row.attributes, {**row.attributes, **values}
                 s.flush()  # the segments below read the attributes with a query
-                if CLINIC in changed:
+                if clinic_moved(before, row.attributes):
                     follow_clinic(s, row.id)
                 reevaluate(s, segments, row.id, Touch(attributes=changed), utcnow())
             return changed

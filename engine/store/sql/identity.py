@@ -18,8 +18,7 @@ from sqlalchemy.orm import Session
 from engine.errors import NotFound, StoreRetry
 from engine.models.segment_index import EVERYTHING, Touch
 from engine.store.records import Identities, IdentityKind, MergeRecord, ResolveResult
-from engine.store.sql.attributes import CLINIC
-from engine.store.sql.clinic_tallies import follow_clinic
+from engine.store.sql.clinic_tallies import clinic_moved, follow_clinic
 from engine.store.sql.common import SqlPart, follow, follow_id
 from engine.store.sql.segments import merge_memberships, reevaluate
 from engine.store.sql.tables import (
@@ -87,9 +86,9 @@ class IdentityPart(SqlPart):
             result = _resolve(s, identities, True, at)
             if attributes:
                 row = follow(s, result.customer_id)
-                row.attributes = {**row.attributes, **attributes}
+                before, row.attributes = row.attributes, {**row.attributes, **attributes}
                 s.flush()  # the segments below read the attributes with a query
-                if CLINIC in attributes:
+                if not result.created and clinic_moved(before, row.attributes):
                     follow_clinic(s, row.id)
             if segments:
                 touch = (

@@ -22,7 +22,7 @@ from engine.contracts.journey import TraceEntry
 from engine.store.metrics import ArmCount, Cohort, JourneyCounts
 from engine.store.records import EnrollmentRecord, Identities
 from engine.store.sql import SqlStore
-from engine.store.sql.clinic_tallies import kept_exactly
+from engine.store.sql.clinic_tallies import clinic_moved, kept_exactly
 from engine.store.sql.journey_figures import Figures
 from engine.store.sql.journey_metrics import _add_traced, cohort_ids
 from engine.store.sql.tables import EnrollmentRow
@@ -217,6 +217,14 @@ def test_which_clinics_the_tallies_keep_apart() -> None:
     assert kept_exactly(("sz-01", "7", "x" * 63))
     assert not kept_exactly(("sz-01", ""))  # the key of customers without a clinic
     assert not kept_exactly(("x" * 64,))  # a truncated id's key could be its prefix
+
+
+def test_which_writes_may_move_a_customer() -> None:
+    assert not clinic_moved({"clinic_id": "sz-01", "name": "a"}, {"clinic_id": "sz-01"})
+    assert not clinic_moved({"name": "a"}, {"name": "b"})
+    assert clinic_moved({"clinic_id": 7}, {"clinic_id": 7.0})  # "7" and "7.0" as text
+    assert clinic_moved({}, {"clinic_id": None})
+    assert clinic_moved({"clinic_id": "sz-01"}, {})
 
 
 @settings(max_examples=5, deadline=None)
