@@ -277,3 +277,27 @@ def test_a_version_every_enrollment_has_reads_like_the_whole_journey(
     second = sql_store.journey_counts(Cohort(journey_id="j", version=2), NOW, running)
     assert second.steps["call"].waiting_now == 1
     assert sum(c.count for c in second.statuses) == 1
+
+
+def test_many_running_are_matched_to_the_cohort_in_one_read(sql_store: SqlStore) -> None:
+    """Over 500 running enrollments (most of other journeys' or not stored yet): those of
+    the cohort are its running ones that Temporal lists, as with few."""
+    sz, bj = _customer(sql_store, "sz-01"), _customer(sql_store, "bj-01")
+    for n, customer in enumerate((sz, bj, sz)):
+        sql_store.record_enrollment(
+            EnrollmentRecord(
+                id=f"e{n}", journey_id="j", version=1, customer_id=customer, started_at=T0
+            )
+        )
+    sql_store.finish_enrollment("e2", "completed", None, None, NOW)
+    few = {"e0": "wait", "e1": "call"}
+    many = few | {f"elsewhere-{i}": "wait" for i in range(600)}
+    for running in (few, many):
+        sz_only = Cohort(journey_id="j", clinics=("sz-01",))
+        assert sql_store.waiting_steps(sz_only, running) == ["wait"]
+        assert sorted(sql_store.waiting_steps(Cohort(journey_id="j", version=1), running)) == [
+            "call",
+            "wait",
+        ]
+        counts = sql_store.journey_counts(sz_only, NOW, running)
+        assert counts.steps["wait"].waiting_now == 1 and "call" not in counts.steps
