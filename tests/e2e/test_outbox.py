@@ -22,8 +22,11 @@ from typing import Any
 
 import httpx
 import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 
 from api.app import create_app
+from api.main import API_RETRY
 from cli.devserver import DevServer, free_port
 from engine.dispatch.dispatcher import Dispatcher
 from engine.settings import Settings
@@ -90,7 +93,12 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         tmp_path / "temporal.db", port=free_port(), ui_port=None, log_file=tmp_path / "t.log"
     )
     with migrated_database(tmp_path / "db") as database, ProviderSimulators() as sims:
-        client = await dev.start()
+        await dev.start()
+        # The API's own client: it gives up on an unreachable server within about two
+        # seconds and answers dispatch_pending (the SDK's default retries for ten).
+        client = await Client.connect(
+            dev.address, data_converter=pydantic_data_converter, retry_config=API_RETRY
+        )
         store = SqlStore(database)
         queue = f"outbox-{uuid.uuid4().hex[:6]}"
         dispatcher = Dispatcher(client, store, queue)
