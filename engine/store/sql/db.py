@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sqlite3
 import threading
@@ -38,6 +39,19 @@ SQLITE_POOL = (20, 40)
 POSTGRES_POOL = (10, 20)
 
 
+def json_text(value: Any) -> str:
+    """A JSON document as the store writes it: characters as themselves, not ``\\uXXXX``
+    escapes. SQLite's ``json_extract`` matches a key by its text, so ``$."会员等级"``
+    finds nothing under an escaped key (SQLAlchemy's default, ``json.dumps``). A string
+    that cannot be UTF-8 (a lone surrogate) keeps the escapes."""
+    found = json.dumps(value, ensure_ascii=False)
+    try:
+        found.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value)
+    return found
+
+
 def make_engine(url: str) -> Engine:
     """A pooled engine; on PostgreSQL with pre-ping (a server may drop idle connections),
     on SQLite with WAL, a busy timeout and enforced FKs (a file is never "dropped", so a
@@ -45,10 +59,16 @@ def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         size, overflow = POSTGRES_POOL
-        return create_engine(url, pool_pre_ping=True, pool_size=size, max_overflow=overflow)
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=size,
+            max_overflow=overflow,
+            json_serializer=json_text,
+        )
     ensure_sqlite_folder(url)
     size, overflow = SQLITE_POOL
-    engine = create_engine(url, pool_size=size, max_overflow=overflow)
+    engine = create_engine(url, pool_size=size, max_overflow=overflow, json_serializer=json_text)
     event.listen(engine, "connect", _sqlite_connect)
     event.listen(engine, "begin", _begin)
     return engine

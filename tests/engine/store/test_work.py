@@ -151,6 +151,6 @@ def test_the_migration_creates_every_table_as_modelled(sql_url: str) -> None:
             opts = {"compare_type": True, "include_object": _not_the_name_index}
             context = MigrationContext.configure(conn, opts=opts)
             assert compare_metadata(context, Base.metadata) == []
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0020"
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0021"
     finally:
         engine.dispose()
