@@ -61,7 +61,11 @@ def _cohort_filters(cohort: Cohort) -> list[ColumnElement[bool]]:
         found.append(EnrollmentRow.started_at >= cohort.since)
     if cohort.until is not None:
         found.append(EnrollmentRow.started_at < cohort.until)
-    if cohort.clinics is not None:
+    if cohort.clinics is not None and kept_exactly(cohort.clinics):
+        # The clinic each enrollment's figures are kept under: its customer's now
+        # (engine.store.sql.clinic_tallies), read from ix_enrollments_clinic_journey.
+        found.append(EnrollmentRow.clinic.in_(list(cohort.clinics)))
+    elif cohort.clinics is not None:
         # A customer's clinic is its clinic_id attribute (engine.store.access); merged
         # customers' enrollments move to the survivor, whose attribute decides.
         allowed = select(CustomerRow.id).where(customer_clinic().in_(list(cohort.clinics)))

@@ -22,10 +22,11 @@ from engine.contracts.journey import TraceEntry
 from engine.store.metrics import ArmCount, Cohort, JourneyCounts
 from engine.store.records import EnrollmentRecord, Identities
 from engine.store.sql import SqlStore
-from engine.store.sql.clinic_tallies import clinic_moved, kept_exactly
+from engine.store.sql.attributes import customer_clinic
+from engine.store.sql.clinic_tallies import clinic_key, clinic_moved, kept_exactly
 from engine.store.sql.journey_figures import Figures
 from engine.store.sql.journey_metrics import _add_traced, cohort_ids
-from engine.store.sql.tables import EnrollmentRow
+from engine.store.sql.tables import CustomerRow, EnrollmentRow
 from tests.db import migrated_database
 from tests.engine.store.test_tallies import _migrate
 
@@ -155,6 +156,19 @@ def _latest(arms: dict[str, list[ArmCount]]) -> dict[tuple[str, str], dt.datetim
     return {(step, a.variant): a.last_entry for step, found in arms.items() for a in found}
 
 
+def _assert_kept_under_their_customers_clinic(store: SqlStore, journey: str) -> None:
+    """Every enrollment's recorded clinic is its customer's now (what the figures of a
+    clinic filter by)."""
+    stmt = (
+        select(EnrollmentRow.clinic, customer_clinic())
+        .join(CustomerRow, CustomerRow.id == EnrollmentRow.customer_id)
+        .where(EnrollmentRow.journey_id == journey)
+    )
+    with store._analytic_read() as s:
+        rows = s.execute(stmt).all()
+    assert rows and all(kept == clinic_key(now) for kept, now in rows), rows
+
+
 def _assert_as_traced(store: SqlStore, cohort: Cohort, exact: bool) -> None:
     got: JourneyCounts = store.journey_counts(cohort, NOW, {})
     want = _traced(store, cohort)
@@ -183,6 +197,7 @@ def test_a_clinic_s_tallies_follow_its_customers(sql_store: SqlStore, data: st.D
     for _ in range(data.draw(st.integers(1, 4))):
         people.move(data.draw)
         people.more(data.draw)
+    _assert_kept_under_their_customers_clinic(sql_store, people.journey)
     for _ in range(3):
         clinics = tuple(data.draw(st.lists(st.sampled_from(ASKED), min_size=1, unique=True)))
         since = data.draw(st.sampled_from((None, T0 + dt.timedelta(hours=20))))
@@ -310,6 +325,7 @@ def test_moves_and_trace_writes_at_once_keep_the_clinics_exact(sql_store: SqlSto
     for t in threads:
         t.join()
     assert errors == []
+    _assert_kept_under_their_customers_clinic(sql_store, people.journey)
     for clinic in ("sz-01", "bj-01"):
         _assert_as_traced(sql_store, Cohort(journey_id=people.journey, clinics=(clinic,)), False)
     whole = sql_store.journey_counts(Cohort(journey_id=people.journey, clinics=("sz-01",)), NOW, {})

@@ -158,8 +158,17 @@ def test_a_clinic_without_enrollments_in_the_journey_counts_nothing(sql_store: S
     assert (elsewhere.statuses, elsewhere.steps, elsewhere.arms) == ([], {}, {})
 
 
-def test_the_clinic_filter_reads_the_clinic_index(sql_store: SqlStore) -> None:
-    stmt = cohort_ids(Cohort(journey_id="j", clinics=("sz-01", "bj-01")))
+@pytest.mark.parametrize(
+    ("clinics", "index"),
+    [
+        (("sz-01", "bj-01"), "ix_enrollments_clinic_journey"),  # the enrollments' own clinic
+        (("sz-01", ""), "ix_customers_clinic"),  # "" is not kept apart: the customers'
+    ],
+)
+def test_the_clinic_filter_reads_an_index(
+    sql_store: SqlStore, clinics: tuple[str, ...], index: str
+) -> None:
+    stmt = cohort_ids(Cohort(journey_id="j", clinics=clinics))
     engine = sql_store._db.engine
     sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
     with engine.connect() as conn:
@@ -169,7 +178,7 @@ def test_the_clinic_filter_reads_the_clinic_index(sql_store: SqlStore) -> None:
             # An empty table is read whole whatever its indexes: ask for the index.
             conn.execute(text("SET enable_seqscan = off"))
             plan = " ".join(str(row[0]) for row in conn.execute(text(f"EXPLAIN {sql}")))
-    assert "ix_customers_clinic" in plan
+    assert index in plan
 
 
 def test_handoff_figures_count_the_tasks_of_the_cohort_only(sql_store: SqlStore) -> None:
