@@ -19,8 +19,9 @@ trace write locks it first, ``follow_clinic`` locks the customer's enrollments),
 ``record_enrollment`` reads the clinic with a share lock on the customer's row, so that
 a change being written is either seen or waits for the enrollment to be recorded.
 
-A clinic whose key is not kept exactly (``""`` for customers without one, or an id over
-63 characters) is counted from the trace, as before these tallies.
+Customers without a clinic (``""``) have no tallies, and are counted from the trace, as
+before these tallies, as is a clinic whose id is over 63 characters (its key could be
+another's prefix).
 """
 
 from __future__ import annotations

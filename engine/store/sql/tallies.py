@@ -261,8 +261,9 @@ def add_figures(
     dialect: str, s: Session, row: Enrolled, deltas: dict[Key, int], clinic: str | None
 ) -> None:
     """Upsert the deltas into ``journey_tallies`` (``clinic`` None) or into the clinic's
-    ``journey_clinic_tallies``."""
-    if not deltas:
+    ``journey_clinic_tallies`` (nothing for ``""``: customers without a clinic, whose
+    figures nobody asks for by clinic)."""
+    if not deltas or clinic == "":
         return
     day = entry_day(row.started_at)
     where = {} if clinic is None else {"clinic": clinic}

@@ -161,7 +161,9 @@ def test_a_clinic_without_enrollments_in_the_journey_counts_nothing(sql_store: S
 @pytest.mark.parametrize(
     ("clinics", "index"),
     [
-        (("sz-01", "bj-01"), "ix_enrollments_clinic_journey"),  # the enrollments' own clinic
+        # Kept clinics: the enrollments' own, no customer read (SQLite: by the clinic's
+        # index; PostgreSQL's plan for an empty table may take the journey's instead).
+        (("sz-01", "bj-01"), "ix_enrollments_clinic_journey"),
         (("sz-01", ""), "ix_customers_clinic"),  # "" is not kept apart: the customers'
     ],
 )
@@ -178,7 +180,11 @@ def test_the_clinic_filter_reads_an_index(
             # An empty table is read whole whatever its indexes: ask for the index.
             conn.execute(text("SET enable_seqscan = off"))
             plan = " ".join(str(row[0]) for row in conn.execute(text(f"EXPLAIN {sql}")))
-    assert index in plan
+    if index == "ix_customers_clinic":
+        assert index in plan
+    else:
+        assert "customers" not in plan
+        assert index in plan or engine.dialect.name != "sqlite", plan
 
 
 def test_handoff_figures_count_the_tasks_of_the_cohort_only(sql_store: SqlStore) -> None:

@@ -110,7 +110,7 @@ def _fill(conn: sa.Connection) -> None:
             "last_at": latest.get((journey, version, clinic, day, key)),
         }
         for (journey, version, clinic, day, key), n in totals.items()
-        if n
+        if n and clinic  # customers without a clinic: not kept (clinic_tallies)
     ]
     for i in range(0, len(rows), 1000):
         conn.execute(sa.insert(ClinicTallyRow), rows[i : i + 1000])
