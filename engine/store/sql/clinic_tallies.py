@@ -75,7 +75,7 @@ def clinic_of(s: Session, customer_id: str) -> str:
 def follow_clinic(s: Session, customer_id: str) -> None:
     """Move the figures of the customer's enrollments kept under another clinic than its
     own now (after its attributes are flushed) to its own."""
-    now = clinic_key(s.scalar(select(customer_clinic()).where(CustomerRow.id == customer_id)))
+    now = clinic_of(s, customer_id)  # its row is the caller's, locked by the write
     stmt = (
         select(EnrollmentRow.id)
         .where(EnrollmentRow.customer_id == customer_id, EnrollmentRow.clinic != now)
@@ -85,9 +85,7 @@ def follow_clinic(s: Session, customer_id: str) -> None:
     if dialect == "postgresql":
         stmt = stmt.with_for_update(of=EnrollmentRow)
     moving = list(s.scalars(stmt))
-    for enrollment in enrolled_rows(s, moving):
-        if enrollment.clinic == now:
-            continue
+    for enrollment in enrolled_rows(s, moving):  # locked above: none moved meanwhile
         kept = {k: n for k, n in figures(enrollment.trace, enrollment.status).items() if n}
         add_figures(dialect, s, enrollment, {k: -n for k, n in kept.items()}, enrollment.clinic)
         add_figures(dialect, s, enrollment, kept, now)

@@ -7,11 +7,13 @@ send attempts and receipts, fallbacks, the arm each split drew) come from
 keeps them as the trace is written), or ``journey_clinic_tallies`` for a clinic-filtered
 cohort (``engine.store.sql.clinic_tallies``), and from GROUP BYs over the ``trace`` rows
 of the rest: the part of a day at either end of a range that does not fall on whole UTC
-days, and clinics the tallies do not keep apart. Trace fields without a column (channel, outcome,
-variant) are read from the JSON payload, which SQLite and PostgreSQL both extract. No
-enrollment is loaded into Python. A clinic filter finds its customers through
-``ix_customers_clinic`` (``customer_clinic``), and a filtered cohort with no enrollment
-reads no trace at all: most journeys, for a clinic's staff.
+days, and clinics the tallies do not keep apart. Trace fields without a column
+(channel, outcome, variant) are read from the JSON payload, which SQLite and PostgreSQL
+both extract. No enrollment is loaded into Python. A clinic filter reads the
+enrollments' recorded clinic (``ix_enrollments_clinic_journey``), or for clinics the
+tallies do not keep apart finds the customers through ``ix_customers_clinic``
+(``customer_clinic``); a filtered cohort with no enrollment reads no trace at all: most
+journeys, for a clinic's staff.
 """
 
 from __future__ import annotations

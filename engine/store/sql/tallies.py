@@ -191,7 +191,7 @@ def enrolled(db: Sessions, s: Session, enrollment_id: str) -> Enrolled | None:
     (PostgreSQL) so that two writes of its trace take turns; None when it is not
     recorded yet, with its advisory lock held so that ``record_enrollment`` waits."""
     if db.dialect != "postgresql":
-        return _enrolled(s.connection().execute(_ENROLLED, {"id": enrollment_id}).all())
+        return _read(s, enrollment_id)
     stmt = _ENROLLED.with_for_update(of=_ENROLLMENTS)
     rows = s.connection().execute(stmt, {"id": enrollment_id}).all()
     if not rows:
@@ -202,8 +202,12 @@ def enrolled(db: Sessions, s: Session, enrollment_id: str) -> Enrolled | None:
 
 def enrolled_rows(s: Session, ids: Iterable[str]) -> list[Enrolled]:
     """These recorded enrollments with their stored traces (locked by the caller)."""
-    found = (_enrolled(s.connection().execute(_ENROLLED, {"id": i}).all()) for i in ids)
+    found = (_read(s, i) for i in ids)
     return [e for e in found if e is not None]
+
+
+def _read(s: Session, enrollment_id: str) -> Enrolled | None:
+    return _enrolled(s.connection().execute(_ENROLLED, {"id": enrollment_id}).all())
 
 
 def _enrolled(rows: Sequence[Row[*tuple[Any, ...]]]) -> Enrolled | None:
@@ -240,7 +244,7 @@ def retally(
 
 def tally_recorded(db: Sessions, s: Session, enrollment_id: str) -> None:
     """A newly recorded enrollment: tally whatever trace was stored before its row."""
-    enrollment = _enrolled(s.connection().execute(_ENROLLED, {"id": enrollment_id}).all())
+    enrollment = _read(s, enrollment_id)
     if enrollment is not None and enrollment.trace:
         _add(db, s, enrollment, dict(figures(enrollment.trace, enrollment.status)))
 
